@@ -1,0 +1,87 @@
+/** The hub's REST API, on the same origin as the UI, authenticated by cookie. */
+import type {
+  CreateHostRequest,
+  ErrorBody,
+  ErrorCode,
+  Health,
+  HostSummary,
+  HostWithToken,
+  LoginRequest,
+  Me,
+  SessionSummary,
+  SpawnRequest,
+} from './protocol/generated/protocol';
+
+/** A failed request, carrying the hub's error body when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'network' | 'unknown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ErrorBody).code === 'string' &&
+    typeof (v as ErrorBody).message === 'string'
+  );
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', `Cannot reach the hub: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  if (text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!res.ok) {
+    if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.code, parsed.message);
+    const fallback = text.trim().slice(0, 200) || res.statusText || 'request failed';
+    throw new ApiError(res.status, 'unknown', `${res.status}: ${fallback}`);
+  }
+  return parsed as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => request<Health>('GET', '/healthz'),
+  login: (body: LoginRequest) => request<Me>('POST', '/api/login', body),
+  logout: () => request<void>('POST', '/api/logout'),
+  me: () => request<Me>('GET', '/api/me'),
+  hosts: () => request<HostSummary[]>('GET', '/api/hosts'),
+  createHost: (body: CreateHostRequest) => request<HostWithToken>('POST', '/api/hosts', body),
+  rotateToken: (id: string) => request<HostWithToken>('POST', `/api/hosts/${enc(id)}/rotate-token`),
+  deleteHost: (id: string) => request<void>('DELETE', `/api/hosts/${enc(id)}`),
+  sessions: () => request<SessionSummary[]>('GET', '/api/sessions'),
+  session: (id: string) => request<SessionSummary>('GET', `/api/sessions/${enc(id)}`),
+  spawn: (body: SpawnRequest) => request<SessionSummary>('POST', '/api/sessions', body),
+  stop: (id: string) => request<SessionSummary>('POST', `/api/sessions/${enc(id)}/stop`),
+};
+
+/** A message fit to show a user for any thrown value. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,155 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Me } from '../protocol/generated/protocol';
+import { ApiError, api, errorMessage } from '../api';
+import { HubConnection } from '../hub';
+import { openOverview, useRoute } from '../route';
+import { store, useAppState } from '../store';
+import { HostsPanel } from './HostsPanel';
+import { SessionsList } from './SessionsList';
+import { SpawnDialog } from './SpawnDialog';
+import { TerminalView } from './TerminalView';
+import { Toasts } from './Toasts';
+
+export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: string) => void }) {
+  const state = useAppState();
+  const route = useRoute();
+  const [hub, setHub] = useState<HubConnection | null>(null);
+  const [spawnOpen, setSpawnOpen] = useState(false);
+
+  const refresh = useCallback(async () => {
+    try {
+      const [hosts, sessions] = await Promise.all([api.hosts(), api.sessions()]);
+      store.setSnapshot(hosts, sessions);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) onLoggedOut('Your session has expired. Sign in again.');
+      else store.toast(`Could not load hosts and sessions: ${errorMessage(e)}`);
+    }
+  }, [onLoggedOut]);
+
+  useEffect(() => {
+    let closed = false;
+    const conn = new HubConnection({
+      onStatus: (status, detail) => {
+        store.setConnection(status, detail);
+        // Events missed while disconnected are recovered from a fresh snapshot.
+        if (status === 'connected') void refresh();
+      },
+      onConnectError: () => {
+        void api.me().catch((e: unknown) => {
+          if (!closed && e instanceof ApiError && e.status === 401) {
+            onLoggedOut('Your session has expired. Sign in again.');
+          }
+        });
+      },
+      onSessionUpdated: (e) => store.upsertSession(e.session),
+      onHostUpdated: (e) => store.upsertHost(e.host),
+      onHostRemoved: (e) => store.removeHost(e.hostId),
+      onHubError: (e) => store.toast(`${e.event}: ${e.error.message}`),
+    });
+    setHub(conn);
+    void refresh();
+    return () => {
+      closed = true;
+      conn.close();
+      setHub(null);
+    };
+  }, [refresh, onLoggedOut]);
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch (e) {
+      store.toast(`Logout failed: ${errorMessage(e)}`);
+      return;
+    }
+    openOverview();
+    onLoggedOut();
+  }
+
+  const openId = route.view === 'session' ? route.sessionId : null;
+  const openSession = useMemo(
+    () => (openId ? state.sessions.find((s) => s.id.toLowerCase() === openId) : undefined),
+    [openId, state.sessions],
+  );
+  const openHost = openSession ? state.hosts.find((h) => h.id === openSession.hostId) : undefined;
+
+  return (
+    <div className={`app ${openId ? 'has-session' : ''}`}>
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          <span className="brand-name">Flotilla</span>
+        </div>
+        <ConnectionBadge status={state.connection} detail={state.connectionDetail} />
+        <div className="topbar-spacer" />
+        <button className="btn primary" onClick={() => setSpawnOpen(true)} data-testid="open-spawn">
+          <span aria-hidden="true">＋</span> New session
+        </button>
+        <span className="user" title="Signed in" data-testid="current-user">
+          {me.username}
+        </span>
+        <button className="btn ghost" onClick={() => void logout()} data-testid="logout">
+          Log out
+        </button>
+      </header>
+      <main className="layout">
+        <aside className="sidebar">
+          <SessionsList
+            sessions={state.sessions}
+            hosts={state.hosts}
+            loaded={state.loaded}
+            selectedId={openId}
+          />
+          <HostsPanel hosts={state.hosts} loaded={state.loaded} />
+        </aside>
+        <section className="content">
+          {openId && hub ? (
+            <TerminalView
+              key={openId}
+              hub={hub}
+              sessionId={openId}
+              session={openSession}
+              host={openHost}
+              connected={state.connection === 'connected'}
+            />
+          ) : (
+            <EmptyState onSpawn={() => setSpawnOpen(true)} hostCount={state.hosts.length} />
+          )}
+        </section>
+      </main>
+      {spawnOpen && <SpawnDialog hosts={state.hosts} onClose={() => setSpawnOpen(false)} />}
+      <Toasts toasts={state.toasts} />
+    </div>
+  );
+}
+
+function ConnectionBadge({ status, detail }: { status: string; detail: string | undefined }) {
+  const label = status === 'connected' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  return (
+    <span
+      className={`conn conn-${status}`}
+      title={detail ? `${label} (${detail})` : label}
+      data-testid="connection-status"
+      data-status={status}
+    >
+      <span className="dot" aria-hidden="true" />
+      <span className="conn-label">{label}</span>
+    </span>
+  );
+}
+
+function EmptyState({ onSpawn, hostCount }: { onSpawn: () => void; hostCount: number }) {
+  return (
+    <div className="empty-state">
+      <h2>No session open</h2>
+      {hostCount === 0 ? (
+        <p className="muted">Add a host in the Hosts panel, run its daemon, then start a session.</p>
+      ) : (
+        <p className="muted">Pick a session from the list, or start a new one.</p>
+      )}
+      <button className="btn primary" onClick={onSpawn}>
+        Start a session
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,153 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import type { HostSummary, TermSize } from '../protocol/generated/protocol';
+import { api, errorMessage } from '../api';
+import { openSession } from '../route';
+import { store } from '../store';
+import { Modal } from './Modal';
+
+/** The size the terminal pane will roughly have; the view resizes after attaching. */
+function sizeGuess(): TermSize {
+  const w = window.innerWidth >= 900 ? window.innerWidth - 380 : window.innerWidth;
+  const h = window.innerHeight - 110;
+  const cols = Math.max(40, Math.min(300, Math.floor((w - 24) / 7.9)));
+  const rows = Math.max(10, Math.min(120, Math.floor(h / 17)));
+  return Number.isFinite(cols) && Number.isFinite(rows) ? { cols, rows } : { cols: 120, rows: 40 };
+}
+
+export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose: () => void }) {
+  const online = useMemo(() => hosts.filter((h) => h.online), [hosts]);
+  const [hostId, setHostId] = useState(() => online[0]?.id ?? '');
+  const host = online.find((h) => h.id === hostId) ?? online[0];
+  const profiles = host?.inventory?.profiles ?? [];
+  const projects = host?.inventory?.projects ?? [];
+  const [profile, setProfile] = useState('');
+  const [project, setProject] = useState('');
+  const [customPath, setCustomPath] = useState('');
+  const [prompt, setPrompt] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  // Selections fall back to the host's first option when the host changes.
+  const effectiveProfile = profiles.some((p) => p.name === profile) ? profile : (profiles[0]?.name ?? '');
+  const effectiveProject = projects.some((p) => p.path === project) ? project : (projects[0]?.path ?? '');
+  const path = customPath.trim() || effectiveProject;
+  const canStart = !!host && !!effectiveProfile && !!path && !busy;
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!host || !canStart) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const trimmed = prompt.trim();
+      const s = await api.spawn({
+        hostId: host.id,
+        profile: effectiveProfile,
+        project: path,
+        ...(trimmed ? { prompt: trimmed } : {}),
+        size: sizeGuess(),
+      });
+      store.upsertSession(s);
+      onClose();
+      openSession(s.id);
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal title="Start a session" onClose={onClose} testId="spawn-dialog">
+      {online.length === 0 ? (
+        <>
+          <p className="muted" data-testid="spawn-no-hosts">
+            No host is online. Add a host and start its daemon first.
+          </p>
+          <div className="modal-actions">
+            <button className="btn ghost" onClick={onClose}>
+              Close
+            </button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={(e) => void submit(e)}>
+          <label className="field">
+            <span>Host</span>
+            <select value={host?.id ?? ''} onChange={(e) => setHostId(e.target.value)} data-testid="spawn-host">
+              {online.map((h) => (
+                <option key={h.id} value={h.id}>
+                  {h.name}
+                  {h.inventory && h.inventory.hostname !== h.name ? ` (${h.inventory.hostname})` : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Agent</span>
+            <select
+              value={effectiveProfile}
+              onChange={(e) => setProfile(e.target.value)}
+              disabled={profiles.length === 0}
+              data-testid="spawn-profile"
+            >
+              {profiles.length === 0 && <option value="">No agent available on this host</option>}
+              {profiles.map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.displayName || p.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Project</span>
+            <select
+              value={effectiveProject}
+              onChange={(e) => setProject(e.target.value)}
+              disabled={projects.length === 0 || customPath.trim() !== ''}
+              data-testid="spawn-project"
+            >
+              {projects.length === 0 && <option value="">No git repository found under the project roots</option>}
+              {projects.map((p) => (
+                <option key={p.path} value={p.path}>
+                  {p.name || p.path}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Or a path on the host</span>
+            <input
+              className="mono"
+              value={customPath}
+              onChange={(e) => setCustomPath(e.target.value)}
+              placeholder={host?.inventory?.projectRoots[0] ? `${host.inventory.projectRoots[0]}/…` : '/absolute/path'}
+              spellCheck={false}
+              autoCapitalize="off"
+              data-testid="spawn-path"
+            />
+            {host?.inventory && host.inventory.projectRoots.length > 0 && (
+              <small className="muted">Must lie under {host.inventory.projectRoots.join(', ')}</small>
+            )}
+          </label>
+          <label className="field">
+            <span>Initial prompt (optional)</span>
+            <textarea rows={3} value={prompt} onChange={(e) => setPrompt(e.target.value)} data-testid="spawn-prompt" />
+          </label>
+          {error && (
+            <p className="form-error" role="alert" data-testid="spawn-error">
+              {error}
+            </p>
+          )}
+          <div className="modal-actions">
+            <button type="button" className="btn ghost" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="btn primary" disabled={!canStart} data-testid="spawn-submit">
+              {busy ? 'Starting…' : 'Start'}
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}

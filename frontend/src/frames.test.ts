@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME_HEADER_LEN, FRAME_VERSION } from './protocol/generated/constants';
+import { OutputCursor, decodeFrame, encodeFrame, uuidFromBytes, uuidToBytes } from './frames';
+
+const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('decodeFrame', () => {
+  it('decodes a hand-built frame byte by byte', () => {
+    const bytes = new Uint8Array(FRAME_HEADER_LEN + 3);
+    bytes[0] = FRAME_VERSION;
+    bytes.set(uuidToBytes(SID), 1);
+    // offset = 0x00000001_00000002 = 4294967298
+    bytes.set([0, 0, 0, 1, 0, 0, 0, 2], 17);
+    bytes.set(enc('abc'), FRAME_HEADER_LEN);
+    const r = decodeFrame(bytes.buffer);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.frame.sessionId).toBe(SID);
+    expect(r.frame.offset).toBe(4294967298);
+    expect(dec(r.frame.data)).toBe('abc');
+  });
+
+  it('accepts ArrayBuffer, Uint8Array and offset views into a larger buffer', () => {
+    const frame = encodeFrame(SID, 42, enc('hi'));
+    const big = new Uint8Array(frame.length + 10);
+    big.set(frame, 7);
+    for (const payload of [frame.buffer, frame, big.subarray(7, 7 + frame.length)]) {
+      const r = decodeFrame(payload);
+      expect(r).toMatchObject({ ok: true, frame: { sessionId: SID, offset: 42 } });
+      if (r.ok) expect(dec(r.frame.data)).toBe('hi');
+    }
+  });
+
+  it('accepts a frame with no data', () => {
+    const r = decodeFrame(encodeFrame(SID, 7, new Uint8Array()));
+    expect(r).toMatchObject({ ok: true, frame: { offset: 7 } });
+    if (r.ok) expect(r.frame.data.length).toBe(0);
+  });
+
+  it('rejects non-binary, short and wrong-version payloads', () => {
+    expect(decodeFrame('text')).toEqual({ ok: false, error: { kind: 'not_binary' } });
+    expect(decodeFrame({ data: 1 })).toEqual({ ok: false, error: { kind: 'not_binary' } });
+    expect(decodeFrame(new Uint8Array(24))).toEqual({
+      ok: false,
+      error: { kind: 'too_short', length: 24 },
+    });
+    const bad = encodeFrame(SID, 0, enc('x'));
+    bad[0] = 2;
+    expect(decodeFrame(bad)).toEqual({ ok: false, error: { kind: 'bad_version', version: 2 } });
+  });
+
+  it('rejects offsets beyond 2^53', () => {
+    const f = encodeFrame(SID, 0, enc('x'));
+    f.set([0xff, 0, 0, 0, 0, 0, 0, 0], 17);
+    expect(decodeFrame(f)).toEqual({ ok: false, error: { kind: 'offset_too_large' } });
+  });
+
+  it('round-trips UUID bytes in big-endian order', () => {
+    const b = uuidToBytes(SID);
+    expect(b[0]).toBe(0x0f);
+    expect(b[15]).toBe(0x0e);
+    expect(uuidFromBytes(b)).toBe(SID);
+    expect(uuidFromBytes(uuidToBytes(SID.toUpperCase()))).toBe(SID);
+    expect(() => uuidToBytes('nope')).toThrow();
+  });
+
+  it('round-trips large offsets', () => {
+    for (const off of [0, 1, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER]) {
+      const r = decodeFrame(encodeFrame(SID, off, enc('z')));
+      expect(r).toMatchObject({ ok: true, frame: { offset: off } });
+    }
+  });
+});
+
+/** Feeds (offset, text) frames and returns what would be written. */
+function check(frames: Array<[number, string]>) {
+  const c = new OutputCursor();
+  let out = '';
+  const results = frames.map(([off, text]) => {
+    const a = c.accept(off, enc(text));
+    if (a.kind === 'write') out += dec(a.data);
+    return a.kind === 'write' ? `write:${dec(a.data)}${a.gap ? `(gap ${a.gap})` : ''}` : 'dup';
+  });
+  return { out, results, next: c.nextOffset, gaps: c.gaps, missed: c.missedBytes };
+}
+
+describe('OutputCursor', () => {
+  it('writes the first frame whatever its offset (late joiner)', () => {
+    expect(check([[1000, 'tail']])).toEqual({
+      out: 'tail',
+      results: ['write:tail'],
+      next: 1004,
+      gaps: 0,
+      missed: 0,
+    });
+  });
+
+  it('writes contiguous frames in full', () => {
+    expect(check([[0, 'ab'], [2, 'cd'], [4, 'e']]).out).toBe('abcde');
+  });
+
+  it('drops frames it already has entirely', () => {
+    const r = check([[0, 'abcd'], [0, 'ab'], [2, 'cd'], [0, 'abcd'], [4, 'e']]);
+    expect(r.results).toEqual(['write:abcd', 'dup', 'dup', 'dup', 'write:e']);
+    expect(r.out).toBe('abcde');
+  });
+
+  it('slices overlapping frames (resent after a reconnect)', () => {
+    const r = check([[0, 'abcd'], [2, 'cdef'], [1, 'bcdefgh']]);
+    expect(r.results).toEqual(['write:abcd', 'write:ef', 'write:gh']);
+    expect(r.out).toBe('abcdefgh');
+    expect(r.gaps).toBe(0);
+  });
+
+  it('writes frames after a gap and counts the gap', () => {
+    const r = check([[0, 'ab'], [5, 'fg'], [7, 'h'], [10, 'k']]);
+    expect(r.results).toEqual(['write:ab', 'write:fg(gap 3)', 'write:h', 'write:k(gap 2)']);
+    expect(r.gaps).toBe(2);
+    expect(r.missed).toBe(5);
+    expect(r.next).toBe(11);
+  });
+
+  it('treats empty frames at or before the cursor as duplicates', () => {
+    expect(check([[0, 'ab'], [2, ''], [1, '']]).results).toEqual(['write:ab', 'dup', 'dup']);
+  });
+
+  it('keeps multi-byte characters split across frames intact end to end', () => {
+    const bytes = enc('héllo wörld ✓ 🚀');
+    const c = new OutputCursor();
+    const parts: Uint8Array[] = [];
+    // Split at every 3 bytes (mid-character), then resend everything once more.
+    for (let i = 0; i < bytes.length; i += 3) {
+      const a = c.accept(i, bytes.subarray(i, i + 3));
+      if (a.kind === 'write') parts.push(a.data);
+    }
+    expect(c.accept(0, bytes).kind).toBe('duplicate');
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      joined.set(p, at);
+      at += p.length;
+    }
+    expect(dec(joined)).toBe('héllo wörld ✓ 🚀');
+  });
+});

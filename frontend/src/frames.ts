@@ -1,0 +1,139 @@
+/**
+ * Terminal output frames: decoding the binary `session:output` payload and
+ * deduplicating it against what a viewer has already written.
+ *
+ * Pure: no I/O, no timers. A frame is
+ * `[version u8][session uuid 16 bytes][offset u64 BE][data …]`.
+ */
+import { FRAME_HEADER_LEN, FRAME_VERSION } from './protocol/generated/constants';
+
+/** A decoded output frame. */
+export interface OutputFrame {
+  /** The session's id, as a lowercase hyphenated UUID. */
+  sessionId: string;
+  /** The offset of `data[0]` in the session's output stream. */
+  offset: number;
+  /** Raw terminal bytes (a view into the received buffer). */
+  data: Uint8Array;
+}
+
+/** Why a payload could not be decoded. */
+export type FrameDecodeError =
+  | { kind: 'not_binary' }
+  | { kind: 'too_short'; length: number }
+  | { kind: 'bad_version'; version: number }
+  | { kind: 'offset_too_large' };
+
+export type DecodeResult = { ok: true; frame: OutputFrame } | { ok: false; error: FrameDecodeError };
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Formats 16 raw bytes in standard (big-endian) UUID order. */
+export function uuidFromBytes(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+    s += HEX[bytes[i] ?? 0];
+  }
+  return s;
+}
+
+/** Parses a hyphenated UUID into its 16 raw bytes (for tests and tools). */
+export function uuidToBytes(uuid: string): Uint8Array {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`not a UUID: ${uuid}`);
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/**
+ * Views whatever Socket.IO handed us as bytes, without copying. Browsers give
+ * an ArrayBuffer; Node gives a Buffer (a Uint8Array).
+ */
+export function asBytes(payload: unknown): Uint8Array | null {
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (ArrayBuffer.isView(payload)) {
+    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  }
+  return null;
+}
+
+/** Decodes one `session:output` payload. */
+export function decodeFrame(payload: unknown): DecodeResult {
+  const bytes = asBytes(payload);
+  if (!bytes) return { ok: false, error: { kind: 'not_binary' } };
+  if (bytes.length < FRAME_HEADER_LEN) {
+    return { ok: false, error: { kind: 'too_short', length: bytes.length } };
+  }
+  const version = bytes[0] ?? 0;
+  if (version !== FRAME_VERSION) return { ok: false, error: { kind: 'bad_version', version } };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hi = view.getUint32(17, false);
+  const lo = view.getUint32(21, false);
+  // Offsets past 2^53 cannot be represented exactly; no real session gets there.
+  if (hi >= 0x200000) return { ok: false, error: { kind: 'offset_too_large' } };
+  const offset = hi * 0x1_0000_0000 + lo;
+  return {
+    ok: true,
+    frame: {
+      sessionId: uuidFromBytes(bytes.subarray(1, 17)),
+      offset,
+      data: bytes.subarray(FRAME_HEADER_LEN),
+    },
+  };
+}
+
+/** Builds a frame (used by tests and the e2e harness's fakes). */
+export function encodeFrame(sessionId: string, offset: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_LEN + data.length);
+  out[0] = FRAME_VERSION;
+  out.set(uuidToBytes(sessionId), 1);
+  const view = new DataView(out.buffer);
+  view.setUint32(17, Math.floor(offset / 0x1_0000_0000), false);
+  view.setUint32(21, offset >>> 0, false);
+  out.set(data, FRAME_HEADER_LEN);
+  return out;
+}
+
+/** What to do with one frame. */
+export type Accepted =
+  /** Nothing new: the viewer already has every byte of it. */
+  | { kind: 'duplicate' }
+  /** Write `data`; `gap` is how many bytes were missed before it (0 if none). */
+  | { kind: 'write'; data: Uint8Array; gap: number };
+
+/**
+ * Tracks how far into a session's output stream one viewer has written, so
+ * frames resent after a reattach or reconnect are written exactly once.
+ */
+export class OutputCursor {
+  /** The offset of the next byte the viewer expects; null before the first frame. */
+  nextOffset: number | null = null;
+  /** How many times output was missing between two frames. */
+  gaps = 0;
+  /** How many bytes were missing in total. */
+  missedBytes = 0;
+
+  /** Decides what part of a frame to write and advances the cursor. */
+  accept(offset: number, data: Uint8Array): Accepted {
+    const end = offset + data.length;
+    if (this.nextOffset === null) {
+      // The first frame after attaching is the retained tail of the stream;
+      // whatever precedes it is history this viewer never had, not a gap.
+      this.nextOffset = end;
+      return { kind: 'write', data, gap: 0 };
+    }
+    const next = this.nextOffset;
+    if (end <= next) return { kind: 'duplicate' };
+    if (offset > next) {
+      const gap = offset - next;
+      this.gaps += 1;
+      this.missedBytes += gap;
+      this.nextOffset = end;
+      return { kind: 'write', data, gap };
+    }
+    this.nextOffset = end;
+    return { kind: 'write', data: offset === next ? data : data.subarray(next - offset), gap: 0 };
+  }
+}

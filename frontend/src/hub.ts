@@ -1,0 +1,140 @@
+/**
+ * The app's one Socket.IO connection to the hub's UI namespace, plus typed
+ * wrappers for the session events. Output frames are dispatched by session id
+ * to whichever terminal views are listening.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { UI_NAMESPACE, UiEvents } from './protocol/generated/constants';
+import type {
+  HostRemoved,
+  HostUpdated,
+  HubError,
+  Reply,
+  SessionSummary,
+  SessionUpdated,
+  TermSize,
+} from './protocol/generated/protocol';
+import { decodeFrame, type OutputFrame } from './frames';
+
+/** How long to wait for an acknowledgement before giving up. */
+const ACK_TIMEOUT_MS = 15_000;
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
+
+/** Callbacks for hub-wide events. */
+export interface HubHandlers {
+  onStatus(status: ConnectionStatus, detail?: string): void;
+  onConnectError(message: string): void;
+  onSessionUpdated(e: SessionUpdated): void;
+  onHostUpdated(e: HostUpdated): void;
+  onHostRemoved(e: HostRemoved): void;
+  onHubError(e: HubError): void;
+}
+
+/** A failed acknowledgement: a hub error reply, or a timeout. */
+export class AckError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AckError';
+  }
+}
+
+type OutputListener = (frame: OutputFrame) => void;
+
+export class HubConnection {
+  readonly socket: Socket;
+  private readonly listeners = new Map<string, Set<OutputListener>>();
+  /** Frames that could not be decoded, for diagnostics. */
+  badFrames = 0;
+
+  constructor(handlers: HubHandlers) {
+    this.socket = io(UI_NAMESPACE, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      withCredentials: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    });
+    const s = this.socket;
+    handlers.onStatus('connecting');
+    s.on('connect', () => handlers.onStatus('connected'));
+    s.on('disconnect', (reason) => handlers.onStatus('disconnected', reason));
+    s.on('connect_error', (err) => {
+      handlers.onStatus('disconnected', err.message);
+      handlers.onConnectError(err.message);
+    });
+    s.on(UiEvents.sessionUpdated, (e: SessionUpdated) => handlers.onSessionUpdated(e));
+    s.on(UiEvents.hostUpdated, (e: HostUpdated) => handlers.onHostUpdated(e));
+    s.on(UiEvents.hostRemoved, (e: HostRemoved) => handlers.onHostRemoved(e));
+    s.on(UiEvents.error, (e: HubError) => handlers.onHubError(e));
+    s.on(UiEvents.output, (payload: unknown) => this.dispatch(payload));
+  }
+
+  private dispatch(payload: unknown): void {
+    const r = decodeFrame(payload);
+    if (!r.ok) {
+      this.badFrames += 1;
+      console.warn('flotilla: undecodable output frame', r.error);
+      return;
+    }
+    const set = this.listeners.get(r.frame.sessionId);
+    if (!set) return;
+    for (const l of set) l(r.frame);
+  }
+
+  /** Receives output frames of one session until the returned function is called. */
+  onOutput(sessionId: string, listener: OutputListener): () => void {
+    const key = sessionId.toLowerCase();
+    let set = this.listeners.get(key);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(key, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(key);
+    };
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  private async call<T>(event: string, arg: unknown): Promise<T> {
+    let reply: Reply<T>;
+    try {
+      reply = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, arg)) as Reply<T>;
+    } catch {
+      throw new AckError('timeout', `The hub did not answer ${event} in time`);
+    }
+    if (reply && reply.type === 'ok') return reply.value;
+    if (reply && reply.type === 'error') throw new AckError(reply.error.code, reply.error.message);
+    throw new AckError('internal', `Unexpected reply to ${event}`);
+  }
+
+  attach(sessionId: string): Promise<SessionSummary> {
+    return this.call<SessionSummary>(UiEvents.attach, { sessionId });
+  }
+
+  async detach(sessionId: string): Promise<void> {
+    await this.call<null>(UiEvents.detach, { sessionId });
+  }
+
+  async input(sessionId: string, data: string): Promise<void> {
+    await this.call<null>(UiEvents.input, { sessionId, data });
+  }
+
+  async resize(sessionId: string, size: TermSize): Promise<void> {
+    await this.call<null>(UiEvents.resize, { sessionId, size });
+  }
+
+  close(): void {
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+    this.listeners.clear();
+  }
+}

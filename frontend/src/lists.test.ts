@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
+import { basename, projectName, relativeTime, removeHost, upsertHost, upsertSession } from './lists';
+
+function session(id: string, createdAt: string, state: SessionSummary['state'] = 'running'): SessionSummary {
+  return {
+    id,
+    hostId: 'h1',
+    profile: 'bash',
+    project: '/p/x',
+    state,
+    exitCode: null,
+    exitSignal: null,
+    error: null,
+    size: { cols: 80, rows: 24 },
+    createdBy: 'admin',
+    createdAt,
+    endedAt: null,
+  };
+}
+
+function host(id: string, name: string): HostSummary {
+  return { id, name, online: true, lastSeenAt: null, createdAt: '2026-01-01T00:00:00Z', inventory: null };
+}
+
+describe('sessions', () => {
+  it('inserts newest first and replaces in place', () => {
+    let l: SessionSummary[] = [];
+    l = upsertSession(l, session('a', '2026-01-01T00:00:00Z'));
+    l = upsertSession(l, session('b', '2026-01-02T00:00:00Z'));
+    l = upsertSession(l, session('c', '2025-12-31T00:00:00Z'));
+    expect(l.map((s) => s.id)).toEqual(['b', 'a', 'c']);
+    l = upsertSession(l, session('a', '2026-01-01T00:00:00Z', 'exited'));
+    expect(l.map((s) => `${s.id}:${s.state}`)).toEqual(['b:running', 'a:exited', 'c:running']);
+  });
+});
+
+describe('hosts', () => {
+  it('upserts sorted by name and removes', () => {
+    let l: HostSummary[] = [];
+    l = upsertHost(l, host('1', 'zeta'));
+    l = upsertHost(l, host('2', 'alpha'));
+    expect(l.map((h) => h.name)).toEqual(['alpha', 'zeta']);
+    l = upsertHost(l, { ...host('1', 'zeta'), online: false });
+    expect(l[1]?.online).toBe(false);
+    expect(removeHost(l, '2').map((h) => h.id)).toEqual(['1']);
+  });
+});
+
+describe('names and times', () => {
+  it('derives project names', () => {
+    expect(basename('/home/me/src/app/')).toBe('app');
+    expect(basename('/')).toBe('/');
+    const h: HostSummary = {
+      ...host('1', 'x'),
+      inventory: {
+        hostname: 'x',
+        daemonVersion: '0.1.0',
+        projectRoots: ['/p'],
+        profiles: [],
+        projects: [{ path: '/p/team/app', name: 'team/app' }],
+      },
+    };
+    expect(projectName(h, '/p/team/app')).toBe('team/app');
+    expect(projectName(h, '/p/other')).toBe('other');
+    expect(projectName(undefined, '/p/other')).toBe('other');
+  });
+
+  it('formats relative times', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    expect(relativeTime(null, now)).toBe('never');
+    expect(relativeTime('2026-01-01T12:00:00Z', now)).toBe('just now');
+    expect(relativeTime('2026-01-01T11:59:30Z', now)).toBe('30s ago');
+    expect(relativeTime('2026-01-01T11:00:00Z', now)).toBe('1h ago');
+    expect(relativeTime('2025-12-30T12:00:00Z', now)).toBe('2d ago');
+  });
+});

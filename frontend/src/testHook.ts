@@ -1,0 +1,46 @@
+/**
+ * A read-only hook for end-to-end tests and debugging: the text currently in
+ * each open terminal's buffer. Exposes nothing a user could not read on screen.
+ */
+import type { Terminal } from '@xterm/xterm';
+
+const terminals = new Map<string, Terminal>();
+
+function bufferText(term: Terminal): string {
+  const buf = term.buffer.active;
+  const lines: string[] = [];
+  for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+  return lines.join('\n');
+}
+
+export interface FlotillaTestHook {
+  /** Session ids with an open terminal. */
+  openSessions(): string[];
+  /** The buffer text of one session's terminal (or of every open terminal). */
+  readTerminal(sessionId?: string): string;
+}
+
+declare global {
+  interface Window {
+    __flotilla?: FlotillaTestHook;
+  }
+}
+
+export function registerTerminal(sessionId: string, term: Terminal): () => void {
+  terminals.set(sessionId, term);
+  if (!window.__flotilla) {
+    window.__flotilla = {
+      openSessions: () => [...terminals.keys()],
+      readTerminal: (id?: string) => {
+        if (id !== undefined) {
+          const t = terminals.get(id);
+          return t ? bufferText(t) : '';
+        }
+        return [...terminals.values()].map(bufferText).join('\n');
+      },
+    };
+  }
+  return () => {
+    if (terminals.get(sessionId) === term) terminals.delete(sessionId);
+  };
+}
