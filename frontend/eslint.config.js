@@ -21,6 +21,7 @@ export default tseslint.config(
   },
   {
     files: ['e2e/**/*.mjs', 'eslint.config.js'],
-    languageOptions: { globals: { ...globals.node } },
+    // e2e code passes callbacks to page.evaluate, which run in the browser.
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

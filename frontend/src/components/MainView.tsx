@@ -83,7 +83,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
         <ConnectionBadge status={state.connection} detail={state.connectionDetail} />
         <div className="topbar-spacer" />
         <button className="btn primary" onClick={() => setSpawnOpen(true)} data-testid="open-spawn">
-          <span aria-hidden="true">＋</span> New session
+          <span aria-hidden="true">+</span> New session
         </button>
         <span className="user" title="Signed in" data-testid="current-user">
           {me.username}

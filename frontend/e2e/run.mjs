@@ -1,0 +1,506 @@
+#!/usr/bin/env node
+// End-to-end tests: the real hub (serving the built frontend) and one real
+// daemon as child processes on loopback, driven through Debian's Chromium by
+// playwright-core. No browser download, no sleeps for readiness: every wait
+// is a condition with a deadline (FLOTILLA_TEST_TIMEOUT_MS, default 10 s).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = resolve(FRONTEND, '..');
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(REPO, 'target');
+const HUB_BIN = process.env.FLOTILLA_HUB_BIN ?? join(TARGET, 'debug', 'flotilla-hub');
+const DAEMON_BIN = process.env.FLOTILLA_DAEMON_BIN ?? join(TARGET, 'debug', 'flotilla-daemon');
+const DIST = join(FRONTEND, 'dist');
+const PROFILES = process.env.FLOTILLA_PROFILES_DIR ?? join(REPO, 'profiles');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RESULTS = join(FRONTEND, 'test-results');
+const TIMEOUT = Number(process.env.FLOTILLA_TEST_TIMEOUT_MS ?? 10_000);
+const PROFILE = process.env.FLOTILLA_E2E_PROFILE ?? 'bash';
+
+// ---------------------------------------------------------------------------
+// Preconditions, with messages that say what to do.
+
+function preflight() {
+  const problems = [];
+  if (!existsSync(HUB_BIN)) problems.push(`hub binary missing: ${HUB_BIN} (run \`cargo build -p flotilla-hub\`)`);
+  if (!existsSync(DAEMON_BIN)) {
+    problems.push(`daemon binary missing: ${DAEMON_BIN} (run \`cargo build -p flotilla-daemon\`)`);
+  }
+  if (!existsSync(join(DIST, 'index.html'))) problems.push(`frontend not built: ${DIST}/index.html (run \`npm run build\`)`);
+  if (!existsSync(CHROMIUM)) problems.push(`Chromium missing: ${CHROMIUM} (run \`apt-get install -y chromium\`)`);
+  if (!existsSync(PROFILES)) problems.push(`profiles directory missing: ${PROFILES}`);
+  if (problems.length > 0) {
+    console.error('e2e: cannot run:\n  - ' + problems.join('\n  - '));
+    process.exit(2);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Waiting on conditions.
+
+class TimeoutError extends Error {}
+
+/** Polls `probe` until it returns a truthy value; fails after the deadline with the last observation. */
+async function waitUntil(what, probe, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) {
+      throw new TimeoutError(`timed out after ${timeout} ms waiting for ${what}; last observed: ${short(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function short(v) {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 400 ? `${s.slice(0, 400)}…` : s;
+}
+
+// ---------------------------------------------------------------------------
+// Child processes with log capture and a kill guard.
+
+const children = [];
+const tempDirs = [];
+
+class Child {
+  constructor(name, bin, args, env) {
+    this.name = name;
+    this.lines = [];
+    this.stdoutLines = [];
+    this.exit = null;
+    this.waiters = new Set();
+    this.proc = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.on('error', (e) => this.record('error', `spawn failed: ${e.message}`));
+    this.capture(this.proc.stdout, 'stdout');
+    this.capture(this.proc.stderr, 'stderr');
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        this.record('exit', `exited with ${signal ?? code}`);
+        resolve(this.exit);
+      });
+    });
+    children.push(this);
+  }
+
+  capture(stream, tag) {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) !== -1) {
+        this.record(tag, buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    stream.on('end', () => {
+      if (buf) this.record(tag, buf);
+    });
+  }
+
+  record(tag, line) {
+    this.lines.push(`[${tag}] ${line}`);
+    if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
+    if (tag === 'stdout') this.stdoutLines.push(line);
+    for (const w of this.waiters) w();
+  }
+
+  /** Waits for a JSON line on stdout matching `pred`; fails early if the process exits. */
+  waitForJson(what, pred) {
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const check = () => {
+        for (; seen < this.stdoutLines.length; seen++) {
+          let v;
+          try {
+            v = JSON.parse(this.stdoutLines[seen]);
+          } catch {
+            continue;
+          }
+          if (pred(v)) return done(null, v);
+        }
+        if (this.exit) done(new Error(`${this.name} exited (${this.exit.signal ?? this.exit.code}) before ${what}`));
+      };
+      const timer = setTimeout(
+        () => done(new TimeoutError(`timed out after ${TIMEOUT} ms waiting for ${this.name}: ${what}`)),
+        TIMEOUT,
+      );
+      const done = (err, v) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (err) reject(err);
+        else resolve(v);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  tail(n = 60) {
+    return this.lines.slice(-n).join('\n');
+  }
+
+  async stop() {
+    if (this.exit) return;
+    this.proc.kill('SIGTERM');
+    const killed = await Promise.race([this.exited, new Promise((r) => setTimeout(() => r(null), 5000))]);
+    if (!killed) {
+      this.record('harness', 'did not exit within 5 s of SIGTERM; sending SIGKILL');
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+function makeTemp(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+let browser = null;
+let cleaningUp = null;
+
+async function cleanup() {
+  if (cleaningUp) return cleaningUp;
+  cleaningUp = (async () => {
+    if (browser) await browser.close().catch(() => {});
+    // The daemon first, so it does not log reconnect noise against a dying hub.
+    for (const c of [...children].reverse()) await c.stop().catch(() => {});
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  })();
+  return cleaningUp;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    console.error(`e2e: ${sig}, cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// REST helpers (Node side; the browser logs in through the form).
+
+class Rest {
+  constructor(base) {
+    this.base = base;
+    this.cookie = '';
+  }
+
+  async call(method, path, body) {
+    const headers = { Accept: 'application/json', Origin: this.base };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.cookie) headers.Cookie = this.cookie;
+    const res = await fetch(this.base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    for (const c of res.headers.getSetCookie?.() ?? []) {
+      const m = /^(flotilla_session=[^;]*)/.exec(c);
+      if (m) this.cookie = m[1];
+    }
+    const text = await res.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  }
+
+  async ok(method, path, body, expect = [200, 201, 202, 204]) {
+    const r = await this.call(method, path, body);
+    if (!expect.includes(r.status)) throw new Error(`${method} ${path} → ${r.status} ${short(r.text)}`);
+    return r.json;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Browser helpers.
+
+const pages = [];
+
+async function newPage(context, name) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const log = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') log.push(`[console.${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  pages.push({ name, page, log });
+  return page;
+}
+
+function terminalText(page, sessionId) {
+  return page.evaluate((id) => window.__flotilla?.readTerminal(id) ?? '', sessionId);
+}
+
+/** Whether a terminal shows `marker` as a line of its own (the command's output, not its echo). */
+async function terminalHasLine(page, sessionId, marker) {
+  const text = await terminalText(page, sessionId);
+  return text.split('\n').some((l) => l.trim() === marker) ? text : false;
+}
+
+/** With FLOTILLA_E2E_SCREENSHOTS=1, saves a picture of each key view for review. */
+async function shot(page, name) {
+  if (process.env.FLOTILLA_E2E_SCREENSHOTS !== '1') return;
+  await page.screenshot({ path: join(RESULTS, `${name}.png`) });
+}
+
+async function typeInTerminal(page, text) {
+  await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+// ---------------------------------------------------------------------------
+// The run.
+
+async function main() {
+  preflight();
+  const { chromium } = await import('playwright-core');
+  const started = Date.now();
+  const password = randomBytes(12).toString('hex');
+
+  // Hub.
+  const hubData = makeTemp('flotilla-e2e-hub-');
+  const hub = new Child(
+    'hub',
+    HUB_BIN,
+    ['--listen', '127.0.0.1:0', '--data-dir', hubData, '--static-dir', DIST],
+    { FLOTILLA_ADMIN_PASSWORD: password, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+  );
+  const listening = await hub.waitForJson('{"event":"listening"}', (v) => v?.event === 'listening' && v.addr);
+  const base = `http://${listening.addr}`;
+  const rest = new Rest(base);
+
+  // Host + daemon.
+  await rest.ok('POST', '/api/login', { username: 'admin', password });
+  const created = await rest.ok('POST', '/api/hosts', { name: 'e2e-host' });
+  if (!created?.token || !created?.host?.id) throw new Error(`POST /api/hosts returned ${short(created)}`);
+  const hostId = created.host.id;
+
+  const projectsRoot = makeTemp('flotilla-e2e-projects-');
+  const projectDir = join(projectsRoot, 'demo');
+  mkdirSync(projectDir);
+  const git = spawnSync('git', ['init', '-q', projectDir], { encoding: 'utf8' });
+  if (git.status !== 0) throw new Error(`git init failed: ${git.stderr}`);
+  writeFileSync(join(projectDir, 'README.md'), '# e2e demo project\n');
+
+  const daemonHome = makeTemp('flotilla-e2e-daemon-');
+  const daemon = new Child(
+    'daemon',
+    DAEMON_BIN,
+    ['run', '--hub-url', base, '--profiles-dir', PROFILES, '--projects-root', projectsRoot],
+    {
+      FLOTILLA_HOST_TOKEN: created.token,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+      HOME: daemonHome,
+      XDG_STATE_HOME: join(daemonHome, 'state'),
+      XDG_DATA_HOME: join(daemonHome, 'data'),
+      PS1: '$ ',
+    },
+  );
+  await daemon.waitForJson('{"event":"connected"}', (v) => v?.event === 'connected');
+  await waitUntil(`host online with the "${PROFILE}" profile and the demo project`, async () => {
+    const hosts = await rest.ok('GET', '/api/hosts');
+    const h = hosts.find((x) => x.id === hostId);
+    const ready =
+      h?.online &&
+      h.inventory?.profiles.some((p) => p.name === PROFILE) &&
+      h.inventory?.projects.some((p) => p.path.endsWith('/demo'));
+    return ready ? h : false;
+  });
+
+  // Browser.
+  mkdirSync(RESULTS, { recursive: true });
+  const userDataDir = makeTemp('flotilla-e2e-chromium-');
+  // A persistent context on a fresh, empty profile directory (removed on exit).
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  browser = context;
+  const page = await newPage(context, 'tab1');
+  let sessionId = '';
+  const results = [];
+
+  async function scenario(name, fn) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push(name);
+      console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      console.log(`  ✗ ${name} (${Date.now() - t0} ms)`);
+      e.scenario = name;
+      throw e;
+    }
+  }
+
+  console.log(`e2e: hub at ${base}, daemon connected as ${hostId}`);
+
+  await scenario('log in through the form', async () => {
+    await page.goto(base + '/');
+    await page.getByTestId('login-password').waitFor();
+    await shot(page, 'login');
+    await page.getByTestId('login-username').fill('admin');
+    await page.getByTestId('login-password').fill('wrong-password');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('login-error').waitFor();
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('current-user').waitFor();
+    await page.locator('[data-testid=connection-status][data-status=connected]').waitFor();
+    await page.locator(`[data-testid=host-item][data-host-id="${hostId}"][data-online=true]`).waitFor();
+  });
+
+  await scenario(`spawn ${PROFILE} and read typed output back`, async () => {
+    await page.getByTestId('open-spawn').click();
+    await page.getByTestId('spawn-dialog').waitFor();
+    await page.getByTestId('spawn-host').selectOption(hostId);
+    await page.getByTestId('spawn-profile').selectOption(PROFILE);
+    const demo = await page
+      .locator('[data-testid=spawn-project] option')
+      .evaluateAll((opts) => opts.map((o) => o.value).find((v) => v.endsWith('/demo')));
+    if (!demo) throw new Error('the demo project is not offered in the spawn dialog');
+    await page.getByTestId('spawn-project').selectOption(demo);
+    await shot(page, 'spawn-dialog');
+    await page.getByTestId('spawn-submit').click();
+    const view = page.locator('[data-testid=terminal-view][data-attach=attached]');
+    await view.waitFor();
+    sessionId = await view.getAttribute('data-session-id');
+    const marker = `e2e-${randomBytes(4).toString('hex')}`;
+    await typeInTerminal(page, `echo ${marker}`);
+    await waitUntil(`"${marker}" on its own line in the terminal`, () => terminalHasLine(page, sessionId, marker));
+    await shot(page, 'terminal');
+    await page.locator(`[data-testid=session-item][data-session-id="${sessionId}"][data-state=running]`).waitFor();
+  });
+
+  await scenario('a second tab sees the output and can type', async () => {
+    const page2 = await newPage(context, 'tab2');
+    await page2.goto(`${base}/#/session/${sessionId}`);
+    await page2.locator('[data-testid=terminal-view][data-attach=attached]').waitFor();
+    // The late joiner gets the retained output, including the first marker.
+    await waitUntil('the second tab to show earlier output', async () =>
+      (await terminalText(page2, sessionId)).includes('echo e2e-'),
+    );
+    const marker = `second-${randomBytes(4).toString('hex')}`;
+    await typeInTerminal(page2, `echo ${marker}`);
+    await waitUntil(`"${marker}" in the second tab`, () => terminalHasLine(page2, sessionId, marker));
+    await waitUntil(`"${marker}" in the first tab`, () => terminalHasLine(page, sessionId, marker));
+    const back = `first-${randomBytes(4).toString('hex')}`;
+    await typeInTerminal(page, `echo ${back}`);
+    await waitUntil(`"${back}" in the second tab`, () => terminalHasLine(page2, sessionId, back));
+    // Each tab wrote every byte exactly once: the marker's output line appears once.
+    const text2 = await terminalText(page2, sessionId);
+    const count = text2.split('\n').filter((l) => l.trim() === marker).length;
+    if (count !== 1) throw new Error(`expected the output line "${marker}" once in tab 2, saw it ${count} times`);
+    if (process.env.FLOTILLA_E2E_SCREENSHOTS === '1') {
+      await page2.setViewportSize({ width: 390, height: 780 });
+      await shot(page2, 'phone-terminal');
+      await page2.getByTestId('close-terminal').click();
+      await shot(page2, 'phone-overview');
+    }
+    await page2.close();
+  });
+
+  await scenario('a spawn outside the project roots shows the hub error', async () => {
+    await page.getByTestId('open-spawn').click();
+    await page.getByTestId('spawn-dialog').waitFor();
+    await page.getByTestId('spawn-profile').selectOption(PROFILE);
+    await page.getByTestId('spawn-path').fill('/etc');
+    await page.getByTestId('spawn-submit').click();
+    const err = page.getByTestId('spawn-error');
+    await err.waitFor();
+    await shot(page, 'spawn-error');
+    const msg = (await err.textContent())?.trim() ?? '';
+    if (!msg) throw new Error('the spawn error is empty');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('spawn-dialog').waitFor({ state: 'detached' });
+  });
+
+  await scenario('stop the session', async () => {
+    const row = page.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`);
+    await row.getByTestId('stop-session').click();
+    await waitUntil('the session to leave the running state in the list', async () => {
+      const state = await row.getAttribute('data-state');
+      return state && state !== 'running' && state !== 'starting' ? state : false;
+    });
+  });
+
+  console.log(`e2e: ${results.length} scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function reportFailure(e) {
+  console.error(`\ne2e FAILED${e?.scenario ? ` in "${e.scenario}"` : ''}: ${e?.stack ?? e}`);
+  for (const { name, page, log } of pages) {
+    const file = join(RESULTS, `failure-${name}.png`);
+    try {
+      mkdirSync(RESULTS, { recursive: true });
+      if (!page.isClosed()) {
+        await page.screenshot({ path: file, fullPage: true, timeout: 5000 });
+        console.error(`screenshot: ${file}`);
+        const text = await page
+          .evaluate(() => window.__flotilla?.readTerminal() ?? '')
+          .catch(() => '');
+        if (text.trim()) console.error(`--- ${name} terminal ---\n${text.replace(/\n+$/, '')}`);
+      }
+    } catch (err) {
+      console.error(`screenshot of ${name} failed: ${err.message}`);
+    }
+    if (log.length) console.error(`--- ${name} browser log ---\n${log.slice(-40).join('\n')}`);
+  }
+  for (const c of children) console.error(`--- ${c.name} log tail ---\n${c.tail()}`);
+}
+
+const overall = setTimeout(() => {
+  console.error('e2e: overall budget of 120 s exceeded');
+  void reportFailure(new Error('overall timeout'))
+    .then(cleanup)
+    .then(() => process.exit(1));
+}, 120_000);
+overall.unref();
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  code = 1;
+  await reportFailure(e);
+} finally {
+  await cleanup();
+  clearTimeout(overall);
+}
+process.exit(code);
