@@ -46,15 +46,18 @@ function preflight() {
 
 class TimeoutError extends Error {}
 
-/** Polls `probe` until it returns a truthy value; fails after the deadline with the last observation. */
+/**
+ * Polls `probe` until it returns a truthy value; fails after the deadline with
+ * the last observation. A probe reports what it saw by returning `{ pending: … }`.
+ */
 async function waitUntil(what, probe, timeout = TIMEOUT) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v;
-      last = v;
+      if (v && !(typeof v === 'object' && 'pending' in v)) return v;
+      last = v && typeof v === 'object' ? v.pending : v;
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);
     }
@@ -258,7 +261,7 @@ function terminalText(page, sessionId) {
 /** Whether a terminal shows `marker` as a line of its own (the command's output, not its echo). */
 async function terminalHasLine(page, sessionId, marker) {
   const text = await terminalText(page, sessionId);
-  return text.split('\n').some((l) => l.trim() === marker) ? text : false;
+  return text.split('\n').some((l) => l.trim() === marker) ? text : { pending: text.slice(-600) };
 }
 
 /** With FLOTILLA_E2E_SCREENSHOTS=1, saves a picture of each key view for review. */
@@ -319,6 +322,8 @@ async function main() {
       XDG_STATE_HOME: join(daemonHome, 'state'),
       XDG_DATA_HOME: join(daemonHome, 'data'),
       PS1: '$ ',
+      // Interactive bash ignores SIGTERM; keep the stop scenario well inside its deadline.
+      DAEMON_STOP_GRACE_MS: '1000',
     },
   );
   await daemon.waitForJson('{"event":"connected"}', (v) => v?.event === 'connected');
@@ -329,7 +334,13 @@ async function main() {
       h?.online &&
       h.inventory?.profiles.some((p) => p.name === PROFILE) &&
       h.inventory?.projects.some((p) => p.path.endsWith('/demo'));
-    return ready ? h : false;
+    if (ready) return h;
+    // What the failure message shows as the last observed state.
+    return {
+      pending: h
+        ? `online=${h.online} profiles=[${h.inventory?.profiles.map((p) => p.name) ?? ''}] projects=[${h.inventory?.projects.map((p) => p.path) ?? ''}]`
+        : 'host not listed',
+    };
   });
 
   // Browser.
