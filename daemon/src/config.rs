@@ -1,0 +1,253 @@
+//! The daemon's one [`Config`]: command-line and environment parsing with
+//! clap, then a pure validation step that reports every problem at once.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The environment variable that carries the host token.
+pub const TOKEN_ENV: &str = "FLOTILLA_HOST_TOKEN";
+
+/// Default project-discovery depth below each root.
+pub const DEFAULT_SCAN_DEPTH: usize = 3;
+
+/// Default grace period between SIGTERM and SIGKILL, in milliseconds.
+pub const DEFAULT_STOP_GRACE_MS: u64 = 3000;
+
+/// Largest accepted `--scan-depth`; deeper scans of big trees take too long.
+pub const MAX_SCAN_DEPTH: usize = 32;
+
+/// Largest accepted `--stop-grace-ms` (10 minutes).
+pub const MAX_STOP_GRACE_MS: u64 = 600_000;
+
+/// The command line of `flotilla-daemon`.
+#[derive(Debug, Parser)]
+#[command(name = "flotilla-daemon", version, about = "Runs agent CLIs in PTYs and relays them to a Flotilla hub")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// The subcommands of `flotilla-daemon`.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Connect to the hub and run sessions until SIGINT/SIGTERM.
+    Run(RunArgs),
+}
+
+/// The raw, unvalidated arguments of `flotilla-daemon run`. The host token is
+/// deliberately not a flag: argv is visible to every user of the machine.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// The hub's base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "DAEMON_HUB_URL")]
+    pub hub_url: Option<String>,
+    /// A file holding the host token (overrides FLOTILLA_HOST_TOKEN).
+    #[arg(long, env = "DAEMON_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// The directory of profile YAML files.
+    #[arg(long, env = "DAEMON_PROFILES_DIR", default_value = "profiles")]
+    pub profiles_dir: PathBuf,
+    /// A directory under which projects live; spawns are confined to these.
+    /// Repeatable; the environment value is split on `:`. Defaults to the
+    /// current directory.
+    #[arg(long = "projects-root", env = "PROJECTS_ROOT", value_delimiter = ':')]
+    pub projects_roots: Vec<PathBuf>,
+    /// How many directory levels below a root to look for git repositories.
+    #[arg(long, env = "DAEMON_SCAN_DEPTH", default_value_t = DEFAULT_SCAN_DEPTH)]
+    pub scan_depth: usize,
+    /// Milliseconds between SIGTERM and SIGKILL when stopping a session.
+    #[arg(long, env = "DAEMON_STOP_GRACE_MS", default_value_t = DEFAULT_STOP_GRACE_MS)]
+    pub stop_grace_ms: u64,
+}
+
+/// A secret string: its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The validated daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The hub's base URL.
+    pub hub_url: String,
+    /// The host token.
+    pub token: Secret,
+    /// The directory of profile YAML files.
+    pub profiles_dir: PathBuf,
+    /// Canonical project roots.
+    pub projects_roots: Vec<PathBuf>,
+    /// Discovery depth below each root.
+    pub scan_depth: usize,
+    /// Grace period between SIGTERM and SIGKILL.
+    pub stop_grace: Duration,
+}
+
+/// Every problem found in the configuration, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Validates raw arguments. `env` is the process environment (only
+    /// [`TOKEN_ENV`] is read from it; clap already applied the `DAEMON_*`
+    /// variables) and `cwd` the default project root. Reads the token file
+    /// and canonicalizes paths, but has no other effect.
+    pub fn validate(
+        args: RunArgs,
+        env: &HashMap<String, String>,
+        cwd: &Path,
+    ) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+
+        let hub_url = match args.hub_url.as_deref().map(str::trim) {
+            None | Some("") => {
+                problems.push("--hub-url (or DAEMON_HUB_URL) is required".to_owned());
+                String::new()
+            }
+            Some(url) => {
+                if let Err(problem) = check_hub_url(url) {
+                    problems.push(problem);
+                }
+                url.to_owned()
+            }
+        };
+
+        let token = match &args.token_file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) if !text.trim().is_empty() => Some(Secret::new(text.trim())),
+                Ok(_) => {
+                    problems.push(format!("token file {} is empty", path.display()));
+                    None
+                }
+                Err(error) => {
+                    problems.push(format!("cannot read token file {}: {error}", path.display()));
+                    None
+                }
+            },
+            None => match env.get(TOKEN_ENV).map(|token| token.trim()) {
+                Some(token) if !token.is_empty() => Some(Secret::new(token)),
+                Some(_) => {
+                    problems.push(format!("{TOKEN_ENV} is empty"));
+                    None
+                }
+                None => {
+                    problems.push(format!(
+                        "no host token: set {TOKEN_ENV} or pass --token-file (or DAEMON_TOKEN_FILE)"
+                    ));
+                    None
+                }
+            },
+        };
+
+        let profiles_dir = cwd.join(&args.profiles_dir);
+        if !profiles_dir.is_dir() {
+            problems.push(format!(
+                "profiles directory {} does not exist or is not a directory",
+                profiles_dir.display()
+            ));
+        }
+
+        let raw_roots = if args.projects_roots.is_empty() {
+            vec![cwd.to_path_buf()]
+        } else {
+            args.projects_roots.clone()
+        };
+        let mut projects_roots = Vec::new();
+        for root in raw_roots.iter().filter(|root| !root.as_os_str().is_empty()) {
+            let root = cwd.join(root);
+            match root.canonicalize() {
+                Ok(canonical) if canonical.is_dir() => {
+                    if !projects_roots.contains(&canonical) {
+                        projects_roots.push(canonical);
+                    }
+                }
+                Ok(_) => problems.push(format!("project root {} is not a directory", root.display())),
+                Err(error) => problems.push(format!("project root {}: {error}", root.display())),
+            }
+        }
+        if projects_roots.is_empty() && problems.is_empty() {
+            problems.push("no usable project root".to_owned());
+        }
+
+        if args.scan_depth > MAX_SCAN_DEPTH {
+            problems.push(format!(
+                "--scan-depth {} is too large (at most {MAX_SCAN_DEPTH})",
+                args.scan_depth
+            ));
+        }
+        if args.stop_grace_ms == 0 || args.stop_grace_ms > MAX_STOP_GRACE_MS {
+            problems.push(format!(
+                "--stop-grace-ms {} is out of range (1..={MAX_STOP_GRACE_MS})",
+                args.stop_grace_ms
+            ));
+        }
+
+        match token {
+            Some(token) if problems.is_empty() => Ok(Config {
+                hub_url,
+                token,
+                profiles_dir,
+                projects_roots,
+                scan_depth: args.scan_depth,
+                stop_grace: Duration::from_millis(args.stop_grace_ms),
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+/// Checks that a hub URL is an http(s) or ws(s) URL with a host and no
+/// credentials or query (the token never travels in a URL).
+fn check_hub_url(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("--hub-url {url:?} is not a URL (expected e.g. http://127.0.0.1:8080)"));
+    };
+    if !matches!(scheme, "http" | "https" | "ws" | "wss") {
+        return Err(format!("--hub-url {url:?} must use http, https, ws or wss"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("--hub-url {url:?} has no host"));
+    }
+    if authority.contains('@') || url.contains('?') {
+        return Err(format!(
+            "--hub-url {url:?} must not carry credentials or a query; the token goes in {TOKEN_ENV} or --token-file"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! The Flotilla daemon: runs agent CLIs in PTYs on this machine and relays
+//! them to a hub over Socket.IO.
+//!
+//! Entry point: [`main_with_exit_code`] (used by the thin binary) and
+//! [`run`]. Modules: [`config`] (CLI and validation), [`profile`] (agent
+//! profiles), [`project`] (discovery and confinement), [`session`] (PTY
+//! actors), [`host`] (inventory and sessions), [`link`] (the hub connection),
+//! [`shutdown`] (signals).
+
+pub mod config;
+pub mod host;
+pub mod link;
+pub mod profile;
+pub mod project;
+pub mod session;
+pub mod shutdown;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use flotilla_protocol::daemon_to_hub::{DaemonAuth, HostInventory};
+use flotilla_protocol::{ConnectRefusal, PROTOCOL_VERSION};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::{Cli, CliCommand, Config};
+use crate::host::{Host, HostConfig};
+use crate::link::{LinkConfig, LinkExit};
+
+/// The daemon's version, sent to the hub.
+pub const DAEMON_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Exit status after a graceful shutdown.
+pub const EXIT_OK: u8 = 0;
+/// Exit status for any other fatal error.
+pub const EXIT_FATAL: u8 = 1;
+/// Exit status for an invalid configuration (`EX_USAGE`).
+pub const EXIT_CONFIG: u8 = 64;
+/// Exit status when the hub speaks another protocol version.
+pub const EXIT_VERSION_MISMATCH: u8 = 76;
+/// Exit status when the hub refuses the host token (`EX_NOPERM`).
+pub const EXIT_BAD_TOKEN: u8 = 77;
+
+/// Capacity of the shared session-event channel. Session actors await when
+/// it is full, which pauses reading their PTYs until the link catches up.
+const SESSION_EVENTS: usize = 256;
+
+/// How the daemon ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaemonExit {
+    /// SIGINT/SIGTERM, sessions stopped.
+    Shutdown,
+    /// The hub refused the connection.
+    Refused(ConnectRefusal),
+}
+
+/// Parses the command line, runs the daemon and returns the process exit
+/// status. Prints a one-line reason on stderr for every failure.
+pub fn main_with_exit_code() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { EXIT_CONFIG } else { EXIT_OK };
+        }
+    };
+    let CliCommand::Run(args) = cli.command;
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(error) => {
+            eprintln!("flotilla-daemon: cannot read the current directory: {error}");
+            return EXIT_CONFIG;
+        }
+    };
+    let config = match Config::validate(args, &env, &cwd) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("flotilla-daemon: {error}");
+            return EXIT_CONFIG;
+        }
+    };
+    init_tracing();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("flotilla-daemon: cannot start the runtime: {error}");
+            return EXIT_FATAL;
+        }
+    };
+    let root = CancellationToken::new();
+    let result = runtime.block_on(async {
+        let signals = tokio::spawn(shutdown::cancel_on_signal(root.clone()));
+        let result = run(config, root.clone()).await;
+        root.cancel();
+        let _ = signals.await;
+        result
+    });
+    // Reader threads blocked on a PTY that a stray grandchild still holds
+    // must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(DaemonExit::Shutdown) => EXIT_OK,
+        Ok(DaemonExit::Refused(refusal)) => {
+            eprintln!("flotilla-daemon: the hub refused the connection: {refusal}");
+            match refusal {
+                ConnectRefusal::BadToken => EXIT_BAD_TOKEN,
+                ConnectRefusal::VersionMismatch { .. } => EXIT_VERSION_MISMATCH,
+                ConnectRefusal::MalformedHandshake { .. } => EXIT_FATAL,
+            }
+        }
+        Err(error) => {
+            eprintln!("flotilla-daemon: {error:#}");
+            EXIT_FATAL
+        }
+    }
+}
+
+/// Runs the daemon until `shutdown` is cancelled or the hub refuses us, then
+/// stops every session (SIGTERM, then SIGKILL after the grace period).
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<DaemonExit> {
+    let loaded = profile::load_dir(&config.profiles_dir)
+        .with_context(|| format!("reading profiles from {}", config.profiles_dir.display()))?;
+    for error in &loaded.errors {
+        warn!(%error, "profile skipped");
+    }
+    let path_var = std::env::var("PATH").ok();
+    let profiles: Vec<_> = loaded
+        .profiles
+        .into_iter()
+        .filter(|profile| profile.is_available(path_var.as_deref()))
+        .collect();
+    info!(profiles = ?profiles.iter().map(|profile| &profile.name).collect::<Vec<_>>(), "profiles available");
+
+    let roots = config.projects_roots.clone();
+    let depth = config.scan_depth;
+    let projects = tokio::task::spawn_blocking(move || project::discover(&roots, depth))
+        .await
+        .context("project scan failed")?;
+    info!(projects = projects.len(), "projects discovered");
+    let inventory = HostInventory {
+        hostname: hostname(),
+        daemon_version: DAEMON_VERSION.to_owned(),
+        project_roots: config
+            .projects_roots
+            .iter()
+            .map(|root| root.display().to_string())
+            .collect(),
+        profiles: profiles.iter().map(profile::Profile::info).collect(),
+        projects,
+    };
+
+    let tracker = TaskTracker::new();
+    let sessions_cancel = shutdown.child_token();
+    let (events_tx, events_rx) = mpsc::channel(SESSION_EVENTS);
+    let host = Host::new(
+        HostConfig {
+            projects_roots: config.projects_roots.clone(),
+            stop_grace: config.stop_grace,
+            base_env: std::env::vars().collect(),
+        },
+        profiles,
+        inventory,
+        events_tx,
+        tracker.clone(),
+        sessions_cancel.clone(),
+    );
+    let link_config = LinkConfig {
+        hub_url: config.hub_url.clone(),
+        auth: DaemonAuth {
+            token: config.token.expose().to_owned(),
+            protocol_version: PROTOCOL_VERSION,
+            daemon_version: DAEMON_VERSION.to_owned(),
+        },
+        connect_timeout: Duration::from_secs(10),
+        hello_timeout: Duration::from_secs(10),
+        rescan_every: Some(Duration::from_secs(60)),
+        scan_depth: config.scan_depth,
+    };
+    let link_result = link::run(link_config, host.clone(), events_rx, shutdown.clone()).await;
+
+    // Stop every session and wait for them within the grace period.
+    sessions_cancel.cancel();
+    drop(host);
+    tracker.close();
+    let budget = config.stop_grace + Duration::from_millis(500);
+    if tokio::time::timeout(budget, tracker.wait()).await.is_err() {
+        warn!(?budget, "sessions did not stop within the grace period");
+    }
+    match link_result {
+        Ok(LinkExit::Shutdown) => {
+            info!("shut down");
+            Ok(DaemonExit::Shutdown)
+        }
+        Ok(LinkExit::Refused(refusal)) => {
+            error!(%refusal, "hub refused the connection");
+            Ok(DaemonExit::Refused(refusal))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rust_socketio=warn,rust_engineio=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}

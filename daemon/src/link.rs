@@ -1,0 +1,373 @@
+//! The link to the hub: connects, says Hello, relays hub commands to the
+//! [`Host`] and session output to the hub, and reconnects with backoff.
+//!
+//! One task owns the connection and does every emit, so output frames leave
+//! in order and an exit is always sent after its session's last frame. While
+//! disconnected, output events are dropped: each session's ring is the source
+//! of truth and is resent from the hub's offset after the next Hello.
+
+pub mod backoff;
+pub mod socket;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use flotilla_protocol::daemon_to_hub::{
+    DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput,
+};
+use flotilla_protocol::frame::OutputFrame;
+use flotilla_protocol::{ConnectRefusal, Reply, SessionId};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use self::backoff::backoff_delay;
+use self::socket::{HubSocket, Incoming};
+use crate::host::{Host, SpawnOutcome};
+use crate::session::SessionEvent;
+
+/// Largest frame the link builds when resending retained output.
+const RESEND_CHUNK: usize = 64 * 1024;
+
+/// Settings of the link.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// The hub's base URL.
+    pub hub_url: String,
+    /// The handshake payload (carries the token).
+    pub auth: DaemonAuth,
+    /// How long to wait for the hub to accept a connection.
+    pub connect_timeout: Duration,
+    /// How long to wait for the Hello acknowledgement.
+    pub hello_timeout: Duration,
+    /// How often to rescan projects; `None` disables it.
+    pub rescan_every: Option<Duration>,
+    /// Project discovery depth for rescans.
+    pub scan_depth: usize,
+}
+
+/// Why the link stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkExit {
+    /// The daemon is shutting down.
+    Shutdown,
+    /// The hub refused us for a reason retrying cannot fix.
+    Refused(ConnectRefusal),
+}
+
+/// How one connection ended.
+enum ConnectionEnd {
+    Shutdown,
+    Refused(ConnectRefusal),
+    /// The connection failed or was lost; `acked` says whether Hello was
+    /// acknowledged (which resets the backoff).
+    Lost { acked: bool, reason: String },
+}
+
+/// Runs the link until shutdown or a fatal refusal. `events` is the shared,
+/// bounded channel of session events (see [`crate::session::spawn`]).
+pub async fn run(
+    config: LinkConfig,
+    host: Host,
+    mut events: mpsc::Receiver<SessionEvent>,
+    cancel: CancellationToken,
+) -> anyhow::Result<LinkExit> {
+    let mut link = Link {
+        config,
+        host,
+        pending_exits: Vec::new(),
+        sent: HashMap::new(),
+    };
+    let mut attempt: u32 = 0;
+    loop {
+        match link.connection(&mut events, &cancel).await {
+            ConnectionEnd::Shutdown => return Ok(LinkExit::Shutdown),
+            ConnectionEnd::Refused(
+                refusal @ (ConnectRefusal::BadToken | ConnectRefusal::VersionMismatch { .. }),
+            ) => return Ok(LinkExit::Refused(refusal)),
+            ConnectionEnd::Refused(refusal) => {
+                warn!(%refusal, "hub refused the connection; retrying");
+            }
+            ConnectionEnd::Lost { acked, reason } => {
+                if acked {
+                    attempt = 0;
+                }
+                warn!(%reason, "hub connection lost");
+            }
+        }
+        let delay = backoff_delay(attempt, rand::random::<f64>());
+        attempt = attempt.saturating_add(1);
+        info!(?delay, attempt, "reconnecting after delay");
+        let wake = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return Ok(LinkExit::Shutdown),
+                () = tokio::time::sleep_until(wake) => break,
+                event = events.recv() => match event {
+                    Some(event) => link.offline(event),
+                    None => return Ok(LinkExit::Shutdown),
+                },
+            }
+        }
+    }
+}
+
+struct Link {
+    config: LinkConfig,
+    host: Host,
+    /// Exits that happened while disconnected, reported after the next Hello.
+    pending_exits: Vec<SessionExited>,
+    /// Per session, the offset up to which output was sent on the current
+    /// connection.
+    sent: HashMap<SessionId, u64>,
+}
+
+impl Link {
+    /// Handles a session event while no hub is listening.
+    fn offline(&mut self, event: SessionEvent) {
+        match event {
+            // The ring keeps the bytes; they are resent after the next Hello.
+            SessionEvent::Output { .. } => {}
+            SessionEvent::Exited(exited) => self.pending_exits.push(exited),
+        }
+    }
+
+    async fn connection(
+        &mut self,
+        events: &mut mpsc::Receiver<SessionEvent>,
+        cancel: &CancellationToken,
+    ) -> ConnectionEnd {
+        // Bounded; the socket's receive task awaits when it is full.
+        let (incoming_tx, mut incoming) = mpsc::channel(256);
+        let connect = HubSocket::connect(&self.config.hub_url, &self.config.auth, incoming_tx);
+        let socket = tokio::select! {
+            () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+            socket = connect => match socket {
+                Ok(socket) => socket,
+                Err(error) => return ConnectionEnd::Lost { acked: false, reason: format!("{error:#}") },
+            },
+        };
+        let end = self.serve(&socket, &mut incoming, events, cancel).await;
+        socket.disconnect().await;
+        end
+    }
+
+    async fn serve(
+        &mut self,
+        socket: &HubSocket,
+        incoming: &mut mpsc::Receiver<Incoming>,
+        events: &mut mpsc::Receiver<SessionEvent>,
+        cancel: &CancellationToken,
+    ) -> ConnectionEnd {
+        let lost = |reason: String| ConnectionEnd::Lost {
+            acked: false,
+            reason,
+        };
+
+        // Wait for the hub to accept the namespace connection.
+        let deadline = tokio::time::Instant::now() + self.config.connect_timeout;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                () = tokio::time::sleep_until(deadline) => return lost("the hub did not accept the connection in time".to_owned()),
+                event = events.recv() => match event {
+                    Some(event) => self.offline(event),
+                    None => return ConnectionEnd::Shutdown,
+                },
+                message = incoming.recv() => match message {
+                    Some(Incoming::Connected) => break,
+                    Some(Incoming::Refused(refusal)) => return ConnectionEnd::Refused(refusal),
+                    Some(Incoming::Error(error)) => return lost(error),
+                    Some(Incoming::Closed) | None => return lost("connection closed".to_owned()),
+                    Some(other) => debug!(?other, "message before the connection was accepted"),
+                },
+            }
+        }
+
+        // Hello, acknowledged with the hub's view of our sessions.
+        let hello = Hello {
+            inventory: self.host.inventory(),
+            sessions: self.host.running(),
+        };
+        let request = socket.request::<Hello, Reply<HelloAck>>(&hello, self.config.hello_timeout);
+        tokio::pin!(request);
+        let ack = loop {
+            tokio::select! {
+                () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                reply = &mut request => match reply {
+                    Ok(Reply::Ok { value }) => break value,
+                    Ok(Reply::Error { error }) => return lost(format!("hub rejected hello: {error}")),
+                    Err(error) => return lost(format!("{error:#}")),
+                },
+                event = events.recv() => match event {
+                    Some(event) => self.offline(event),
+                    None => return ConnectionEnd::Shutdown,
+                },
+                message = incoming.recv() => match message {
+                    Some(Incoming::Refused(refusal)) => return ConnectionEnd::Refused(refusal),
+                    Some(Incoming::Error(error)) => return lost(error),
+                    Some(Incoming::Closed) | None => return lost("connection closed".to_owned()),
+                    Some(other) => debug!(?other, "message before hello was acknowledged"),
+                },
+            }
+        };
+        info!(host_id = %ack.host_id, host_name = %ack.host_name, "connected to hub");
+        announce_connected(&ack);
+        let lost = |reason: String| ConnectionEnd::Lost {
+            acked: true,
+            reason,
+        };
+
+        if let Err(error) = self.resume(socket, &ack).await {
+            return lost(format!("{error:#}"));
+        }
+
+        let mut rescan = self.config.rescan_every.map(|every| {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        loop {
+            // Every branch is cancel-safe: mpsc `recv` and interval `tick`.
+            tokio::select! {
+                () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                message = incoming.recv() => match message {
+                    Some(Incoming::Command(command)) => {
+                        // Spawning forks and execs synchronously; that takes
+                        // a few milliseconds and keeps the answer in order
+                        // with the session's first output.
+                        if let Some(outcome) = self.host.handle(command).await {
+                            let sent = match &outcome {
+                                SpawnOutcome::Started(started) => {
+                                    self.sent.entry(started.session_id).or_insert(0);
+                                    socket.emit_json(started).await
+                                }
+                                SpawnOutcome::Failed(failed) => socket.emit_json(failed).await,
+                            };
+                            if let Err(error) = sent {
+                                return lost(format!("{error:#}"));
+                            }
+                        }
+                    }
+                    Some(Incoming::Malformed { event, error }) => {
+                        warn!(%event, %error, "malformed command from hub; ignored");
+                    }
+                    Some(Incoming::Connected) => {}
+                    Some(Incoming::Refused(refusal)) => return ConnectionEnd::Refused(refusal),
+                    Some(Incoming::Error(error)) => return lost(error),
+                    Some(Incoming::Closed) | None => return lost("connection closed".to_owned()),
+                },
+                event = events.recv() => {
+                    let Some(event) = event else { return ConnectionEnd::Shutdown };
+                    if let Err(error) = self.relay(socket, event).await {
+                        return lost(format!("{error:#}"));
+                    }
+                }
+                _ = async { rescan.as_mut()?.tick().await; Some(()) }, if rescan.is_some() => {
+                    if let Err(error) = self.rescan(socket).await {
+                        return lost(format!("{error:#}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// After Hello: resend retained output from the offsets the hub has,
+    /// then report exits that happened while disconnected.
+    async fn resume(&mut self, socket: &HubSocket, ack: &HelloAck) -> anyhow::Result<()> {
+        self.sent.clear();
+        for running in self.host.running() {
+            self.sent.insert(running.session_id, running.output_offset);
+        }
+        for resume in &ack.resume {
+            let Some(handle) = self.host.session(resume.session_id) else {
+                continue;
+            };
+            let mut offset = resume.offset;
+            while let Some((start, data)) = handle.read_retained(offset, RESEND_CHUNK) {
+                if start > offset {
+                    warn!(session_id = %resume.session_id, lost = start - offset, "output older than the ring was lost");
+                }
+                send_frame(socket, resume.session_id, start, &data).await?;
+                offset = start + data.len() as u64;
+            }
+            self.sent.insert(resume.session_id, offset.max(resume.offset));
+        }
+        for exited in std::mem::take(&mut self.pending_exits) {
+            socket.emit_json(&exited).await?;
+            self.sent.remove(&exited.session_id);
+            self.host.forget(exited.session_id);
+        }
+        Ok(())
+    }
+
+    /// Sends one live session event, skipping bytes already resent.
+    async fn relay(&mut self, socket: &HubSocket, event: SessionEvent) -> anyhow::Result<()> {
+        match event {
+            SessionEvent::Output {
+                session_id,
+                offset,
+                data,
+            } => {
+                let end = offset + data.len() as u64;
+                let sent = self.sent.entry(session_id).or_insert(offset);
+                if end <= *sent {
+                    return Ok(());
+                }
+                let skip = usize::try_from(sent.saturating_sub(offset)).unwrap_or(usize::MAX);
+                let start = offset.max(*sent);
+                *sent = end;
+                send_frame(socket, session_id, start, &data[skip.min(data.len())..]).await
+            }
+            SessionEvent::Exited(exited) => {
+                socket.emit_json(&exited).await?;
+                self.sent.remove(&exited.session_id);
+                self.host.forget(exited.session_id);
+                Ok(())
+            }
+        }
+    }
+
+    /// Rescans projects and reports the inventory if it changed.
+    async fn rescan(&mut self, socket: &HubSocket) -> anyhow::Result<()> {
+        let roots = self.host.projects_roots().to_vec();
+        let depth = self.config.scan_depth;
+        let projects = tokio::task::spawn_blocking(move || crate::project::discover(&roots, depth))
+            .await
+            .context("project scan failed")?;
+        let mut inventory = self.host.inventory();
+        inventory.projects = projects;
+        if self.host.set_inventory(inventory.clone()) {
+            info!(projects = inventory.projects.len(), "inventory changed");
+            socket.emit_json(&InventoryChanged { inventory }).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn send_frame(
+    socket: &HubSocket,
+    session_id: SessionId,
+    offset: u64,
+    data: &[u8],
+) -> anyhow::Result<()> {
+    let frame = OutputFrame {
+        session_id,
+        offset,
+        data,
+    };
+    socket.emit_binary::<SessionOutput>(frame.encode()).await
+}
+
+/// Prints the machine-readable `connected` line on stdout.
+fn announce_connected(ack: &HelloAck) {
+    let line = serde_json::json!({"event": "connected", "hostId": ack.host_id});
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        warn!(%error, "cannot write the connected announcement");
+    }
+}
