@@ -416,6 +416,21 @@ async function main() {
     await typeInTerminal(page, `echo ${marker}`);
     await waitUntil(`"${marker}" on its own line in the terminal`, () => terminalHasLine(page, sessionId, marker));
     await shot(page, 'terminal');
+    // UTF-8 output (typed as ASCII escapes) comes back decoded.
+    const utf = `ok-${randomBytes(3).toString('hex')}`;
+    await typeInTerminal(page, `printf '\\xe2\\x9c\\x93 h\\xc3\\xa9llo ${utf}\\n'`);
+    await waitUntil('UTF-8 output in the terminal', () => terminalHasLine(page, sessionId, `✓ héllo ${utf}`));
+    // The PTY was resized to the fitted terminal.
+    const size = await page.evaluate((id) => window.__flotilla?.terminalSize(id), sessionId);
+    if (!size) throw new Error('no terminal size');
+    await waitUntil(`the PTY to be ${size.rows}x${size.cols}`, async () => {
+      const probe = `size-${randomBytes(3).toString('hex')}`;
+      await typeInTerminal(page, `echo ${probe} $(stty size)`);
+      const line = `${probe} ${size.rows} ${size.cols}`;
+      return waitUntil(`"${line}"`, () => terminalHasLine(page, sessionId, line), 1000).catch((e) => ({
+        pending: e.message,
+      }));
+    });
     await page.locator(`[data-testid=session-item][data-session-id="${sessionId}"][data-state=running]`).waitFor();
   });
 

@@ -18,6 +18,8 @@ export interface FlotillaTestHook {
   openSessions(): string[];
   /** The buffer text of one session's terminal (or of every open terminal). */
   readTerminal(sessionId?: string): string;
+  /** The terminal's size in cells, or null when it is not open. */
+  terminalSize(sessionId: string): { cols: number; rows: number } | null;
 }
 
 declare global {
@@ -37,6 +39,10 @@ export function registerTerminal(sessionId: string, term: Terminal): () => void 
           return t ? bufferText(t) : '';
         }
         return [...terminals.values()].map(bufferText).join('\n');
+      },
+      terminalSize: (id: string) => {
+        const t = terminals.get(id);
+        return t ? { cols: t.cols, rows: t.rows } : null;
       },
     };
   }

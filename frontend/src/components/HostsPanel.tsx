@@ -67,7 +67,7 @@ export function HostsPanel({ hosts, loaded }: { hosts: HostSummary[]; loaded: bo
         {hosts.map((h) => (
           <li key={h.id} className="host" data-testid="host-item" data-host-id={h.id} data-online={h.online}>
             <div className="host-top">
-              <span className={`status-dot ${h.online ? 'on' : 'off'}`} aria-label={h.online ? 'online' : 'offline'} />
+              <span role="img" className={`status-dot ${h.online ? 'on' : 'off'}`} aria-label={h.online ? 'online' : 'offline'} />
               <span className="host-name">{h.name}</span>
               {h.inventory && h.inventory.hostname !== h.name && (
                 <span className="muted small mono">{h.inventory.hostname}</span>
