@@ -1,0 +1,431 @@
+//! The REST API under `/api`, `/healthz`, the OpenAPI document and the
+//! static frontend, with one error type for all of it.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flotilla_protocol::hub_to_ui::{HostRemoved, HostUpdated};
+use flotilla_protocol::rest::{
+    CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionSummary,
+    SpawnRequest,
+};
+use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId};
+use serde::Deserialize;
+use tower_http::services::{ServeDir, ServeFile};
+use utoipa::OpenApi;
+
+use crate::App;
+use crate::auth::{self, CurrentUser, Secret};
+use crate::sessions;
+
+/// Largest request body the API accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An API failure: a status and an [`ErrorBody`]. 5xx bodies are opaque and
+/// carry a request id; the full error is logged once, here.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    /// A client error with the status that belongs to `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status: status_of(code),
+            body: ErrorBody::new(code, message),
+        }
+    }
+
+    /// The body, for tests and Socket.IO replies.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+}
+
+/// The HTTP status for each error code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidInput | ErrorCode::OutsideProjectRoot => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::SpawnFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(body: ErrorBody) -> Self {
+        ApiError {
+            status: status_of(body.code),
+            body,
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        tracing::error!(%request_id, "request failed: {error:#}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: ErrorBody {
+                code: ErrorCode::Internal,
+                message: "internal error; see the hub log".into(),
+                request_id: Some(request_id),
+            },
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        anyhow::Error::from(error).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// `Json` whose rejections become [`ApiError`]s with a specific message.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::TooLarge
+                } else {
+                    ErrorCode::InvalidInput
+                };
+                Err(ApiError {
+                    status: if status == StatusCode::UNPROCESSABLE_ENTITY {
+                        StatusCode::BAD_REQUEST
+                    } else {
+                        status
+                    },
+                    body: ErrorBody::new(code, rejection.body_text()),
+                })
+            }
+        }
+    }
+}
+
+/// The OpenAPI description of the REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Flotilla hub API", description = "Control plane for AI coding agents"),
+    paths(healthz, login, logout, me, list_hosts, create_host, rotate_host_token, delete_host,
+          list_sessions, get_session, spawn_session, stop_session),
+    components(schemas(ErrorBody, ErrorCode))
+)]
+pub struct ApiDoc;
+
+/// The whole HTTP surface except Socket.IO.
+pub fn router(app: Arc<App>) -> Router {
+    let index = app.config.static_dir.join("index.html");
+    if !index.exists() {
+        tracing::warn!(path = %index.display(), "frontend not built; the UI will not load");
+    }
+    let statics = ServeDir::new(&app.config.static_dir).fallback(ServeFile::new(index));
+    let api = Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/hosts", get(list_hosts).post(create_host))
+        .route("/hosts/{id}", axum::routing::delete(delete_host))
+        .route("/hosts/{id}/rotate-token", post(rotate_host_token))
+        .route("/sessions", get(list_sessions).post(spawn_session))
+        .route("/sessions/{id}", get(get_session))
+        .route("/sessions/{id}/stop", post(stop_session))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(app.clone(), check_origin));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api", api)
+        .fallback_service(statics)
+        .with_state(app)
+}
+
+/// Refuses state-changing API requests from a foreign browser origin.
+async fn check_origin(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !app.config.origin.allows(request.headers()) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "cross-origin request refused: the Origin header does not match the hub's public URL",
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
+fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("{what} id {raw:?} is not a UUID")))
+}
+
+/// Liveness; public.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol_version: PROTOCOL_VERSION,
+    })
+}
+
+fn login_cookie(app: &App, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
+    );
+    HeaderValue::from_str(&cookie).expect("cookie is built from URL-safe characters")
+}
+
+/// Logs in and sets the session cookie.
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn login(
+    State(app): State<Arc<App>>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let refused = || ApiError::new(ErrorCode::Unauthorized, "wrong user name or password");
+    let password = Secret::new(request.password);
+    let Some(user) = app.store.find_user(&request.username).await? else {
+        // Spend the same time as a real check so user names cannot be probed.
+        auth::hash_password(password).await?;
+        return Err(refused());
+    };
+    if !auth::verify_password(password, user.password_hash.clone()).await? {
+        return Err(refused());
+    }
+    let user = CurrentUser::try_from(user)?;
+    let token = auth::new_token("");
+    app.store
+        .create_login(&auth::token_hash(&token), user.id, crate::store::now_ms() + auth::LOGIN_TTL_MS)
+        .await?;
+    tracing::info!(user = %user.username, "logged in");
+    let mut response = Json(Me {
+        id: user.id,
+        username: user.username,
+    })
+    .into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, login_cookie(&app, &token, auth::LOGIN_TTL_MS / 1000));
+    Ok(response)
+}
+
+/// Revokes the current login.
+#[utoipa::path(post, path = "/api/logout", responses((status = 204)))]
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(cookie) = auth::session_cookie(&headers) {
+        app.store.delete_login(&auth::token_hash(&cookie)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(SET_COOKIE, login_cookie(&app, "", 0));
+    Ok(response)
+}
+
+/// The logged-in user.
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(user: CurrentUser) -> Json<Me> {
+    Json(Me {
+        id: user.id,
+        username: user.username,
+    })
+}
+
+/// Every host with its status and inventory.
+#[utoipa::path(get, path = "/api/hosts", responses((status = 200, body = Vec<HostSummary>)))]
+async fn list_hosts(State(app): State<Arc<App>>, _user: CurrentUser) -> Result<Json<Vec<HostSummary>>, ApiError> {
+    let rows = app.store.list_hosts().await?;
+    let hosts = rows
+        .iter()
+        .map(|row| sessions::host_summary(&app, row))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(hosts))
+}
+
+fn validate_host_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("host name {name:?} must be 1-64 letters, digits, '.', '_' or '-'"),
+        ))
+    }
+}
+
+/// Creates a host and returns its token once.
+#[utoipa::path(post, path = "/api/hosts", request_body = CreateHostRequest,
+    responses((status = 201, body = HostWithToken), (status = 409, body = ErrorBody)))]
+async fn create_host(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<CreateHostRequest>,
+) -> Result<(StatusCode, Json<HostWithToken>), ApiError> {
+    validate_host_name(&request.name)?;
+    let token = auth::new_token("flt_");
+    let Some(row) = app.store.create_host(&request.name, &auth::token_hash(&token)).await? else {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("a host named {:?} already exists", request.name),
+        ));
+    };
+    tracing::info!(host = %row.name, user = %user.username, "host created");
+    let host = sessions::host_summary(&app, &row)?;
+    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() }).await;
+    Ok((StatusCode::CREATED, Json(HostWithToken { host, token })))
+}
+
+/// Issues a new token; the old one stops working and its daemon is disconnected.
+#[utoipa::path(post, path = "/api/hosts/{id}/rotate-token",
+    responses((status = 200, body = HostWithToken), (status = 404, body = ErrorBody)))]
+async fn rotate_host_token(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<HostWithToken>, ApiError> {
+    let id: HostId = parse_id(&id, "host")?;
+    let token = auth::new_token("flt_");
+    if !app.store.set_host_token(id, &auth::token_hash(&token)).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist")));
+    }
+    app.daemons.disconnect(id);
+    tracing::info!(host_id = %id, user = %user.username, "host token rotated");
+    let row = app.store.get_host(id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist"))
+    })?;
+    let host = sessions::host_summary(&app, &row)?;
+    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() }).await;
+    Ok(Json(HostWithToken { host, token }))
+}
+
+/// Deletes a host and its session records, disconnecting its daemon.
+#[utoipa::path(delete, path = "/api/hosts/{id}", responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_host(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: HostId = parse_id(&id, "host")?;
+    let sessions = app.store.list_sessions(Some(id)).await?;
+    if !app.store.delete_host(id).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist")));
+    }
+    app.daemons.disconnect(id);
+    for session in sessions {
+        if let Ok(session_id) = session.id.parse::<SessionId>() {
+            app.relay.remove(session_id);
+        }
+    }
+    tracing::info!(host_id = %id, user = %user.username, "host deleted");
+    app.broadcast_ui(HostRemoved::NAME, &HostRemoved { host_id: id }).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters for listing sessions.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+struct SessionFilter {
+    /// Only sessions of this host.
+    host_id: Option<String>,
+}
+
+/// Sessions, newest first.
+#[utoipa::path(get, path = "/api/sessions", params(SessionFilter),
+    responses((status = 200, body = Vec<SessionSummary>)))]
+async fn list_sessions(
+    State(app): State<Arc<App>>,
+    _user: CurrentUser,
+    Query(filter): Query<SessionFilter>,
+) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    let host = filter.host_id.as_deref().map(|raw| parse_id(raw, "host")).transpose()?;
+    let rows = app.store.list_sessions(host).await?;
+    let sessions = rows
+        .iter()
+        .map(sessions::session_summary)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(sessions))
+}
+
+/// One session.
+#[utoipa::path(get, path = "/api/sessions/{id}",
+    responses((status = 200, body = SessionSummary), (status = 404, body = ErrorBody)))]
+async fn get_session(
+    State(app): State<Arc<App>>,
+    _user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    Ok(Json(sessions::get(&app, id).await?))
+}
+
+/// Starts an agent session on a host and waits for the daemon to confirm it.
+#[utoipa::path(post, path = "/api/sessions", request_body = SpawnRequest,
+    responses((status = 201, body = SessionSummary), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 504, body = ErrorBody)))]
+async fn spawn_session(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<SpawnRequest>,
+) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
+    let summary = sessions::spawn(&app, &user, request).await?;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// Asks the daemon to stop a session (SIGTERM, then SIGKILL after a grace period).
+#[utoipa::path(post, path = "/api/sessions/{id}/stop",
+    responses((status = 202, body = SessionSummary), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn stop_session(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    let summary = sessions::stop(&app, &user, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// The OpenAPI document.
+async fn openapi(_user: CurrentUser) -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! In-process tests of the REST API: real router, real SQLite file.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use flotilla_protocol::daemon_to_hub::{HostInventory, ProfileInfo};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use super::*;
+use crate::auth::OriginPolicy;
+use crate::config::HubConfig;
+
+struct TestHub {
+    app: Arc<App>,
+    router: Router,
+    cookie: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn hub() -> TestHub {
+    let dir = tempfile::tempdir().unwrap();
+    let config = HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        database_url: format!("sqlite://{}?mode=rwc", dir.path().join("hub.db").display()),
+        origin: OriginPolicy::SameHost,
+        secure_cookies: false,
+        static_dir: dir.path().join("static"),
+        admin_password: Some(Secret::new("admin-password")),
+        spawn_timeout: Duration::from_secs(2),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let (app, router) = crate::build(config, CancellationToken::new()).await.unwrap();
+    TestHub { app, router, cookie: None, _dir: dir }
+}
+
+impl TestHub {
+    async fn send(&self, method: &str, uri: &str, body: Option<serde_json::Value>, extra: &[(&str, &str)]) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let mut request = Request::builder().method(method).uri(uri).header(header::HOST, "127.0.0.1:8080");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, headers, json)
+    }
+
+    async fn login(&mut self) {
+        let (status, headers, body) = self
+            .send("POST", "/api/login", Some(serde_json::json!({"username": "admin", "password": "admin-password"})), &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let cookie = headers[SET_COOKIE].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+    }
+
+    async fn host_with_inventory(&self) -> HostId {
+        let (status, _, body) = self.send("POST", "/api/hosts", Some(serde_json::json!({"name": "box"})), &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id: HostId = body["host"]["id"].as_str().unwrap().parse().unwrap();
+        let inventory = HostInventory {
+            hostname: "box".into(),
+            daemon_version: "test".into(),
+            project_roots: vec!["/srv/src".into()],
+            profiles: vec![ProfileInfo { name: "bash".into(), display_name: "Bash".into(), color: "#fff".into(), supports_resume: false }],
+            projects: vec![],
+        };
+        self.app.store.record_host_seen(id, Some(serde_json::to_string(&inventory).unwrap())).await.unwrap();
+        id
+    }
+}
+
+#[tokio::test]
+async fn healthz_is_public_and_everything_else_needs_a_login() {
+    let hub = hub().await;
+    let (status, _, body) = hub.send("GET", "/healthz", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["protocolVersion"], PROTOCOL_VERSION);
+    for (method, uri) in [("GET", "/api/hosts"), ("GET", "/api/sessions"), ("GET", "/api/me"), ("GET", "/api/openapi.json"), ("POST", "/api/hosts")] {
+        let body = (method == "POST").then(|| serde_json::json!({"name": "x"}));
+        let (status, _, error) = hub.send(method, uri, body, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        assert_eq!(error["code"], "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn login_logout_cycle() {
+    let mut hub = hub().await;
+    let (status, _, body) = hub
+        .send("POST", "/api/login", Some(serde_json::json!({"username": "admin", "password": "nope"})), &[])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "wrong user name or password");
+    hub.login().await;
+    let (status, _, me) = hub.send("GET", "/api/me", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["username"], "admin");
+    let (status, headers, _) = hub.send("POST", "/api/logout", None, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let (status, _, _) = hub.send("GET", "/api/me", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old cookie is revoked");
+}
+
+#[tokio::test]
+async fn host_tokens_are_shown_once_and_stored_hashed() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let (status, _, created) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "laptop"})), &[]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = created["token"].as_str().unwrap().to_owned();
+    let id: HostId = created["host"]["id"].as_str().unwrap().parse().unwrap();
+    let row = hub.app.store.get_host(id).await.unwrap().unwrap();
+    assert_ne!(row.token_hash, token);
+    assert_eq!(row.token_hash, auth::token_hash(&token));
+    let (_, _, list) = hub.send("GET", "/api/hosts", None, &[]).await;
+    assert!(!list.to_string().contains(&token), "listing never shows the token");
+    assert_eq!(list[0]["online"], false);
+
+    let (status, _, duplicate) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "laptop"})), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{duplicate}");
+    let (status, _, bad) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "no spaces"})), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+
+    let (status, _, rotated) = hub.send("POST", &format!("/api/hosts/{id}/rotate-token"), None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(rotated["token"], created["token"]);
+    assert!(hub.app.store.find_host_by_token(&auth::token_hash(&token)).await.unwrap().is_none());
+
+    let (status, _, _) = hub.send("DELETE", &format!("/api/hosts/{id}"), None, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = hub.send("DELETE", &format!("/api/hosts/{id}"), None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn foreign_origins_cannot_write() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let (status, _, body) = hub
+        .send("POST", "/api/hosts", Some(serde_json::json!({"name": "x"})), &[("origin", "http://evil.example")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "forbidden");
+    let (status, _, _) = hub
+        .send("POST", "/api/hosts", Some(serde_json::json!({"name": "x"})), &[("origin", "http://127.0.0.1:8080")])
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_specific_errors() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let (status, _, body) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"nom": "x"})), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
+    let big = "x".repeat(MAX_BODY_BYTES + 1);
+    let (status, _, body) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": big})), &[]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["code"], "too_large");
+    let (status, _, body) = hub.send("GET", "/api/sessions/not-a-uuid", None, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = hub.send("GET", "/api/nothing-here", None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn spawn_validates_host_profile_project_and_presence() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let host = hub.host_with_inventory().await;
+    let spawn = |host: String, profile: &str, project: &str| serde_json::json!({"hostId": host, "profile": profile, "project": project});
+
+    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(HostId::new().to_string(), "bash", "/srv/src/a")), &[]).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "nope", "/srv/src/a")), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["message"].as_str().unwrap().contains("available: bash"), "{body}");
+    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "bash", "/etc")), &[]).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("outside_project_root")), "{body}");
+    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "bash", "/srv/src/a")), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "offline host: {body}");
+    assert!(body["message"].as_str().unwrap().contains("offline"));
+    let mut sized = spawn(host.to_string(), "bash", "/srv/src/a");
+    sized["size"] = serde_json::json!({"cols": 0, "rows": 10});
+    let (status, _, _) = hub.send("POST", "/api/sessions", Some(sized), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Nothing was recorded for refused spawns.
+    let (_, _, sessions) = hub.send("GET", "/api/sessions", None, &[]).await;
+    assert_eq!(sessions, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_routes() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let (status, _, doc) = hub.send("GET", "/api/openapi.json", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/api/login", "/api/hosts", "/api/hosts/{id}/rotate-token", "/api/sessions", "/api/sessions/{id}/stop"] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+    assert!(doc["components"]["schemas"].get("SpawnRequest").is_some());
+}

@@ -1,0 +1,178 @@
+//! Authentication: password and token hashing, login cookies, the
+//! `CurrentUser` extractor and the browser `Origin` policy.
+//!
+//! Passwords are hashed with Argon2id. Host tokens and login cookies are 256
+//! random bits, so a single SHA-256 is enough to store them safely and lets
+//! the hub look them up by hash.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header::{COOKIE, HOST, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use flotilla_protocol::{ErrorCode, SESSION_COOKIE, UserId};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::api::ApiError;
+use crate::store::UserRow;
+use crate::App;
+
+/// How long a login lasts.
+pub const LOGIN_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A fresh random token with a recognisable prefix (`flt_` for hosts).
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored form of a high-entropy token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: Secret) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|error| anyhow::anyhow!("{error}"))?;
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| anyhow::anyhow!("{error}"))
+    })
+    .await
+    .context("password hashing task")?
+}
+
+/// Checks a password against a stored hash on a blocking thread.
+pub async fn verify_password(password: Secret, stored: String) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&stored).map_err(|error| anyhow::anyhow!("{error}"))?;
+        Ok(Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .context("password verification task")?
+}
+
+/// The login cookie's value from a `Cookie` header, if present.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The user behind the request's login cookie, if it is valid.
+pub async fn user_from_headers(app: &App, headers: &HeaderMap) -> anyhow::Result<Option<UserRow>> {
+    let Some(cookie) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    app.store.find_login(&token_hash(&cookie)).await
+}
+
+/// The logged-in user; rejects the request with 401 otherwise.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user's id.
+    pub id: UserId,
+    /// The user's name.
+    pub username: String,
+}
+
+impl TryFrom<UserRow> for CurrentUser {
+    type Error = anyhow::Error;
+    fn try_from(row: UserRow) -> anyhow::Result<Self> {
+        Ok(CurrentUser {
+            id: row.id.parse().context("stored user id is not a UUID")?,
+            username: row.username,
+        })
+    }
+}
+
+impl FromRequestParts<Arc<App>> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        match user_from_headers(app, &parts.headers).await? {
+            Some(row) => Ok(CurrentUser::try_from(row)?),
+            None => Err(ApiError::new(ErrorCode::Unauthorized, "log in first")),
+        }
+    }
+}
+
+/// Which `Origin` a browser request may come from.
+#[derive(Debug, Clone)]
+pub enum OriginPolicy {
+    /// Exactly this origin (`scheme://host[:port]`), from the configured public URL.
+    Exact(String),
+    /// Same origin as the request: the `Origin` host must equal the `Host` header.
+    SameHost,
+}
+
+impl OriginPolicy {
+    /// Whether a request with these headers passes. Requests with no
+    /// `Origin` come from non-browser clients, which cannot carry a victim's
+    /// cookie, so they pass; browsers always send `Origin` on writes and
+    /// WebSocket handshakes.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(ORIGIN) else {
+            return true;
+        };
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        match self {
+            OriginPolicy::Exact(expected) => origin.eq_ignore_ascii_case(expected),
+            OriginPolicy::SameHost => {
+                let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+                    return false;
+                };
+                let origin_host = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"));
+                origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

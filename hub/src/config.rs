@@ -1,0 +1,141 @@
+//! The hub's configuration: command-line flags with `HUB_*` environment
+//! fallbacks, validated in one pass before anything is bound.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::auth::{OriginPolicy, Secret};
+
+/// Command-line flags; each also reads an environment variable.
+#[derive(Debug, Parser)]
+#[command(name = "flotilla-hub", version, about = "The Flotilla hub")]
+pub struct HubArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "HUB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Directory for the SQLite database.
+    #[arg(long, env = "HUB_DATA_DIR", default_value = ".flotilla/hub")]
+    pub data_dir: PathBuf,
+    /// A database URL (`sqlite://…` or `postgres://…`); defaults to SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The URL browsers use to reach the hub, e.g. `https://flotilla.example.com`.
+    /// Browser requests must come from this origin. Without it, a browser's
+    /// `Origin` must match the `Host` it connected to.
+    #[arg(long, env = "HUB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory of the built frontend.
+    #[arg(long, env = "HUB_STATIC_DIR", default_value = "frontend/dist")]
+    pub static_dir: PathBuf,
+    /// How long a spawn waits for the daemon to confirm, in milliseconds.
+    #[arg(long, env = "HUB_SPAWN_TIMEOUT_MS", default_value_t = 15_000)]
+    pub spawn_timeout_ms: u64,
+    /// How long shutdown waits for tasks to finish, in milliseconds.
+    #[arg(long, env = "HUB_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+/// The validated configuration `run` needs.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The data directory (created at start when SQLite lives there).
+    pub data_dir: PathBuf,
+    /// The database URL.
+    pub database_url: String,
+    /// Which browser origins are accepted.
+    pub origin: OriginPolicy,
+    /// Whether cookies get the `Secure` attribute (public URL is https).
+    pub secure_cookies: bool,
+    /// The built frontend.
+    pub static_dir: PathBuf,
+    /// The first admin's password; generated when absent.
+    pub admin_password: Option<Secret>,
+    /// How long a spawn waits for the daemon.
+    pub spawn_timeout: Duration,
+    /// How long shutdown waits for tasks.
+    pub shutdown_grace: Duration,
+}
+
+impl HubConfig {
+    /// Validates flags and the admin password (from `FLOTILLA_ADMIN_PASSWORD`),
+    /// returning every problem at once.
+    pub fn from_args(args: HubArgs, admin_password: Option<String>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let listen = args
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|error| problems.push(format!("--listen {:?}: {error}", args.listen)))
+            .ok();
+        let (origin, secure_cookies) = match args.public_url.as_deref() {
+            None => (OriginPolicy::SameHost, false),
+            Some(url) => match public_origin(url) {
+                Ok(origin) => {
+                    let secure = origin.starts_with("https://");
+                    (OriginPolicy::Exact(origin), secure)
+                }
+                Err(problem) => {
+                    problems.push(problem);
+                    (OriginPolicy::SameHost, false)
+                }
+            },
+        };
+        let database_url = match args.database_url {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => url,
+            Some(url) => {
+                problems.push(format!(
+                    "DATABASE_URL {url:?} is not supported: use sqlite://… or postgres://…"
+                ));
+                String::new()
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                args.data_dir.join("flotilla.db").display()
+            ),
+        };
+        let admin_password = match admin_password {
+            Some(password) if password.chars().count() < 8 => {
+                problems.push("FLOTILLA_ADMIN_PASSWORD must be at least 8 characters".into());
+                None
+            }
+            other => other.map(Secret::new),
+        };
+        if args.spawn_timeout_ms == 0 {
+            problems.push("--spawn-timeout-ms must be positive".into());
+        }
+        match (problems.is_empty(), listen) {
+            (true, Some(listen)) => Ok(HubConfig {
+                listen,
+                data_dir: args.data_dir,
+                database_url,
+                origin,
+                secure_cookies,
+                static_dir: args.static_dir,
+                admin_password,
+                spawn_timeout: Duration::from_millis(args.spawn_timeout_ms),
+                shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a public URL, which is what browsers send as `Origin`.
+fn public_origin(url: &str) -> Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+        .ok_or_else(|| format!("--public-url {url:?} must start with http:// or https://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("--public-url {url:?} has no host"));
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! The Flotilla hub: serves the web UI and REST API, holds state in a
+//! database, and relays between browsers and daemons over Socket.IO.
+//!
+//! `main.rs` parses the configuration, binds the listener and calls [`run`];
+//! everything else lives here so tests can reach it.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod daemons;
+pub mod relay;
+pub mod sessions;
+pub mod shutdown;
+pub mod store;
+pub mod ui;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use flotilla_protocol::UI_NAMESPACE;
+use serde::Serialize;
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Secret;
+use crate::config::HubConfig;
+use crate::store::Store;
+
+/// The room every logged-in browser socket joins for list updates.
+pub const UI_ROOM: &str = "ui";
+
+/// Largest Socket.IO message accepted, in bytes. Larger ones close the
+/// connection at the transport; application limits below it get error replies.
+pub const MAX_SOCKET_PAYLOAD: u64 = 1024 * 1024;
+
+/// Shared state of a running hub. Cheap to reach through an `Arc`.
+pub struct App {
+    /// The validated configuration.
+    pub config: HubConfig,
+    /// The database.
+    pub store: Store,
+    /// The Socket.IO server, for emitting.
+    pub io: SocketIo,
+    /// Terminal output buffers and their viewers' source.
+    pub relay: relay::Relay,
+    /// Connected daemons and spawns waiting for them.
+    pub daemons: daemons::Daemons,
+    /// Viewer tasks per browser socket.
+    pub viewers: ui::Viewers,
+    /// Owns every task the hub spawns.
+    pub tracker: TaskTracker,
+    /// Cancelled when the hub shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl App {
+    /// Sends an event to every logged-in browser. A failure only means some
+    /// browser misses a list update it will get on its next reload.
+    pub async fn broadcast_ui<T: Serialize + ?Sized>(&self, event: &'static str, data: &T) {
+        let Some(ns) = self.io.of(UI_NAMESPACE) else {
+            return;
+        };
+        if let Err(error) = ns.to(UI_ROOM).emit(event, data).await {
+            tracing::debug!(%error, event, "ui broadcast failed");
+        }
+    }
+}
+
+/// Opens the database, creates the first admin if needed and builds the
+/// application with its router (REST, static files and Socket.IO).
+pub async fn build(config: HubConfig, shutdown: CancellationToken) -> anyhow::Result<(Arc<App>, Router)> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url).await?;
+    bootstrap_admin(&store, config.admin_password.clone()).await?;
+
+    let (socket_layer, io) = SocketIo::builder()
+        .max_payload(MAX_SOCKET_PAYLOAD)
+        .max_buffer_size(1024)
+        .build_layer();
+    let app = Arc::new(App {
+        config,
+        store,
+        io,
+        relay: relay::Relay::default(),
+        daemons: daemons::Daemons::default(),
+        viewers: ui::Viewers::default(),
+        tracker: TaskTracker::new(),
+        shutdown,
+    });
+    daemons::register(&app);
+    ui::register(&app);
+    let router = api::router(app.clone()).layer(socket_layer);
+    Ok((app, router))
+}
+
+/// Runs the hub on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    config: HubConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = config.shutdown_grace;
+    let (app, router) = build(config, shutdown.clone()).await?;
+    tracing::info!(addr = %listener.local_addr()?, "hub listening");
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("serving http");
+
+    // Upgraded WebSocket connections are not tracked by axum's graceful
+    // shutdown, so close the Socket.IO side explicitly.
+    if tokio::time::timeout(grace, app.io.clone().close()).await.is_err() {
+        tracing::warn!("socket.io did not close within the grace period");
+    }
+    app.tracker.close();
+    if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
+        tracing::warn!("tasks did not finish within the grace period");
+    }
+    served
+}
+
+/// Creates the `admin` user on first start with an empty database.
+async fn bootstrap_admin(store: &Store, password: Option<Secret>) -> anyhow::Result<()> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match password {
+        Some(password) => (password, false),
+        None => (Secret::new(auth::new_token("")[..24].to_owned()), true),
+    };
+    let hash = auth::hash_password(password.clone()).await?;
+    store.create_user("admin", &hash).await?;
+    if generated {
+        // Shown exactly once, as the issue asks; set FLOTILLA_ADMIN_PASSWORD
+        // to choose it instead.
+        tracing::warn!(
+            "created user 'admin' with generated password {} (shown only this once)",
+            password.expose()
+        );
+    } else {
+        tracing::info!("created user 'admin' with the password from FLOTILLA_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+

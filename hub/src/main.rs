@@ -1,0 +1,62 @@
+//! Entry point of `flotilla-hub`: configuration, logging, listener, run.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use flotilla_hub::config::{HubArgs, HubConfig};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let args = HubArgs::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUB_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .init();
+    let admin_password = std::env::var("FLOTILLA_ADMIN_PASSWORD").ok();
+    let config = match HubConfig::from_args(args, admin_password) {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("flotilla-hub: {problem}");
+            }
+            return ExitCode::from(64);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("flotilla-hub: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: HubConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts wait for this line instead of sleeping.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", serde_json::json!({"event": "listening", "addr": addr.to_string()}))?;
+    stdout.flush()?;
+    drop(stdout);
+    let shutdown = CancellationToken::new();
+    let signals = tokio::spawn(flotilla_hub::shutdown::cancel_on_signal(shutdown.clone()));
+    let result = flotilla_hub::run(config, listener, shutdown.clone()).await;
+    shutdown.cancel();
+    signals.await.context("signal task")??;
+    result
+}

@@ -1,0 +1,228 @@
+//! The terminal-output relay: one bounded buffer per live session, fed by
+//! its daemon, read by any number of viewers at their own pace.
+//!
+//! The daemon's frames are appended in arrival order (the Socket.IO handler
+//! runs synchronously, see `daemons`). Each viewer is a task that pulls from
+//! the buffer from its own offset and emits to its own socket only, so a
+//! slow viewer falls behind — and past the buffer's start, skips ahead with
+//! a visible gap — without slowing the daemon or any other viewer.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use flotilla_protocol::{HostId, SessionId};
+use tokio::sync::watch;
+
+/// How much recent output each session keeps, in bytes.
+pub const RETAINED_BYTES: usize = 1024 * 1024;
+
+/// How much of the retained output a newly attached viewer is sent first.
+/// A later issue replaces this with a screen snapshot.
+pub const REPLAY_BYTES: usize = 256 * 1024;
+
+/// What happened to a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// New bytes were appended.
+    Appended,
+    /// Everything in the frame was already here.
+    Duplicate,
+    /// The frame started past the end: output between was lost.
+    Gap {
+        /// How many bytes are missing.
+        missing: u64,
+    },
+}
+
+/// The retained output of one session: contiguous bytes from `start`.
+#[derive(Debug, Default)]
+pub struct OutputBuffer {
+    start: u64,
+    bytes: VecDeque<u8>,
+    capacity: usize,
+    seen_any: bool,
+}
+
+impl OutputBuffer {
+    /// An empty buffer retaining at most `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        OutputBuffer {
+            start: 0,
+            bytes: VecDeque::new(),
+            capacity,
+            seen_any: false,
+        }
+    }
+
+    /// The offset just past the last retained byte.
+    pub fn end(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+
+    /// The offset of the first retained byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Appends the new part of a frame that starts at `offset`.
+    pub fn push(&mut self, offset: u64, data: &[u8]) -> PushOutcome {
+        let mut outcome = PushOutcome::Appended;
+        if !self.seen_any {
+            // After a hub restart the stream is picked up wherever the
+            // daemon's retained output begins.
+            self.seen_any = true;
+            self.start = offset;
+        }
+        let end = self.end();
+        let frame_end = offset + data.len() as u64;
+        if frame_end <= end && !data.is_empty() {
+            return PushOutcome::Duplicate;
+        }
+        let new_part = if offset > end {
+            outcome = PushOutcome::Gap {
+                missing: offset - end,
+            };
+            self.bytes.clear();
+            self.start = offset;
+            data
+        } else {
+            &data[(end - offset) as usize..]
+        };
+        self.bytes.extend(new_part);
+        if self.bytes.len() > self.capacity {
+            let excess = self.bytes.len() - self.capacity;
+            self.bytes.drain(..excess);
+            self.start += excess as u64;
+        }
+        outcome
+    }
+
+    /// Copies up to `max` bytes starting at `from` (or at the buffer's start
+    /// when `from` is older). Returns the offset of the first copied byte.
+    pub fn read(&self, from: u64, max: usize) -> (u64, Vec<u8>) {
+        let from = from.max(self.start);
+        let skip = (from - self.start) as usize;
+        if skip >= self.bytes.len() {
+            return (from, Vec::new());
+        }
+        let take = max.min(self.bytes.len() - skip);
+        let (a, b) = self.bytes.as_slices();
+        let mut out = Vec::with_capacity(take);
+        if skip < a.len() {
+            let first = &a[skip..a.len().min(skip + take)];
+            out.extend_from_slice(first);
+            out.extend_from_slice(&b[..take - first.len()]);
+        } else {
+            out.extend_from_slice(&b[skip - a.len()..skip - a.len() + take]);
+        }
+        (from, out)
+    }
+}
+
+/// The relay state of one session.
+pub struct SessionRelay {
+    /// The host whose daemon alone may publish this session's output.
+    pub host_id: HostId,
+    /// The session.
+    pub session_id: SessionId,
+    /// Short critical sections only (append or copy), never held across
+    /// an `.await`, so a std mutex is the right tool.
+    buffer: Mutex<OutputBuffer>,
+    /// The end offset, so viewers wake when output arrives.
+    end: watch::Sender<u64>,
+    /// Set once the process has exited; input is refused from then on.
+    ended: AtomicBool,
+}
+
+impl SessionRelay {
+    fn new(session_id: SessionId, host_id: HostId) -> Self {
+        SessionRelay {
+            host_id,
+            session_id,
+            buffer: Mutex::new(OutputBuffer::new(RETAINED_BYTES)),
+            end: watch::Sender::new(0),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    /// Records that the process exited.
+    pub fn mark_ended(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// Whether the process exited.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Appends a frame's data and wakes the viewers.
+    pub fn push(&self, offset: u64, data: &[u8]) -> PushOutcome {
+        let (outcome, end) = {
+            let mut buffer = self.buffer.lock().expect("relay buffer lock poisoned");
+            (buffer.push(offset, data), buffer.end())
+        };
+        if outcome != PushOutcome::Duplicate {
+            self.end.send_replace(end);
+        }
+        outcome
+    }
+
+    /// Copies retained output from `from`; see [`OutputBuffer::read`].
+    pub fn read(&self, from: u64, max: usize) -> (u64, Vec<u8>) {
+        self.buffer
+            .lock()
+            .expect("relay buffer lock poisoned")
+            .read(from, max)
+    }
+
+    /// The retained range `(start, end)`.
+    pub fn range(&self) -> (u64, u64) {
+        let buffer = self.buffer.lock().expect("relay buffer lock poisoned");
+        (buffer.start(), buffer.end())
+    }
+
+    /// A receiver that changes whenever output is appended.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.end.subscribe()
+    }
+}
+
+/// Every session the hub relays, live or recently ended.
+#[derive(Default)]
+pub struct Relay {
+    /// Short map operations only; never held across an `.await`.
+    sessions: Mutex<HashMap<SessionId, Arc<SessionRelay>>>,
+}
+
+impl Relay {
+    /// The relay of a session, creating it for `host_id` if needed. Returns
+    /// `None` when the session is relayed for another host.
+    pub fn open(&self, session_id: SessionId, host_id: HostId) -> Option<Arc<SessionRelay>> {
+        let mut sessions = self.sessions.lock().expect("relay map lock poisoned");
+        let relay = sessions
+            .entry(session_id)
+            .or_insert_with(|| Arc::new(SessionRelay::new(session_id, host_id)));
+        (relay.host_id == host_id).then(|| relay.clone())
+    }
+
+    /// The relay of a session, if the hub has one.
+    pub fn get(&self, session_id: SessionId) -> Option<Arc<SessionRelay>> {
+        self.sessions
+            .lock()
+            .expect("relay map lock poisoned")
+            .get(&session_id)
+            .cloned()
+    }
+
+    /// Forgets a session's output (its host was deleted).
+    pub fn remove(&self, session_id: SessionId) {
+        self.sessions
+            .lock()
+            .expect("relay map lock poisoned")
+            .remove(&session_id);
+    }
+}
+
+#[cfg(test)]
+mod tests;

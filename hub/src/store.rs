@@ -1,0 +1,339 @@
+//! Durable state: users, logins, hosts and session records, behind sea-orm.
+//!
+//! SQLite by default (a file in the data dir), Postgres when `DATABASE_URL`
+//! names one. Schema changes are versioned migrations in [`migration`].
+//! Entities never leave this module as wire types: the API converts them to
+//! `protocol` types explicitly.
+
+mod entity;
+mod migration;
+
+use anyhow::Context;
+use flotilla_protocol::rest::SessionState;
+use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use sea_orm_migration::MigratorTrait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
+use entity::{host, login, session, user};
+
+/// A cheap-to-clone handle on the database.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Everything needed to record a new session.
+pub struct NewSession {
+    /// The id chosen by the hub.
+    pub id: SessionId,
+    /// The host it will run on.
+    pub host_id: HostId,
+    /// The profile name.
+    pub profile: String,
+    /// The project directory.
+    pub project: String,
+    /// The initial terminal size.
+    pub size: TermSize,
+    /// The user who asked for it.
+    pub created_by: String,
+}
+
+/// Milliseconds since the Unix epoch, the unit every timestamp is stored in.
+pub fn now_ms() -> i64 {
+    to_ms(OffsetDateTime::now_utc())
+}
+
+/// Converts a timestamp to stored milliseconds.
+pub fn to_ms(when: OffsetDateTime) -> i64 {
+    (when.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Converts stored milliseconds back to a timestamp.
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        // sea-orm logs every statement at INFO; keep them out of the log.
+        options.sqlx_logging(false);
+        let db = Database::connect(options)
+            .await
+            .context("connecting to the database")?;
+        if url.starts_with("sqlite:") {
+            // WAL lets readers proceed while a write is in flight and makes
+            // commits cheaper; busy_timeout rides over short write contention.
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000"] {
+                sea_orm::ConnectionTrait::execute_unprepared(&db, pragma)
+                    .await
+                    .context("configuring sqlite")?;
+            }
+        }
+        migration::Migrator::up(&db, None)
+            .await
+            .context("applying database migrations")?;
+        Ok(Store { db })
+    }
+
+    // ---- users and logins ----
+
+    /// How many users exist.
+    pub async fn user_count(&self) -> anyhow::Result<u64> {
+        Ok(user::Entity::find().count(&self.db).await?)
+    }
+
+    /// Creates a user with an already hashed password.
+    pub async fn create_user(&self, username: &str, password_hash: &str) -> anyhow::Result<UserRow> {
+        let row = user::ActiveModel {
+            id: Set(Uuid::new_v4().to_string()),
+            username: Set(username.to_owned()),
+            password_hash: Set(password_hash.to_owned()),
+            created_at: Set(now_ms()),
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// Finds a user by name.
+    pub async fn find_user(&self, username: &str) -> anyhow::Result<Option<UserRow>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Records a login whose cookie hashes to `token_hash`.
+    pub async fn create_login(
+        &self,
+        token_hash: &str,
+        user_id: UserId,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        let row = login::ActiveModel {
+            token_hash: Set(token_hash.to_owned()),
+            user_id: Set(user_id.to_string()),
+            created_at: Set(now_ms()),
+            expires_at: Set(expires_at),
+        };
+        row.insert(&self.db).await?;
+        Ok(())
+    }
+
+    /// The user behind an unexpired login.
+    pub async fn find_login(&self, token_hash: &str) -> anyhow::Result<Option<UserRow>> {
+        let Some(login) = login::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if login.expires_at <= now_ms() {
+            login::Entity::delete_by_id(token_hash.to_owned())
+                .exec(&self.db)
+                .await?;
+            return Ok(None);
+        }
+        Ok(user::Entity::find_by_id(login.user_id).one(&self.db).await?)
+    }
+
+    /// Revokes a login.
+    pub async fn delete_login(&self, token_hash: &str) -> anyhow::Result<()> {
+        login::Entity::delete_by_id(token_hash.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    // ---- hosts ----
+
+    /// Creates a host; `Ok(None)` when the name is taken.
+    pub async fn create_host(&self, name: &str, token_hash: &str) -> anyhow::Result<Option<HostRow>> {
+        if host::Entity::find()
+            .filter(host::Column::Name.eq(name))
+            .one(&self.db)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let row = host::ActiveModel {
+            id: Set(Uuid::new_v4().to_string()),
+            name: Set(name.to_owned()),
+            token_hash: Set(token_hash.to_owned()),
+            created_at: Set(now_ms()),
+            last_seen_at: Set(None),
+            inventory: Set(None),
+        };
+        Ok(Some(row.insert(&self.db).await?))
+    }
+
+    /// Every host, by name.
+    pub async fn list_hosts(&self) -> anyhow::Result<Vec<HostRow>> {
+        Ok(host::Entity::find()
+            .order_by_asc(host::Column::Name)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// One host.
+    pub async fn get_host(&self, id: HostId) -> anyhow::Result<Option<HostRow>> {
+        Ok(host::Entity::find_by_id(id.to_string()).one(&self.db).await?)
+    }
+
+    /// The host whose token hashes to `token_hash`.
+    pub async fn find_host_by_token(&self, token_hash: &str) -> anyhow::Result<Option<HostRow>> {
+        Ok(host::Entity::find()
+            .filter(host::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Replaces a host's token hash; `false` when the host does not exist.
+    pub async fn set_host_token(&self, id: HostId, token_hash: &str) -> anyhow::Result<bool> {
+        let res = host::Entity::update_many()
+            .col_expr(host::Column::TokenHash, Expr::value(token_hash.to_owned()))
+            .filter(host::Column::Id.eq(id.to_string()))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Deletes a host and its session records; `false` when it did not exist.
+    pub async fn delete_host(&self, id: HostId) -> anyhow::Result<bool> {
+        session::Entity::delete_many()
+            .filter(session::Column::HostId.eq(id.to_string()))
+            .exec(&self.db)
+            .await?;
+        let res = host::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Records that the host's daemon was seen now, with its inventory.
+    pub async fn record_host_seen(&self, id: HostId, inventory_json: Option<String>) -> anyhow::Result<()> {
+        let mut update = host::Entity::update_many()
+            .col_expr(host::Column::LastSeenAt, Expr::value(Some(now_ms())))
+            .filter(host::Column::Id.eq(id.to_string()));
+        if let Some(json) = inventory_json {
+            update = update.col_expr(host::Column::Inventory, Expr::value(Some(json)));
+        }
+        update.exec(&self.db).await?;
+        Ok(())
+    }
+
+    // ---- sessions ----
+
+    /// Records a new session in state `starting`.
+    pub async fn insert_session(&self, new: NewSession) -> anyhow::Result<SessionRow> {
+        let row = session::ActiveModel {
+            id: Set(new.id.to_string()),
+            host_id: Set(new.host_id.to_string()),
+            profile: Set(new.profile),
+            project: Set(new.project),
+            state: Set(SessionState::Starting.as_str().to_owned()),
+            exit_code: Set(None),
+            exit_signal: Set(None),
+            error: Set(None),
+            cols: Set(i32::from(new.size.cols)),
+            rows: Set(i32::from(new.size.rows)),
+            created_by: Set(new.created_by),
+            created_at: Set(now_ms()),
+            ended_at: Set(None),
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// One session.
+    pub async fn get_session(&self, id: SessionId) -> anyhow::Result<Option<SessionRow>> {
+        Ok(session::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Sessions, newest first, optionally of one host.
+    pub async fn list_sessions(&self, host: Option<HostId>) -> anyhow::Result<Vec<SessionRow>> {
+        let mut query = session::Entity::find().order_by_desc(session::Column::CreatedAt);
+        if let Some(host) = host {
+            query = query.filter(session::Column::HostId.eq(host.to_string()));
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    /// Sessions of a host that are not final (starting or running).
+    pub async fn live_sessions_of_host(&self, host: HostId) -> anyhow::Result<Vec<SessionRow>> {
+        Ok(session::Entity::find()
+            .filter(session::Column::HostId.eq(host.to_string()))
+            .filter(
+                session::Column::State
+                    .is_in([SessionState::Starting.as_str(), SessionState::Running.as_str()]),
+            )
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Moves a session from `starting` to `running`; a session that already
+    /// moved on (it exited first) is left alone.
+    pub async fn mark_running(&self, id: SessionId) -> anyhow::Result<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::State, Expr::value(SessionState::Running.as_str()))
+            .filter(session::Column::Id.eq(id.to_string()))
+            .filter(session::Column::State.eq(SessionState::Starting.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a live session to a final state.
+    pub async fn mark_ended(&self, id: SessionId, end: SessionEnd) -> anyhow::Result<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::State, Expr::value(end.state.as_str()))
+            .col_expr(session::Column::ExitCode, Expr::value(end.exit_code))
+            .col_expr(session::Column::ExitSignal, Expr::value(end.exit_signal))
+            .col_expr(session::Column::Error, Expr::value(end.error))
+            .col_expr(session::Column::EndedAt, Expr::value(Some(now_ms())))
+            .filter(session::Column::Id.eq(id.to_string()))
+            .filter(
+                session::Column::State
+                    .is_in([SessionState::Starting.as_str(), SessionState::Running.as_str()]),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a session's terminal size.
+    pub async fn set_session_size(&self, id: SessionId, size: TermSize) -> anyhow::Result<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::Cols, Expr::value(i32::from(size.cols)))
+            .col_expr(session::Column::Rows, Expr::value(i32::from(size.rows)))
+            .filter(session::Column::Id.eq(id.to_string()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// How a session ended.
+pub struct SessionEnd {
+    /// `exited`, `failed` or `lost`.
+    pub state: SessionState,
+    /// The exit status, for `exited`.
+    pub exit_code: Option<i32>,
+    /// The killing signal, for `exited`.
+    pub exit_signal: Option<String>,
+    /// Why, for `failed` and `lost`.
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests;

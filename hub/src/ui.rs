@@ -1,0 +1,331 @@
+//! The browser side of the hub: the `/ui` Socket.IO namespace and the
+//! per-viewer output tasks.
+//!
+//! A browser socket is accepted only with a valid login cookie and an
+//! allowed `Origin`. Input and resize are forwarded from the synchronous part
+//! of their handlers so keystrokes keep their order; everything is answered
+//! with a [`Reply`], or with a [`HubError`] event when no ack was asked for.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
+use flotilla_protocol::hub_to_daemon::{ResizePty, WriteInput};
+use flotilla_protocol::hub_to_ui::{HubError, ViewerOutput};
+use flotilla_protocol::rest::SessionSummary;
+use flotilla_protocol::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
+use flotilla_protocol::{ErrorBody, ErrorCode, Event, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE};
+use serde::Serialize;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::{ConnectHandler, FromMessageParts};
+use socketioxide::socket::{Sid, Socket};
+use socketioxide::{SendError, SocketError};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::auth::{self, CurrentUser};
+use crate::relay::{REPLAY_BYTES, SessionRelay};
+use crate::{App, UI_ROOM};
+
+/// How long a viewer task waits before retrying when its socket's send
+/// buffer is full.
+const FULL_BUFFER_RETRY: Duration = Duration::from_millis(5);
+
+/// The viewer tasks of every browser socket, so detach and disconnect can
+/// stop them.
+#[derive(Default)]
+pub struct Viewers {
+    /// Short insert/remove only; never held across an `.await`.
+    tasks: Mutex<HashMap<Sid, HashMap<SessionId, CancellationToken>>>,
+}
+
+impl Viewers {
+    fn replace(&self, sid: Sid, session: SessionId, token: CancellationToken) {
+        let previous = self
+            .tasks
+            .lock()
+            .expect("viewers lock poisoned")
+            .entry(sid)
+            .or_default()
+            .insert(session, token);
+        if let Some(previous) = previous {
+            previous.cancel();
+        }
+    }
+
+    fn stop(&self, sid: Sid, session: SessionId) {
+        let token = self
+            .tasks
+            .lock()
+            .expect("viewers lock poisoned")
+            .get_mut(&sid)
+            .and_then(|sessions| sessions.remove(&session));
+        if let Some(token) = token {
+            token.cancel();
+        }
+    }
+
+    fn stop_all(&self, sid: Sid) {
+        let sessions = self.tasks.lock().expect("viewers lock poisoned").remove(&sid);
+        for token in sessions.into_iter().flat_map(HashMap::into_values) {
+            token.cancel();
+        }
+    }
+}
+
+/// Whether the client asked for an acknowledgement.
+pub struct WantsAck(pub bool);
+
+impl<A: Adapter> FromMessageParts<A> for WantsAck {
+    type Error = Infallible;
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        _: &mut socketioxide::handler::Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(WantsAck(ack_id.is_some()))
+    }
+}
+
+/// Why a browser socket was refused.
+#[derive(Debug)]
+struct UiRefused(&'static str);
+
+impl std::fmt::Display for UiRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Registers the `/ui` namespace.
+pub fn register(app: &Arc<App>) {
+    let auth_app = app.clone();
+    let connect_app = app.clone();
+    let authenticate = move |socket: SocketRef| {
+        let app = auth_app.clone();
+        async move { authenticate(&app, &socket).await }
+    };
+    let on_connect = move |socket: SocketRef| {
+        on_connect(&connect_app, socket);
+        ready(())
+    };
+    app.io.ns(UI_NAMESPACE, on_connect.with(authenticate));
+}
+
+async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
+    let headers = &socket.req_parts().headers;
+    if !app.config.origin.allows(headers) {
+        tracing::warn!("browser socket refused: foreign origin");
+        return Err(UiRefused("forbidden: the Origin does not match the hub's public URL"));
+    }
+    match auth::user_from_headers(app, headers).await {
+        Ok(Some(row)) => match CurrentUser::try_from(row) {
+            Ok(user) => {
+                socket.extensions.insert(user);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!("{error:#}");
+                Err(UiRefused("unauthorized"))
+            }
+        },
+        Ok(None) => Err(UiRefused("unauthorized: log in first")),
+        Err(error) => {
+            tracing::error!("checking a browser login: {error:#}");
+            Err(UiRefused("unauthorized: the hub could not check the login"))
+        }
+    }
+}
+
+fn on_connect(app: &Arc<App>, socket: SocketRef) {
+    let attach_app = app.clone();
+    socket.on(
+        AttachSession::NAME,
+        move |socket: SocketRef, TryData(data): TryData<AttachSession>, ack: AckSender, WantsAck(wants): WantsAck| {
+            let app = attach_app.clone();
+            async move {
+                let result = match data {
+                    Ok(data) => attach(&app, &socket, data.session_id).await,
+                    Err(error) => Err(malformed(error)),
+                };
+                // The ack goes out before the viewer task's first frame.
+                let start = result.as_ref().ok().and_then(|(_, start)| start.clone());
+                respond(&socket, ack, wants, AttachSession::NAME, result.map(|(summary, _)| summary));
+                if let Some(start) = start {
+                    start();
+                }
+            }
+        },
+    );
+    let detach_app = app.clone();
+    socket.on(
+        DetachSession::NAME,
+        move |socket: SocketRef, TryData(data): TryData<DetachSession>, ack: AckSender, WantsAck(wants): WantsAck| {
+            let result = data.map_err(malformed).map(|data| {
+                detach_app.viewers.stop(socket.id, data.session_id);
+            });
+            respond(&socket, ack, wants, DetachSession::NAME, result);
+            ready(())
+        },
+    );
+    let input_app = app.clone();
+    socket.on(
+        SendInput::NAME,
+        move |socket: SocketRef, TryData(data): TryData<SendInput>, ack: AckSender, WantsAck(wants): WantsAck| -> Ready<()> {
+            let result = data.map_err(malformed).and_then(|input| forward_input(&input_app, input));
+            respond(&socket, ack, wants, SendInput::NAME, result);
+            ready(())
+        },
+    );
+    let resize_app = app.clone();
+    socket.on(
+        ResizeTerminal::NAME,
+        move |socket: SocketRef, TryData(data): TryData<ResizeTerminal>, ack: AckSender, WantsAck(wants): WantsAck| -> Ready<()> {
+            let result = data.map_err(malformed).and_then(|resize| forward_resize(&resize_app, resize));
+            respond(&socket, ack, wants, ResizeTerminal::NAME, result);
+            ready(())
+        },
+    );
+    let disconnect_app = app.clone();
+    socket.on_disconnect(move |socket: SocketRef| {
+        disconnect_app.viewers.stop_all(socket.id);
+        ready(())
+    });
+    socket.join(UI_ROOM);
+}
+
+fn malformed(error: socketioxide::ParserError) -> ErrorBody {
+    ErrorBody::new(ErrorCode::InvalidInput, format!("malformed message: {error}"))
+}
+
+/// Sends the result as an ack, or as a `hub:error` event when it is an error
+/// and no ack was asked for.
+fn respond<T: Serialize>(socket: &SocketRef, ack: AckSender, wants_ack: bool, event: &str, result: Result<T, ErrorBody>) {
+    if wants_ack {
+        let reply: Reply<T> = result.into();
+        if let Err(error) = ack.send(&reply) {
+            tracing::debug!(%error, "ack not delivered");
+        }
+    } else if let Err(error) = result {
+        let message = HubError {
+            event: event.to_owned(),
+            error,
+        };
+        if let Err(error) = socket.emit(HubError::NAME, &message) {
+            tracing::debug!(%error, "error event not delivered");
+        }
+    }
+}
+
+type StartViewer = Arc<dyn Fn() + Send + Sync>;
+
+/// Checks the session and prepares a viewer task that the caller starts
+/// after acknowledging.
+async fn attach(app: &Arc<App>, socket: &SocketRef, id: SessionId) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
+    let summary = crate::sessions::get(app, id).await.map_err(|error| error.body().clone())?;
+    let Some(relay) = app.relay.get(id) else {
+        return Ok((summary, None));
+    };
+    let (start, end) = relay.range();
+    let from = end.saturating_sub(REPLAY_BYTES as u64).max(start);
+    let app = app.clone();
+    let socket = socket.clone();
+    let start_viewer: StartViewer = Arc::new(move || {
+        let token = app.shutdown.child_token();
+        app.viewers.replace(socket.id, id, token.clone());
+        let span = tracing::debug_span!("viewer", session_id = %id, sid = %socket.id);
+        app.tracker
+            .spawn(run_viewer(socket.clone(), relay.clone(), from, token).instrument(span));
+    });
+    Ok((summary, Some(start_viewer)))
+}
+
+/// Streams a session's output to one socket from `from` on, at the pace
+/// that socket can take.
+async fn run_viewer(socket: SocketRef, relay: Arc<SessionRelay>, mut next: u64, cancel: CancellationToken) {
+    let mut changes = relay.subscribe();
+    loop {
+        changes.borrow_and_update();
+        loop {
+            let (start, data) = relay.read(next, MAX_FRAME_DATA);
+            if data.is_empty() {
+                break;
+            }
+            let frame = OutputFrame {
+                session_id: relay.session_id,
+                offset: start,
+                data: &data,
+            }
+            .encode();
+            match socket.emit(ViewerOutput::NAME, &Bytes::from(frame)) {
+                Ok(()) => next = start + data.len() as u64,
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(FULL_BUFFER_RETRY) => {}
+                        () = cancel.cancelled() => return,
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = cancel.cancelled() => return,
+        }
+    }
+}
+
+fn live_relay(app: &App, id: SessionId) -> Result<Arc<SessionRelay>, ErrorBody> {
+    let relay = app
+        .relay
+        .get(id)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, format!("session {id} is not running on any connected host")))?;
+    if relay.is_ended() {
+        return Err(ErrorBody::new(ErrorCode::Conflict, format!("session {id} has ended")));
+    }
+    Ok(relay)
+}
+
+fn forward_input(app: &App, input: SendInput) -> Result<(), ErrorBody> {
+    if input.data.len() > MAX_INPUT_BYTES {
+        return Err(ErrorBody::new(
+            ErrorCode::TooLarge,
+            format!("input of {} bytes exceeds the {MAX_INPUT_BYTES}-byte limit; send it in parts", input.data.len()),
+        ));
+    }
+    let relay = live_relay(app, input.session_id)?;
+    let link = app
+        .daemons
+        .link(relay.host_id)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::Conflict, "the session's host is offline"))?;
+    link.emit(
+        WriteInput::NAME,
+        &WriteInput {
+            session_id: input.session_id,
+            data: input.data,
+        },
+    )
+    .map_err(|error| ErrorBody::new(ErrorCode::Conflict, format!("could not reach the daemon: {error}")))
+}
+
+fn forward_resize(app: &App, resize: ResizeTerminal) -> Result<(), ErrorBody> {
+    resize.size.validate()?;
+    let relay = live_relay(app, resize.session_id)?;
+    let link = app
+        .daemons
+        .link(relay.host_id)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::Conflict, "the session's host is offline"))?;
+    link.emit(
+        ResizePty::NAME,
+        &ResizePty {
+            session_id: resize.session_id,
+            size: resize.size,
+        },
+    )
+    .map_err(|error| ErrorBody::new(ErrorCode::Conflict, format!("could not reach the daemon: {error}")))
+}
