@@ -28,7 +28,11 @@ pub const MAX_STOP_GRACE_MS: u64 = 600_000;
 
 /// The command line of `flotilla-daemon`.
 #[derive(Debug, Parser)]
-#[command(name = "flotilla-daemon", version, about = "Runs agent CLIs in PTYs and relays them to a Flotilla hub")]
+#[command(
+    name = "flotilla-daemon",
+    version,
+    about = "Runs agent CLIs in PTYs and relays them to a Flotilla hub"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -155,7 +159,10 @@ impl Config {
                     None
                 }
                 Err(error) => {
-                    problems.push(format!("cannot read token file {}: {error}", path.display()));
+                    problems.push(format!(
+                        "cannot read token file {}: {error}",
+                        path.display()
+                    ));
                     None
                 }
             },
@@ -196,7 +203,10 @@ impl Config {
                         projects_roots.push(canonical);
                     }
                 }
-                Ok(_) => problems.push(format!("project root {} is not a directory", root.display())),
+                Ok(_) => problems.push(format!(
+                    "project root {} is not a directory",
+                    root.display()
+                )),
                 Err(error) => problems.push(format!("project root {}: {error}", root.display())),
             }
         }
@@ -235,7 +245,9 @@ impl Config {
 /// credentials or query (the token never travels in a URL).
 fn check_hub_url(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("--hub-url {url:?} is not a URL (expected e.g. http://127.0.0.1:8080)"));
+        return Err(format!(
+            "--hub-url {url:?} is not a URL (expected e.g. http://127.0.0.1:8080)"
+        ));
     };
     if !matches!(scheme, "http" | "https" | "ws" | "wss") {
         return Err(format!("--hub-url {url:?} must use http, https, ws or wss"));

@@ -199,7 +199,10 @@ impl Host {
             .ok_or_else(|| {
                 ErrorBody::new(
                     ErrorCode::NotFound,
-                    format!("profile {:?} is not available on this host", request.profile),
+                    format!(
+                        "profile {:?} is not available on this host",
+                        request.profile
+                    ),
                 )
             })?;
         request.size.validate()?;
@@ -208,7 +211,10 @@ impl Host {
         let cwd_text = cwd.display().to_string();
         let argv = profile.command(
             &Placeholders {
-                prompt: request.prompt.as_deref().filter(|prompt| !prompt.is_empty()),
+                prompt: request
+                    .prompt
+                    .as_deref()
+                    .filter(|prompt| !prompt.is_empty()),
                 session_id: Some(&session_text),
                 project_dir: Some(&cwd_text),
             },
@@ -239,5 +245,7 @@ impl Host {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Std mutexes: every critical section is a short map or clone operation
     // with no await inside. Poisoning cannot leave these maps inconsistent.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -65,7 +65,11 @@ pub fn main_with_exit_code() -> u8 {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { EXIT_CONFIG } else { EXIT_OK };
+            return if error.use_stderr() {
+                EXIT_CONFIG
+            } else {
+                EXIT_OK
+            };
         }
     };
     let CliCommand::Run(args) = cli.command;
@@ -86,7 +90,10 @@ pub fn main_with_exit_code() -> u8 {
     };
     init_tracing();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("flotilla-daemon: cannot start the runtime: {error}");
@@ -206,8 +213,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rust_socketio=warn,rust_engineio=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,rust_socketio=warn,rust_engineio=warn")
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -65,7 +65,10 @@ enum ConnectionEnd {
     Refused(ConnectRefusal),
     /// The connection failed or was lost; `acked` says whether Hello was
     /// acknowledged (which resets the backoff).
-    Lost { acked: bool, reason: String },
+    Lost {
+        acked: bool,
+        reason: String,
+    },
 }
 
 /// Runs the link until shutdown or a fatal refusal. `events` is the shared,
@@ -295,7 +298,8 @@ impl Link {
                 send_frame(socket, resume.session_id, start, &data).await?;
                 offset = start + data.len() as u64;
             }
-            self.sent.insert(resume.session_id, offset.max(resume.offset));
+            self.sent
+                .insert(resume.session_id, offset.max(resume.offset));
         }
         for exited in std::mem::take(&mut self.pending_exits) {
             socket.emit_json(&exited).await?;

@@ -129,7 +129,11 @@ pub fn parse(file_name: &str, text: &str) -> Result<Profile, ProfileError> {
             file: file_name.to_owned(),
             line: location.map_or(0, |location| location.line()),
             column: location.map_or(0, |location| location.column()),
-            path: if path.is_empty() || path == "." { "<root>".to_owned() } else { path },
+            path: if path.is_empty() || path == "." {
+                "<root>".to_owned()
+            } else {
+                path
+            },
             message: first_line(&error.to_string()),
         }
     })?;
@@ -147,16 +151,30 @@ pub fn parse(file_name: &str, text: &str) -> Result<Profile, ProfileError> {
         path: path.to_owned(),
         message: message.to_owned(),
     };
-    if profile.commands.new.first().is_none_or(|program| program.is_empty()) {
-        return Err(rule("commands.new", "expected a non-empty argv list whose first item is the program"));
+    if profile
+        .commands
+        .new
+        .first()
+        .is_none_or(|program| program.is_empty())
+    {
+        return Err(rule(
+            "commands.new",
+            "expected a non-empty argv list whose first item is the program",
+        ));
     }
     if let Some(resume) = &profile.commands.resume
         && resume.first().is_none_or(|program| program.is_empty())
     {
-        return Err(rule("commands.resume", "expected a non-empty argv list whose first item is the program"));
+        return Err(rule(
+            "commands.resume",
+            "expected a non-empty argv list whose first item is the program",
+        ));
     }
     if profile.binary.is_empty() || profile.binary.contains('/') {
-        return Err(rule("binary", "expected a program name looked up on PATH (no slashes)"));
+        return Err(rule(
+            "binary",
+            "expected a program name looked up on PATH (no slashes)",
+        ));
     }
     Ok(profile)
 }

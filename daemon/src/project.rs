@@ -30,7 +30,10 @@ fn walk(root: &Path, dir: &Path, depth_left: usize, found: &mut Vec<ProjectInfo>
                 .ok()
                 .filter(|relative| !relative.as_os_str().is_empty())
                 .map(|relative| relative.display().to_string())
-                .or_else(|| root.file_name().map(|name| name.to_string_lossy().into_owned()))
+                .or_else(|| {
+                    root.file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                })
                 .unwrap_or_else(|| root.display().to_string());
             found.push(ProjectInfo {
                 path: canonical.display().to_string(),

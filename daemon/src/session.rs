@@ -456,7 +456,8 @@ async fn sleep_until(at: Option<Instant>) {
 fn lock_ring(ring: &Mutex<OutputRing>) -> MutexGuard<'_, OutputRing> {
     // A std mutex: the critical sections are short copies and never await.
     // A poisoned ring still holds valid bytes, so keep using it.
-    ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    ring.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn pty_size(size: TermSize) -> PtySize {
@@ -472,7 +473,9 @@ fn to_pid(pid: u32) -> Pid {
     Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX))
 }
 
-fn exit_info(status: Result<std::io::Result<portable_pty::ExitStatus>, oneshot::error::RecvError>) -> ExitInfo {
+fn exit_info(
+    status: Result<std::io::Result<portable_pty::ExitStatus>, oneshot::error::RecvError>,
+) -> ExitInfo {
     match status {
         Ok(Ok(status)) => match status.signal() {
             Some(signal) => ExitInfo {
@@ -543,7 +546,11 @@ fn read_pty(mut reader: Box<dyn Read + Send>, output: mpsc::Sender<Vec<u8>>) {
 /// terminal is gone.
 fn write_pty(mut writer: Box<dyn Write + Send>, mut input: mpsc::Receiver<Bytes>) {
     while let Some(data) = input.blocking_recv() {
-        if writer.write_all(&data).and_then(|()| writer.flush()).is_err() {
+        if writer
+            .write_all(&data)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
             break;
         }
     }

@@ -8,7 +8,8 @@ use tracing::info;
 /// Cancels `root` on the first SIGINT or SIGTERM. Returns when the signal
 /// arrived or `root` was cancelled elsewhere.
 pub async fn cancel_on_signal(root: CancellationToken) -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     tokio::select! {
         _ = terminate.recv() => info!("SIGTERM received; shutting down"),

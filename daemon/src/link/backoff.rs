@@ -17,6 +17,10 @@ pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
     let nominal = BACKOFF_BASE
         .saturating_mul(1u32 << exponent)
         .min(BACKOFF_CAP);
-    let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     nominal.mul_f64(0.5 + 0.5 * jitter)
 }

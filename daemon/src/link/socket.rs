@@ -80,18 +80,30 @@ impl HubSocket {
         builder = builder.on(Event::Connect, forward(&incoming, |_| Incoming::Connected));
         builder = builder.on(Event::Close, forward(&incoming, |_| Incoming::Closed));
         builder = builder.on(Event::Error, forward(&incoming, error_to_incoming));
-        builder = builder.on(SpawnSession::NAME, forward(&incoming, |payload| {
-            command(SpawnSession::NAME, payload, HubCommand::Spawn)
-        }));
-        builder = builder.on(StopSession::NAME, forward(&incoming, |payload| {
-            command(StopSession::NAME, payload, HubCommand::Stop)
-        }));
-        builder = builder.on(WriteInput::NAME, forward(&incoming, |payload| {
-            command(WriteInput::NAME, payload, HubCommand::Input)
-        }));
-        builder = builder.on(ResizePty::NAME, forward(&incoming, |payload| {
-            command(ResizePty::NAME, payload, HubCommand::Resize)
-        }));
+        builder = builder.on(
+            SpawnSession::NAME,
+            forward(&incoming, |payload| {
+                command(SpawnSession::NAME, payload, HubCommand::Spawn)
+            }),
+        );
+        builder = builder.on(
+            StopSession::NAME,
+            forward(&incoming, |payload| {
+                command(StopSession::NAME, payload, HubCommand::Stop)
+            }),
+        );
+        builder = builder.on(
+            WriteInput::NAME,
+            forward(&incoming, |payload| {
+                command(WriteInput::NAME, payload, HubCommand::Input)
+            }),
+        );
+        builder = builder.on(
+            ResizePty::NAME,
+            forward(&incoming, |payload| {
+                command(ResizePty::NAME, payload, HubCommand::Resize)
+            }),
+        );
         let closed = incoming.clone();
         builder = builder.on_reconnect(move || {
             let closed = closed.clone();
@@ -139,16 +151,21 @@ impl HubSocket {
         // `Option` behind a short-lived std mutex.
         let ack_tx = Arc::new(Mutex::new(Some(ack_tx)));
         self.client
-            .emit_with_ack(E::NAME, Payload::Text(vec![value]), timeout, move |payload, _| {
-                let sender = ack_tx
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take();
-                if let Some(sender) = sender {
-                    let _ = sender.send(payload);
-                }
-                async {}.boxed()
-            })
+            .emit_with_ack(
+                E::NAME,
+                Payload::Text(vec![value]),
+                timeout,
+                move |payload, _| {
+                    let sender = ack_tx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take();
+                    if let Some(sender) = sender {
+                        let _ = sender.send(payload);
+                    }
+                    async {}.boxed()
+                },
+            )
             .await
             .with_context(|| format!("sending {}", E::NAME))?;
         let payload = tokio::time::timeout(timeout, ack_rx)
@@ -157,7 +174,8 @@ impl HubSocket {
             .with_context(|| format!("connection closed before {} was acknowledged", E::NAME))?;
         let value = first_value(payload)
             .with_context(|| format!("empty acknowledgement for {}", E::NAME))?;
-        serde_json::from_value(value).with_context(|| format!("decoding the acknowledgement of {}", E::NAME))
+        serde_json::from_value(value)
+            .with_context(|| format!("decoding the acknowledgement of {}", E::NAME))
     }
 
     /// Closes the connection and stops the library's background task.
@@ -171,8 +189,10 @@ impl HubSocket {
 fn forward(
     incoming: &mpsc::Sender<Incoming>,
     convert: fn(Payload) -> Incoming,
-) -> impl for<'a> FnMut(Payload, Client) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static
-{
+) -> impl for<'a> FnMut(Payload, Client) -> futures_util::future::BoxFuture<'static, ()>
++ Send
++ Sync
++ 'static {
     let incoming = incoming.clone();
     move |payload, _client| {
         let incoming = incoming.clone();
@@ -203,7 +223,11 @@ fn first_value(payload: Payload) -> Option<Value> {
 }
 
 /// Decodes a hub command's payload.
-pub fn command<T: DeserializeOwned>(event: &str, payload: Payload, wrap: fn(T) -> HubCommand) -> Incoming {
+pub fn command<T: DeserializeOwned>(
+    event: &str,
+    payload: Payload,
+    wrap: fn(T) -> HubCommand,
+) -> Incoming {
     let malformed = |error: String| Incoming::Malformed {
         event: event.to_owned(),
         error,
