@@ -17,6 +17,12 @@ export interface AppState {
   loaded: boolean;
   connection: ConnectionStatus;
   connectionDetail: string | undefined;
+  /**
+   * Per host, how many times the hub announced it online since load. A viewer
+   * re-attaches when it changes: the hub streams a session's output only while
+   * its daemon is connected, so an attach made while it was away yields nothing.
+   */
+  hostEpochs: Record<string, number>;
   toasts: Toast[];
 }
 
@@ -26,6 +32,7 @@ const initial: AppState = {
   loaded: false,
   connection: 'connecting',
   connectionDetail: undefined,
+  hostEpochs: {},
   toasts: [],
 };
 
@@ -55,6 +62,11 @@ export const store = {
   },
   upsertHost(h: HostSummary): void {
     set({ ...state, hosts: upsertHost(state.hosts, h) });
+  },
+  /** A live `host:updated` event. */
+  hostEvent(h: HostSummary): void {
+    const hostEpochs = h.online ? { ...state.hostEpochs, [h.id]: (state.hostEpochs[h.id] ?? 0) + 1 } : state.hostEpochs;
+    set({ ...state, hosts: upsertHost(state.hosts, h), hostEpochs });
   },
   removeHost(id: string): void {
     set({ ...state, hosts: removeHost(state.hosts, id) });

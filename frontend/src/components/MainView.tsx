@@ -42,7 +42,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
         });
       },
       onSessionUpdated: (e) => store.upsertSession(e.session),
-      onHostUpdated: (e) => store.upsertHost(e.host),
+      onHostUpdated: (e) => store.hostEvent(e.host),
       onHostRemoved: (e) => store.removeHost(e.hostId),
       onHubError: (e) => store.toast(`${e.event}: ${e.error.message}`),
     });
@@ -111,6 +111,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
               session={openSession}
               host={openHost}
               connected={state.connection === 'connected'}
+              hostEpoch={openSession ? (state.hostEpochs[openSession.hostId] ?? 0) : 0}
             />
           ) : (
             <EmptyState onSpawn={() => setSpawnOpen(true)} hostCount={state.hosts.length} />

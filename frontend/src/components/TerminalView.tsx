@@ -53,12 +53,15 @@ export function TerminalView({
   session,
   host,
   connected,
+  hostEpoch,
 }: {
   hub: HubConnection;
   sessionId: string;
   session: SessionSummary | undefined;
   host: HostSummary | undefined;
   connected: boolean;
+  /** Changes whenever the session's host comes (back) online. */
+  hostEpoch: number;
 }) {
   const containerRef = useRef<HTMLDivElement>(null);
   const liveRef = useRef<Live | null>(null);
@@ -122,8 +125,9 @@ export function TerminalView({
       if (!force && key === sent) return;
       sent = key;
       hub.resize(sessionId, { cols, rows }).catch((e: unknown) => {
+        // Typically the host is away; the next attach sends the size again.
         sent = '';
-        store.toast(`Resize failed: ${errorMessage(e)}`);
+        console.warn('flotilla: resize not applied:', errorMessage(e));
       });
     };
     liveRef.current = { term, fit, sendSize };
@@ -161,8 +165,8 @@ export function TerminalView({
     live.term.options.cursorBlink = running;
   }, [running]);
 
-  // Attach whenever the socket is (re)connected; the output cursor drops
-  // whatever the hub resends that this view already shows.
+  // Attach whenever the socket is (re)connected or the host comes back; the
+  // output cursor drops whatever the hub resends that this view already shows.
   useEffect(() => {
     if (!connected) return;
     let cancelled = false;
@@ -190,7 +194,7 @@ export function TerminalView({
       cancelled = true;
       if (hub.connected) hub.detach(sessionId).catch(() => {});
     };
-  }, [hub, sessionId, connected]);
+  }, [hub, sessionId, connected, hostEpoch]);
 
   return (
     <div className="terminal-view" data-testid="terminal-view" data-session-id={sessionId} data-attach={attach.state}>
@@ -219,6 +223,11 @@ export function TerminalView({
           </span>
         )}
         {!connected && <span className="badge warn">reconnecting</span>}
+        {connected && host && !host.online && session && isLive(session) && (
+          <span className="badge warn" title="Output resumes when its daemon reconnects" data-testid="host-offline">
+            host offline
+          </span>
+        )}
         {session && <StopButton session={session} />}
       </div>
       {attach.state === 'error' && (
