@@ -160,6 +160,12 @@ class Child {
 
   async stop() {
     if (this.exit) return;
+    const t0 = Date.now();
+    this.exited.then(() => {
+      const ms = Date.now() - t0;
+      // Slow shutdowns are worth knowing about, but are not failures here.
+      if (ms > 2000) console.log(`e2e: note: ${this.name} took ${(ms / 1000).toFixed(1)} s to exit after SIGTERM`);
+    });
     this.proc.kill('SIGTERM');
     const killed = await Promise.race([this.exited, new Promise((r) => setTimeout(() => r(null), 5000))]);
     if (!killed) {
