@@ -59,3 +59,221 @@ fn hub_commands_decode_and_malformed_ones_are_reported() {
         Incoming::Malformed { .. }
     ));
 }
+
+mod against_socketioxide {
+    //! The link against an in-process socketioxide hub on 127.0.0.1:0.
+
+    use std::time::Duration;
+
+    use flotilla_protocol::daemon_to_hub::{DaemonAuth, Hello, HelloAck, SessionOffset};
+    use flotilla_protocol::frame::OutputFrame;
+    use flotilla_protocol::hub_to_daemon::SpawnSession;
+    use flotilla_protocol::{
+        ConnectRefusal, Event as _, HostId, PROTOCOL_VERSION, Reply, SessionId, TermSize,
+    };
+    use socketioxide::SocketIo;
+    use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    use crate::host::{Host, HostConfig};
+    use crate::link::{LinkConfig, LinkExit};
+
+    #[derive(Debug)]
+    enum Seen {
+        Json(String, serde_json::Value),
+        Output(SessionId, u64, Vec<u8>),
+    }
+
+    #[derive(Debug)]
+    struct Refused(String);
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    async fn hub(
+        session_id: SessionId,
+        project: String,
+    ) -> (String, mpsc::UnboundedReceiver<Seen>) {
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let (layer, io) = SocketIo::new_layer();
+        let handler = async move |socket: SocketRef| {
+            let seen_tx = seen_tx.clone();
+            let project = project.clone();
+            for name in [
+                "session:started",
+                "session:spawn_failed",
+                "session:exited",
+                "host:inventory",
+            ] {
+                let seen_tx = seen_tx.clone();
+                socket.on(name, async move |Data(value): Data<serde_json::Value>| {
+                    let _ = seen_tx.send(Seen::Json(name.to_owned(), value));
+                });
+            }
+            let output_tx = seen_tx.clone();
+            socket.on(
+                "session:output",
+                async move |Data(bytes): Data<bytes::Bytes>| {
+                    let frame = OutputFrame::decode(&bytes).unwrap();
+                    let _ = output_tx.send(Seen::Output(
+                        frame.session_id,
+                        frame.offset,
+                        frame.data.to_vec(),
+                    ));
+                },
+            );
+            socket.on(
+                Hello::NAME,
+                async move |socket: SocketRef, TryData(hello): TryData<Hello>, ack: AckSender| {
+                    let hello = hello.unwrap();
+                    let _ = seen_tx.send(Seen::Json(
+                        Hello::NAME.to_owned(),
+                        serde_json::to_value(&hello).unwrap(),
+                    ));
+                    let reply: Reply<HelloAck> = Reply::Ok {
+                        value: HelloAck {
+                            host_id: HostId::new(),
+                            host_name: "test".to_owned(),
+                            resume: Vec::<SessionOffset>::new(),
+                        },
+                    };
+                    ack.send(&reply).unwrap();
+                    socket
+                        .emit(
+                            SpawnSession::NAME,
+                            &SpawnSession {
+                                session_id,
+                                profile: "printer".to_owned(),
+                                project: project.clone(),
+                                prompt: Some("hello-from-prompt".to_owned()),
+                                size: TermSize::default(),
+                            },
+                        )
+                        .unwrap();
+                },
+            );
+        };
+        let middleware = async |Data(auth): Data<DaemonAuth>| -> Result<(), Refused> {
+            if auth.token == "good" {
+                Ok(())
+            } else {
+                Err(Refused(ConnectRefusal::BadToken.to_wire()))
+            }
+        };
+        use socketioxide::handler::ConnectHandler as _;
+        io.ns(
+            flotilla_protocol::DAEMON_NAMESPACE,
+            handler.with(middleware),
+        );
+        let app = axum::Router::new().layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}"), seen)
+    }
+
+    fn setup(
+        hub_url: String,
+        token: &str,
+        root: std::path::PathBuf,
+    ) -> (
+        LinkConfig,
+        Host,
+        mpsc::Receiver<crate::session::SessionEvent>,
+        TaskTracker,
+        CancellationToken,
+    ) {
+        let profile = crate::profile::parse(
+            "printer.yaml",
+            "name: printer\ndisplay_name: P\ncolor: red\nbinary: sh\ncommands:\n  new: [sh, -c, \"printf 'out:%s' \\\"$0\\\"\", \"{prompt}\"]\n",
+        )
+        .unwrap();
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let (events_tx, events) = mpsc::channel(64);
+        let host = Host::new(
+            HostConfig {
+                projects_roots: vec![root],
+                stop_grace: Duration::from_millis(500),
+                base_env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
+            },
+            vec![profile],
+            Default::default(),
+            events_tx,
+            tracker.clone(),
+            cancel.clone(),
+        );
+        let config = LinkConfig {
+            hub_url,
+            auth: DaemonAuth {
+                token: token.to_owned(),
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: "test".to_owned(),
+            },
+            connect_timeout: Duration::from_secs(5),
+            hello_timeout: Duration::from_secs(5),
+            rescan_every: None,
+            scan_depth: 1,
+        };
+        (config, host, events, tracker, cancel)
+    }
+
+    #[tokio::test]
+    async fn bad_token_is_a_typed_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, _seen) = hub(SessionId::new(), String::new()).await;
+        let (config, host, events, _tracker, cancel) =
+            setup(url, "bad", dir.path().canonicalize().unwrap());
+        let exit = tokio::time::timeout(
+            Duration::from_secs(10),
+            crate::link::run(config, host, events, cancel),
+        )
+        .await
+        .expect("link did not give up")
+        .unwrap();
+        assert_eq!(exit, LinkExit::Refused(ConnectRefusal::BadToken));
+    }
+
+    #[tokio::test]
+    async fn hello_spawn_output_and_exit_flow_to_the_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let session_id = SessionId::new();
+        let (url, mut seen) = hub(session_id, root.display().to_string()).await;
+        let (config, host, events, tracker, cancel) = setup(url, "good", root);
+        let link = tokio::spawn(crate::link::run(config, host, events, cancel.clone()));
+        let mut names = Vec::new();
+        let mut output = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !names.iter().any(|name| name == "session:exited") {
+            let seen = tokio::time::timeout_at(deadline, seen.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out; saw {names:?}"))
+                .unwrap();
+            match seen {
+                Seen::Json(name, value) => {
+                    if name == "session:exited" {
+                        assert_eq!(value["exitCode"], 0, "{value}");
+                        assert_eq!(value["outputOffset"], output.len() as u64, "{value}");
+                    }
+                    names.push(name);
+                }
+                Seen::Output(id, offset, data) => {
+                    assert_eq!(id, session_id);
+                    assert_eq!(offset, output.len() as u64);
+                    output.extend_from_slice(&data);
+                }
+            }
+        }
+        assert_eq!(names, ["daemon:hello", "session:started", "session:exited"]);
+        assert_eq!(String::from_utf8_lossy(&output), "out:hello-from-prompt");
+        cancel.cancel();
+        assert_eq!(link.await.unwrap().unwrap(), LinkExit::Shutdown);
+        tracker.close();
+        tracker.wait().await;
+    }
+}
