@@ -16,7 +16,9 @@ use flotilla_protocol::rest::{
     CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionSummary,
     SpawnRequest,
 };
-use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId};
+use flotilla_protocol::{
+    ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
+};
 use serde::Deserialize;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
@@ -138,9 +140,24 @@ where
 /// The OpenAPI description of the REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Flotilla hub API", description = "Control plane for AI coding agents"),
-    paths(healthz, login, logout, me, list_hosts, create_host, rotate_host_token, delete_host,
-          list_sessions, get_session, spawn_session, stop_session),
+    info(
+        title = "Flotilla hub API",
+        description = "Control plane for AI coding agents"
+    ),
+    paths(
+        healthz,
+        login,
+        logout,
+        me,
+        list_hosts,
+        create_host,
+        rotate_host_token,
+        delete_host,
+        list_sessions,
+        get_session,
+        spawn_session,
+        stop_session
+    ),
     components(schemas(ErrorBody, ErrorCode))
 )]
 pub struct ApiDoc;
@@ -179,7 +196,10 @@ async fn check_origin(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe && !app.config.origin.allows(request.headers()) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -190,8 +210,12 @@ async fn check_origin(
 }
 
 fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("{what} id {raw:?} is not a UUID")))
+    raw.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("{what} id {raw:?} is not a UUID"),
+        )
+    })
 }
 
 /// Liveness; public.
@@ -205,7 +229,11 @@ async fn healthz() -> Json<Health> {
 }
 
 fn login_cookie(app: &App, value: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if app.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
     );
@@ -232,7 +260,11 @@ async fn login(
     let user = CurrentUser::try_from(user)?;
     let token = auth::new_token("");
     app.store
-        .create_login(&auth::token_hash(&token), user.id, crate::store::now_ms() + auth::LOGIN_TTL_MS)
+        .create_login(
+            &auth::token_hash(&token),
+            user.id,
+            crate::store::now_ms() + auth::LOGIN_TTL_MS,
+        )
         .await?;
     tracing::info!(user = %user.username, "logged in");
     let mut response = Json(Me {
@@ -240,9 +272,10 @@ async fn login(
         username: user.username,
     })
     .into_response();
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, login_cookie(&app, &token, auth::LOGIN_TTL_MS / 1000));
+    response.headers_mut().insert(
+        SET_COOKIE,
+        login_cookie(&app, &token, auth::LOGIN_TTL_MS / 1000),
+    );
     Ok(response)
 }
 
@@ -253,7 +286,9 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
         app.store.delete_login(&auth::token_hash(&cookie)).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(SET_COOKIE, login_cookie(&app, "", 0));
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, login_cookie(&app, "", 0));
     Ok(response)
 }
 
@@ -268,7 +303,10 @@ async fn me(user: CurrentUser) -> Json<Me> {
 
 /// Every host with its status and inventory.
 #[utoipa::path(get, path = "/api/hosts", responses((status = 200, body = Vec<HostSummary>)))]
-async fn list_hosts(State(app): State<Arc<App>>, _user: CurrentUser) -> Result<Json<Vec<HostSummary>>, ApiError> {
+async fn list_hosts(
+    State(app): State<Arc<App>>,
+    _user: CurrentUser,
+) -> Result<Json<Vec<HostSummary>>, ApiError> {
     let rows = app.store.list_hosts().await?;
     let hosts = rows
         .iter()
@@ -279,7 +317,9 @@ async fn list_hosts(State(app): State<Arc<App>>, _user: CurrentUser) -> Result<J
 
 fn validate_host_name(name: &str) -> Result<(), ApiError> {
     let ok = (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -300,7 +340,11 @@ async fn create_host(
 ) -> Result<(StatusCode, Json<HostWithToken>), ApiError> {
     validate_host_name(&request.name)?;
     let token = auth::new_token("flt_");
-    let Some(row) = app.store.create_host(&request.name, &auth::token_hash(&token)).await? else {
+    let Some(row) = app
+        .store
+        .create_host(&request.name, &auth::token_hash(&token))
+        .await?
+    else {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("a host named {:?} already exists", request.name),
@@ -308,7 +352,8 @@ async fn create_host(
     };
     tracing::info!(host = %row.name, user = %user.username, "host created");
     let host = sessions::host_summary(&app, &row)?;
-    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() }).await;
+    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() })
+        .await;
     Ok((StatusCode::CREATED, Json(HostWithToken { host, token })))
 }
 
@@ -322,16 +367,25 @@ async fn rotate_host_token(
 ) -> Result<Json<HostWithToken>, ApiError> {
     let id: HostId = parse_id(&id, "host")?;
     let token = auth::new_token("flt_");
-    if !app.store.set_host_token(id, &auth::token_hash(&token)).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist")));
+    if !app
+        .store
+        .set_host_token(id, &auth::token_hash(&token))
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("host {id} does not exist"),
+        ));
     }
     app.daemons.disconnect(id);
     tracing::info!(host_id = %id, user = %user.username, "host token rotated");
-    let row = app.store.get_host(id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist"))
-    })?;
+    let row =
+        app.store.get_host(id).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist"))
+        })?;
     let host = sessions::host_summary(&app, &row)?;
-    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() }).await;
+    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() })
+        .await;
     Ok(Json(HostWithToken { host, token }))
 }
 
@@ -345,7 +399,10 @@ async fn delete_host(
     let id: HostId = parse_id(&id, "host")?;
     let sessions = app.store.list_sessions(Some(id)).await?;
     if !app.store.delete_host(id).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist")));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("host {id} does not exist"),
+        ));
     }
     app.daemons.disconnect(id);
     for session in sessions {
@@ -354,7 +411,8 @@ async fn delete_host(
         }
     }
     tracing::info!(host_id = %id, user = %user.username, "host deleted");
-    app.broadcast_ui(HostRemoved::NAME, &HostRemoved { host_id: id }).await;
+    app.broadcast_ui(HostRemoved::NAME, &HostRemoved { host_id: id })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -374,7 +432,11 @@ async fn list_sessions(
     _user: CurrentUser,
     Query(filter): Query<SessionFilter>,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
-    let host = filter.host_id.as_deref().map(|raw| parse_id(raw, "host")).transpose()?;
+    let host = filter
+        .host_id
+        .as_deref()
+        .map(|raw| parse_id(raw, "host"))
+        .transpose()?;
     let rows = app.store.list_sessions(host).await?;
     let sessions = rows
         .iter()

@@ -8,21 +8,21 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flotilla_protocol::{ErrorCode, SESSION_COOKIE, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::App;
 use crate::api::ApiError;
 use crate::store::UserRow;
-use crate::App;
 
 /// How long a login lasts.
 pub const LOGIN_TTL_MS: i64 = 30 * 24 * 3600 * 1000;

@@ -24,8 +24,8 @@ use flotilla_protocol::frame::OutputFrame;
 use flotilla_protocol::hub_to_ui::HostUpdated;
 use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::{
-    ConnectRefusal, DAEMON_NAMESPACE, ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION,
-    Reply, SessionId,
+    ConnectRefusal, DAEMON_NAMESPACE, ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, Reply,
+    SessionId,
 };
 use serde::Serialize;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
@@ -34,9 +34,9 @@ use socketioxide::socket::{DisconnectReason, Sid};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::App;
 use crate::relay::PushOutcome;
 use crate::sessions;
-use crate::App;
 
 /// How many non-output events a daemon connection may have queued. They are
 /// rare (lifecycle changes), so a full inbox means a misbehaving daemon: it
@@ -56,11 +56,18 @@ pub enum SpawnOutcome {
 #[derive(Clone)]
 pub struct DaemonLink {
     socket: SocketRef,
+    /// Set once its `Hello` was recorded: only then is the host online,
+    /// with a known inventory and reconciled sessions.
+    ready: bool,
 }
 
 impl DaemonLink {
     /// Sends a command. Fails when the socket closed or its buffer is full.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), socketioxide::SendError> {
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), socketioxide::SendError> {
         self.socket.emit(event, data)
     }
 }
@@ -77,17 +84,34 @@ pub struct Daemons {
 impl Daemons {
     /// The host's daemon, when connected.
     pub fn link(&self, host: HostId) -> Option<DaemonLink> {
-        self.links.read().expect("links lock poisoned").get(&host).cloned()
+        self.links
+            .read()
+            .expect("links lock poisoned")
+            .get(&host)
+            .filter(|link| link.ready)
+            .cloned()
     }
 
-    /// Whether the host's daemon is connected.
+    /// Whether the host's daemon is connected and said hello.
     pub fn is_online(&self, host: HostId) -> bool {
-        self.links.read().expect("links lock poisoned").contains_key(&host)
+        self.link(host).is_some()
+    }
+
+    /// Marks the host's link ready if it is still this socket.
+    fn mark_ready(&self, host: HostId, sid: Sid) {
+        let mut links = self.links.write().expect("links lock poisoned");
+        if let Some(link) = links.get_mut(&host).filter(|link| link.socket.id == sid) {
+            link.ready = true;
+        }
     }
 
     /// Disconnects the host's daemon (token rotated or host deleted).
     pub fn disconnect(&self, host: HostId) {
-        let link = self.links.write().expect("links lock poisoned").remove(&host);
+        let link = self
+            .links
+            .write()
+            .expect("links lock poisoned")
+            .remove(&host);
         if let Some(link) = link {
             // An error means it is already gone, which is what we want.
             let _ = link.socket.disconnect();
@@ -95,7 +119,11 @@ impl Daemons {
     }
 
     /// Registers interest in the daemon's answer to a spawn.
-    pub fn expect_spawn(&self, session: SessionId, host: HostId) -> oneshot::Receiver<SpawnOutcome> {
+    pub fn expect_spawn(
+        &self,
+        session: SessionId,
+        host: HostId,
+    ) -> oneshot::Receiver<SpawnOutcome> {
         let (tx, rx) = oneshot::channel();
         self.pending
             .lock()
@@ -106,11 +134,18 @@ impl Daemons {
 
     /// Drops interest in a spawn (the caller gave up waiting).
     pub fn forget_spawn(&self, session: SessionId) {
-        self.pending.lock().expect("pending lock poisoned").remove(&session);
+        self.pending
+            .lock()
+            .expect("pending lock poisoned")
+            .remove(&session);
     }
 
     fn resolve_spawn(&self, session: SessionId, outcome: SpawnOutcome) {
-        let waiter = self.pending.lock().expect("pending lock poisoned").remove(&session);
+        let waiter = self
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .remove(&session);
         if let Some((_, tx)) = waiter {
             // The waiter may have timed out; then nobody needs the answer.
             let _ = tx.send(outcome);
@@ -119,10 +154,13 @@ impl Daemons {
 
     /// Replaces the host's link; returns the previous one.
     fn attach(&self, host: HostId, socket: SocketRef) -> Option<DaemonLink> {
-        self.links
-            .write()
-            .expect("links lock poisoned")
-            .insert(host, DaemonLink { socket })
+        self.links.write().expect("links lock poisoned").insert(
+            host,
+            DaemonLink {
+                socket,
+                ready: false,
+            },
+        )
     }
 
     /// Removes the host's link if it is still this socket. Pending spawns of
@@ -192,7 +230,11 @@ async fn authenticate(
         })
     })?;
     if auth.protocol_version != PROTOCOL_VERSION {
-        tracing::warn!(daemon = auth.protocol_version, hub = PROTOCOL_VERSION, "daemon refused: protocol version mismatch");
+        tracing::warn!(
+            daemon = auth.protocol_version,
+            hub = PROTOCOL_VERSION,
+            "daemon refused: protocol version mismatch"
+        );
         return Err(Refused(ConnectRefusal::VersionMismatch {
             hub: PROTOCOL_VERSION,
             daemon: auth.protocol_version,
@@ -212,7 +254,10 @@ async fn authenticate(
         tracing::warn!("daemon refused: unknown host token");
         return Err(Refused(ConnectRefusal::BadToken));
     };
-    let host_id: HostId = host.id.parse().map_err(|_| Refused(ConnectRefusal::BadToken))?;
+    let host_id: HostId = host
+        .id
+        .parse()
+        .map_err(|_| Refused(ConnectRefusal::BadToken))?;
     socket.extensions.insert(AuthenticatedHost(host_id));
     Ok(())
 }
@@ -225,16 +270,24 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     };
     // Handlers first: the client may send before this function returns.
     let (inbox, events) = mpsc::channel::<DaemonEvent>(INBOX_CAPACITY);
-    queue_event(&socket, &inbox, |TryData(hello): TryData<Hello>, ack: AckSender| match hello {
-        Ok(hello) => Some(DaemonEvent::Hello(hello, ack)),
-        Err(error) => {
-            let reply: Reply<HelloAck> = Reply::Error {
-                error: ErrorBody::new(ErrorCode::InvalidInput, format!("malformed hello: {error}")),
-            };
-            let _ = ack.send(&reply);
-            None
-        }
-    }, Hello::NAME);
+    queue_event(
+        &socket,
+        &inbox,
+        |TryData(hello): TryData<Hello>, ack: AckSender| match hello {
+            Ok(hello) => Some(DaemonEvent::Hello(hello, ack)),
+            Err(error) => {
+                let reply: Reply<HelloAck> = Reply::Error {
+                    error: ErrorBody::new(
+                        ErrorCode::InvalidInput,
+                        format!("malformed hello: {error}"),
+                    ),
+                };
+                let _ = ack.send(&reply);
+                None
+            }
+        },
+        Hello::NAME,
+    );
     queue_simple::<InventoryChanged>(&socket, &inbox, DaemonEvent::Inventory);
     queue_simple::<SessionStarted>(&socket, &inbox, DaemonEvent::Started);
     queue_simple::<SessionSpawnFailed>(&socket, &inbox, DaemonEvent::SpawnFailed);
@@ -267,14 +320,19 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     tracing::info!(%host_id, "daemon connected");
     let task_app = app.clone();
     app.tracker.spawn(
-        drain_inbox(task_app, host_id, events).instrument(tracing::info_span!("daemon", %host_id)),
+        drain_inbox(task_app, host_id, socket.id, events)
+            .instrument(tracing::info_span!("daemon", %host_id)),
     );
 }
 
 /// Queues a parsed event on the inbox from the synchronous part of the
 /// handler, preserving arrival order.
-fn queue_event<T, F>(socket: &SocketRef, inbox: &mpsc::Sender<DaemonEvent>, make: F, name: &'static str)
-where
+fn queue_event<T, F>(
+    socket: &SocketRef,
+    inbox: &mpsc::Sender<DaemonEvent>,
+    make: F,
+    name: &'static str,
+) where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
     F: Fn(TryData<T>, AckSender) -> Option<DaemonEvent> + Send + Sync + Clone + 'static,
 {
@@ -288,8 +346,11 @@ where
     });
 }
 
-fn queue_simple<T>(socket: &SocketRef, inbox: &mpsc::Sender<DaemonEvent>, wrap: fn(T) -> DaemonEvent)
-where
+fn queue_simple<T>(
+    socket: &SocketRef,
+    inbox: &mpsc::Sender<DaemonEvent>,
+    wrap: fn(T) -> DaemonEvent,
+) where
     T: Event + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     queue_event(
@@ -343,23 +404,47 @@ fn relay_output(app: &App, host_id: HostId, data: Result<Bytes, socketioxide::Pa
     }
 }
 
-async fn drain_inbox(app: Arc<App>, host_id: HostId, mut events: mpsc::Receiver<DaemonEvent>) {
-    while let Some(event) = events.recv().await {
-        if let Err(error) = handle_event(&app, host_id, event).await {
+/// Handles one connection's events in order until it closes or the hub
+/// shuts down. Cancel-safe: an event not yet received is simply not handled,
+/// and the daemon resyncs through `Hello` on its next connection.
+async fn drain_inbox(
+    app: Arc<App>,
+    host_id: HostId,
+    sid: Sid,
+    mut events: mpsc::Receiver<DaemonEvent>,
+) {
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = app.shutdown.cancelled() => None,
+        };
+        let Some(event) = event else { return };
+        if let Err(error) = handle_event(&app, host_id, sid, event).await {
             tracing::error!("handling a daemon event: {error:#}");
         }
     }
 }
 
-async fn handle_event(app: &Arc<App>, host_id: HostId, event: DaemonEvent) -> anyhow::Result<()> {
+async fn handle_event(
+    app: &Arc<App>,
+    host_id: HostId,
+    sid: Sid,
+    event: DaemonEvent,
+) -> anyhow::Result<()> {
     match event {
         DaemonEvent::Hello(hello, ack) => {
             let reply = match on_hello(app, host_id, hello).await {
-                Ok(ack) => Reply::Ok { value: ack },
+                Ok(ack) => {
+                    app.daemons.mark_ready(host_id, sid);
+                    Reply::Ok { value: ack }
+                }
                 Err(error) => {
                     tracing::error!("handling hello: {error:#}");
                     Reply::Error {
-                        error: ErrorBody::new(ErrorCode::Internal, "the hub could not record the hello; see its log"),
+                        error: ErrorBody::new(
+                            ErrorCode::Internal,
+                            "the hub could not record the hello; see its log",
+                        ),
                     }
                 }
             };
@@ -376,23 +461,42 @@ async fn handle_event(app: &Arc<App>, host_id: HostId, event: DaemonEvent) -> an
             if owns(app, host_id, started.session_id).await? {
                 app.store.mark_running(started.session_id).await?;
                 app.relay.open(started.session_id, host_id);
-                app.daemons.resolve_spawn(started.session_id, SpawnOutcome::Started);
+                app.daemons
+                    .resolve_spawn(started.session_id, SpawnOutcome::Started);
                 sessions::publish(app, started.session_id).await?;
             }
         }
         DaemonEvent::SpawnFailed(failed) => {
             if owns(app, host_id, failed.session_id).await? {
                 tracing::info!(session_id = %failed.session_id, error = %failed.error.message, "spawn failed");
-                sessions::end_session(app, failed.session_id, SessionState::Failed, None, None, Some(failed.error.message.clone())).await?;
-                app.daemons.resolve_spawn(failed.session_id, SpawnOutcome::Failed(failed.error));
+                sessions::end_session(
+                    app,
+                    failed.session_id,
+                    SessionState::Failed,
+                    None,
+                    None,
+                    Some(failed.error.message.clone()),
+                )
+                .await?;
+                app.daemons
+                    .resolve_spawn(failed.session_id, SpawnOutcome::Failed(failed.error));
             }
         }
         DaemonEvent::Exited(exited) => {
             if owns(app, host_id, exited.session_id).await? {
                 tracing::info!(session_id = %exited.session_id, exit_code = ?exited.exit_code, signal = ?exited.signal, "session exited");
                 // A process that exits at once still started.
-                app.daemons.resolve_spawn(exited.session_id, SpawnOutcome::Started);
-                sessions::end_session(app, exited.session_id, SessionState::Exited, exited.exit_code, exited.signal, None).await?;
+                app.daemons
+                    .resolve_spawn(exited.session_id, SpawnOutcome::Started);
+                sessions::end_session(
+                    app,
+                    exited.session_id,
+                    SessionState::Exited,
+                    exited.exit_code,
+                    exited.signal,
+                    None,
+                )
+                .await?;
             }
         }
     }
@@ -474,8 +578,10 @@ async fn publish_host(app: &App, host_id: HostId) {
         Err(error) => Err(error),
     };
     match host {
-        Ok(host) => app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host }).await,
+        Ok(host) => {
+            app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host })
+                .await
+        }
         Err(error) => tracing::error!("publishing host {host_id}: {error:#}"),
     }
 }
-

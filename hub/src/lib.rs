@@ -71,7 +71,10 @@ impl App {
 
 /// Opens the database, creates the first admin if needed and builds the
 /// application with its router (REST, static files and Socket.IO).
-pub async fn build(config: HubConfig, shutdown: CancellationToken) -> anyhow::Result<(Arc<App>, Router)> {
+pub async fn build(
+    config: HubConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Arc<App>, Router)> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
@@ -115,11 +118,17 @@ pub async fn run(
 
     // Upgraded WebSocket connections are not tracked by axum's graceful
     // shutdown, so close the Socket.IO side explicitly.
-    if tokio::time::timeout(grace, app.io.clone().close()).await.is_err() {
+    if tokio::time::timeout(grace, app.io.clone().close())
+        .await
+        .is_err()
+    {
         tracing::warn!("socket.io did not close within the grace period");
     }
     app.tracker.close();
-    if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
+    if tokio::time::timeout(grace, app.tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("tasks did not finish within the grace period");
     }
     served
@@ -148,4 +157,3 @@ async fn bootstrap_admin(store: &Store, password: Option<Secret>) -> anyhow::Res
     }
     Ok(())
 }
-

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("flotilla-hub: starting the runtime: {error}");
@@ -50,7 +53,11 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Tests and scripts wait for this line instead of sleeping.
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", serde_json::json!({"event": "listening", "addr": addr.to_string()}))?;
+    writeln!(
+        stdout,
+        "{}",
+        serde_json::json!({"event": "listening", "addr": addr.to_string()})
+    )?;
     stdout.flush()?;
     drop(stdout);
     let shutdown = CancellationToken::new();

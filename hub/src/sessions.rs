@@ -10,11 +10,11 @@ use flotilla_protocol::hub_to_ui::SessionUpdated;
 use flotilla_protocol::rest::{HostSummary, SessionState, SessionSummary, SpawnRequest};
 use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, SessionId, TermSize};
 
+use crate::App;
 use crate::api::ApiError;
 use crate::auth::CurrentUser;
 use crate::daemons::SpawnOutcome;
 use crate::store::{self, HostRow, NewSession, SessionEnd, SessionRow};
-use crate::App;
 
 /// Longest initial prompt accepted, in bytes.
 pub const MAX_PROMPT_BYTES: usize = 32 * 1024;
@@ -43,7 +43,10 @@ pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
     let dimension = |n: i32| u16::try_from(n).unwrap_or(u16::MAX);
     Ok(SessionSummary {
         id: row.id.parse().context("stored session id is not a UUID")?,
-        host_id: row.host_id.parse().context("stored host id is not a UUID")?,
+        host_id: row
+            .host_id
+            .parse()
+            .context("stored host id is not a UUID")?,
         profile: row.profile.clone(),
         project: row.project.clone(),
         state: SessionState::parse(&row.state)
@@ -63,11 +66,9 @@ pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
 
 /// One session's summary, or 404.
 pub async fn get(app: &App, id: SessionId) -> Result<SessionSummary, ApiError> {
-    let row = app
-        .store
-        .get_session(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("session {id} does not exist")))?;
+    let row = app.store.get_session(id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, format!("session {id} does not exist"))
+    })?;
     Ok(session_summary(&row)?)
 }
 
@@ -77,8 +78,13 @@ pub async fn publish(app: &App, id: SessionId) -> anyhow::Result<Option<SessionS
         return Ok(None);
     };
     let session = session_summary(&row)?;
-    app.broadcast_ui(SessionUpdated::NAME, &SessionUpdated { session: session.clone() })
-        .await;
+    app.broadcast_ui(
+        SessionUpdated::NAME,
+        &SessionUpdated {
+            session: session.clone(),
+        },
+    )
+    .await;
     Ok(Some(session))
 }
 
@@ -113,17 +119,28 @@ pub fn check_project(project: &str, roots: &[String]) -> Result<(), ErrorBody> {
 
 /// Validates a spawn request, records the session, sends it to the daemon
 /// and waits for the daemon's answer.
-pub async fn spawn(app: &App, user: &CurrentUser, request: SpawnRequest) -> Result<SessionSummary, ApiError> {
+pub async fn spawn(
+    app: &App,
+    user: &CurrentUser,
+    request: SpawnRequest,
+) -> Result<SessionSummary, ApiError> {
     let size = request.size.unwrap_or_default();
     size.validate()?;
-    if request.prompt.as_ref().is_some_and(|p| p.len() > MAX_PROMPT_BYTES) {
+    if request
+        .prompt
+        .as_ref()
+        .is_some_and(|p| p.len() > MAX_PROMPT_BYTES)
+    {
         return Err(ApiError::new(
             ErrorCode::TooLarge,
             format!("the initial prompt is longer than {MAX_PROMPT_BYTES} bytes"),
         ));
     }
     let host_row = app.store.get_host(request.host_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, format!("host {} does not exist", request.host_id))
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("host {} does not exist", request.host_id),
+        )
     })?;
     let host = host_summary(app, &host_row)?;
     let inventory = host.inventory.clone().unwrap_or_default();
@@ -135,7 +152,11 @@ pub async fn spawn(app: &App, user: &CurrentUser, request: SpawnRequest) -> Resu
                 "profile {:?} is not available on host {:?} (available: {})",
                 request.profile,
                 host.name,
-                if available.is_empty() { "none".into() } else { available.join(", ") }
+                if available.is_empty() {
+                    "none".into()
+                } else {
+                    available.join(", ")
+                }
             ),
         ));
     }
@@ -172,7 +193,15 @@ pub async fn spawn(app: &App, user: &CurrentUser, request: SpawnRequest) -> Resu
     if let Err(error) = link.emit(SpawnSession::NAME, &command) {
         app.daemons.forget_spawn(id);
         let reason = format!("could not reach the daemon: {error}");
-        end_session(app, id, SessionState::Failed, None, None, Some(reason.clone())).await?;
+        end_session(
+            app,
+            id,
+            SessionState::Failed,
+            None,
+            None,
+            Some(reason.clone()),
+        )
+        .await?;
         return Err(ApiError::new(ErrorCode::Conflict, reason));
     }
     tracing::info!(session_id = %id, host = %host.name, user = %user.username, "spawn requested");
@@ -181,7 +210,10 @@ pub async fn spawn(app: &App, user: &CurrentUser, request: SpawnRequest) -> Resu
         Ok(Ok(SpawnOutcome::Failed(error))) => Err(error.into()),
         Ok(Err(_)) => Err(ApiError::new(
             ErrorCode::Conflict,
-            format!("host {:?} disconnected before confirming the spawn; the session is reconciled when it reconnects", host.name),
+            format!(
+                "host {:?} disconnected before confirming the spawn; the session is reconciled when it reconnects",
+                host.name
+            ),
         )),
         Err(_) => {
             app.daemons.forget_spawn(id);
@@ -198,12 +230,19 @@ pub async fn spawn(app: &App, user: &CurrentUser, request: SpawnRequest) -> Resu
 }
 
 /// Asks the session's daemon to stop it.
-pub async fn stop(app: &App, user: &CurrentUser, id: SessionId) -> Result<SessionSummary, ApiError> {
+pub async fn stop(
+    app: &App,
+    user: &CurrentUser,
+    id: SessionId,
+) -> Result<SessionSummary, ApiError> {
     let summary = get(app, id).await?;
     if summary.state.is_final() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
-            format!("session {id} has already ended ({})", summary.state.as_str()),
+            format!(
+                "session {id} has already ended ({})",
+                summary.state.as_str()
+            ),
         ));
     }
     let Some(link) = app.daemons.link(summary.host_id) else {
@@ -213,7 +252,12 @@ pub async fn stop(app: &App, user: &CurrentUser, id: SessionId) -> Result<Sessio
         ));
     };
     link.emit(StopSession::NAME, &StopSession { session_id: id })
-        .map_err(|error| ApiError::new(ErrorCode::Conflict, format!("could not reach the daemon: {error}")))?;
+        .map_err(|error| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                format!("could not reach the daemon: {error}"),
+            )
+        })?;
     tracing::info!(session_id = %id, user = %user.username, "stop requested");
     Ok(summary)
 }

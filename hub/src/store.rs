@@ -20,8 +20,8 @@ use sea_orm_migration::MigratorTrait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
 use entity::{host, login, session, user};
+pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
 
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
@@ -93,7 +93,11 @@ impl Store {
     }
 
     /// Creates a user with an already hashed password.
-    pub async fn create_user(&self, username: &str, password_hash: &str) -> anyhow::Result<UserRow> {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> anyhow::Result<UserRow> {
         let row = user::ActiveModel {
             id: Set(Uuid::new_v4().to_string()),
             username: Set(username.to_owned()),
@@ -142,7 +146,9 @@ impl Store {
                 .await?;
             return Ok(None);
         }
-        Ok(user::Entity::find_by_id(login.user_id).one(&self.db).await?)
+        Ok(user::Entity::find_by_id(login.user_id)
+            .one(&self.db)
+            .await?)
     }
 
     /// Revokes a login.
@@ -156,7 +162,11 @@ impl Store {
     // ---- hosts ----
 
     /// Creates a host; `Ok(None)` when the name is taken.
-    pub async fn create_host(&self, name: &str, token_hash: &str) -> anyhow::Result<Option<HostRow>> {
+    pub async fn create_host(
+        &self,
+        name: &str,
+        token_hash: &str,
+    ) -> anyhow::Result<Option<HostRow>> {
         if host::Entity::find()
             .filter(host::Column::Name.eq(name))
             .one(&self.db)
@@ -186,7 +196,9 @@ impl Store {
 
     /// One host.
     pub async fn get_host(&self, id: HostId) -> anyhow::Result<Option<HostRow>> {
-        Ok(host::Entity::find_by_id(id.to_string()).one(&self.db).await?)
+        Ok(host::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?)
     }
 
     /// The host whose token hashes to `token_hash`.
@@ -220,7 +232,11 @@ impl Store {
     }
 
     /// Records that the host's daemon was seen now, with its inventory.
-    pub async fn record_host_seen(&self, id: HostId, inventory_json: Option<String>) -> anyhow::Result<()> {
+    pub async fn record_host_seen(
+        &self,
+        id: HostId,
+        inventory_json: Option<String>,
+    ) -> anyhow::Result<()> {
         let mut update = host::Entity::update_many()
             .col_expr(host::Column::LastSeenAt, Expr::value(Some(now_ms())))
             .filter(host::Column::Id.eq(id.to_string()));
@@ -273,10 +289,10 @@ impl Store {
     pub async fn live_sessions_of_host(&self, host: HostId) -> anyhow::Result<Vec<SessionRow>> {
         Ok(session::Entity::find()
             .filter(session::Column::HostId.eq(host.to_string()))
-            .filter(
-                session::Column::State
-                    .is_in([SessionState::Starting.as_str(), SessionState::Running.as_str()]),
-            )
+            .filter(session::Column::State.is_in([
+                SessionState::Starting.as_str(),
+                SessionState::Running.as_str(),
+            ]))
             .all(&self.db)
             .await?)
     }
@@ -285,7 +301,10 @@ impl Store {
     /// moved on (it exited first) is left alone.
     pub async fn mark_running(&self, id: SessionId) -> anyhow::Result<()> {
         session::Entity::update_many()
-            .col_expr(session::Column::State, Expr::value(SessionState::Running.as_str()))
+            .col_expr(
+                session::Column::State,
+                Expr::value(SessionState::Running.as_str()),
+            )
             .filter(session::Column::Id.eq(id.to_string()))
             .filter(session::Column::State.eq(SessionState::Starting.as_str()))
             .exec(&self.db)
@@ -302,10 +321,10 @@ impl Store {
             .col_expr(session::Column::Error, Expr::value(end.error))
             .col_expr(session::Column::EndedAt, Expr::value(Some(now_ms())))
             .filter(session::Column::Id.eq(id.to_string()))
-            .filter(
-                session::Column::State
-                    .is_in([SessionState::Starting.as_str(), SessionState::Running.as_str()]),
-            )
+            .filter(session::Column::State.is_in([
+                SessionState::Starting.as_str(),
+                SessionState::Running.as_str(),
+            ]))
             .exec(&self.db)
             .await?;
         Ok(())

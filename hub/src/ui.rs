@@ -18,7 +18,9 @@ use flotilla_protocol::hub_to_daemon::{ResizePty, WriteInput};
 use flotilla_protocol::hub_to_ui::{HubError, ViewerOutput};
 use flotilla_protocol::rest::SessionSummary;
 use flotilla_protocol::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
-use flotilla_protocol::{ErrorBody, ErrorCode, Event, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE};
+use flotilla_protocol::{
+    ErrorBody, ErrorCode, Event, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE,
+};
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
@@ -71,7 +73,11 @@ impl Viewers {
     }
 
     fn stop_all(&self, sid: Sid) {
-        let sessions = self.tasks.lock().expect("viewers lock poisoned").remove(&sid);
+        let sessions = self
+            .tasks
+            .lock()
+            .expect("viewers lock poisoned")
+            .remove(&sid);
         for token in sessions.into_iter().flat_map(HashMap::into_values) {
             token.cancel();
         }
@@ -121,7 +127,9 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
     let headers = &socket.req_parts().headers;
     if !app.config.origin.allows(headers) {
         tracing::warn!("browser socket refused: foreign origin");
-        return Err(UiRefused("forbidden: the Origin does not match the hub's public URL"));
+        return Err(UiRefused(
+            "forbidden: the Origin does not match the hub's public URL",
+        ));
     }
     match auth::user_from_headers(app, headers).await {
         Ok(Some(row)) => match CurrentUser::try_from(row) {
@@ -146,7 +154,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let attach_app = app.clone();
     socket.on(
         AttachSession::NAME,
-        move |socket: SocketRef, TryData(data): TryData<AttachSession>, ack: AckSender, WantsAck(wants): WantsAck| {
+        move |socket: SocketRef,
+              TryData(data): TryData<AttachSession>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck| {
             let app = attach_app.clone();
             async move {
                 let result = match data {
@@ -155,7 +166,13 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
                 };
                 // The ack goes out before the viewer task's first frame.
                 let start = result.as_ref().ok().and_then(|(_, start)| start.clone());
-                respond(&socket, ack, wants, AttachSession::NAME, result.map(|(summary, _)| summary));
+                respond(
+                    &socket,
+                    ack,
+                    wants,
+                    AttachSession::NAME,
+                    result.map(|(summary, _)| summary),
+                );
                 if let Some(start) = start {
                     start();
                 }
@@ -165,7 +182,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let detach_app = app.clone();
     socket.on(
         DetachSession::NAME,
-        move |socket: SocketRef, TryData(data): TryData<DetachSession>, ack: AckSender, WantsAck(wants): WantsAck| {
+        move |socket: SocketRef,
+              TryData(data): TryData<DetachSession>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck| {
             let result = data.map_err(malformed).map(|data| {
                 detach_app.viewers.stop(socket.id, data.session_id);
             });
@@ -176,8 +196,14 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let input_app = app.clone();
     socket.on(
         SendInput::NAME,
-        move |socket: SocketRef, TryData(data): TryData<SendInput>, ack: AckSender, WantsAck(wants): WantsAck| -> Ready<()> {
-            let result = data.map_err(malformed).and_then(|input| forward_input(&input_app, input));
+        move |socket: SocketRef,
+              TryData(data): TryData<SendInput>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck|
+              -> Ready<()> {
+            let result = data
+                .map_err(malformed)
+                .and_then(|input| forward_input(&input_app, input));
             respond(&socket, ack, wants, SendInput::NAME, result);
             ready(())
         },
@@ -185,8 +211,14 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let resize_app = app.clone();
     socket.on(
         ResizeTerminal::NAME,
-        move |socket: SocketRef, TryData(data): TryData<ResizeTerminal>, ack: AckSender, WantsAck(wants): WantsAck| -> Ready<()> {
-            let result = data.map_err(malformed).and_then(|resize| forward_resize(&resize_app, resize));
+        move |socket: SocketRef,
+              TryData(data): TryData<ResizeTerminal>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck|
+              -> Ready<()> {
+            let result = data
+                .map_err(malformed)
+                .and_then(|resize| forward_resize(&resize_app, resize));
             respond(&socket, ack, wants, ResizeTerminal::NAME, result);
             ready(())
         },
@@ -200,12 +232,21 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
 }
 
 fn malformed(error: socketioxide::ParserError) -> ErrorBody {
-    ErrorBody::new(ErrorCode::InvalidInput, format!("malformed message: {error}"))
+    ErrorBody::new(
+        ErrorCode::InvalidInput,
+        format!("malformed message: {error}"),
+    )
 }
 
 /// Sends the result as an ack, or as a `hub:error` event when it is an error
 /// and no ack was asked for.
-fn respond<T: Serialize>(socket: &SocketRef, ack: AckSender, wants_ack: bool, event: &str, result: Result<T, ErrorBody>) {
+fn respond<T: Serialize>(
+    socket: &SocketRef,
+    ack: AckSender,
+    wants_ack: bool,
+    event: &str,
+    result: Result<T, ErrorBody>,
+) {
     if wants_ack {
         let reply: Reply<T> = result.into();
         if let Err(error) = ack.send(&reply) {
@@ -226,9 +267,23 @@ type StartViewer = Arc<dyn Fn() + Send + Sync>;
 
 /// Checks the session and prepares a viewer task that the caller starts
 /// after acknowledging.
-async fn attach(app: &Arc<App>, socket: &SocketRef, id: SessionId) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
-    let summary = crate::sessions::get(app, id).await.map_err(|error| error.body().clone())?;
-    let Some(relay) = app.relay.get(id) else {
+async fn attach(
+    app: &Arc<App>,
+    socket: &SocketRef,
+    id: SessionId,
+) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
+    let summary = crate::sessions::get(app, id)
+        .await
+        .map_err(|error| error.body().clone())?;
+    // A live session whose daemon is away (or not yet back after a hub
+    // restart) gets its relay opened now; the viewer then starts streaming
+    // as soon as the daemon resends.
+    let relay = if summary.state.is_final() {
+        app.relay.get(id)
+    } else {
+        app.relay.open(id, summary.host_id)
+    };
+    let Some(relay) = relay else {
         return Ok((summary, None));
     };
     let (start, end) = relay.range();
@@ -247,7 +302,12 @@ async fn attach(app: &Arc<App>, socket: &SocketRef, id: SessionId) -> Result<(Se
 
 /// Streams a session's output to one socket from `from` on, at the pace
 /// that socket can take.
-async fn run_viewer(socket: SocketRef, relay: Arc<SessionRelay>, mut next: u64, cancel: CancellationToken) {
+async fn run_viewer(
+    socket: SocketRef,
+    relay: Arc<SessionRelay>,
+    mut next: u64,
+    cancel: CancellationToken,
+) {
     let mut changes = relay.subscribe();
     loop {
         changes.borrow_and_update();
@@ -281,12 +341,17 @@ async fn run_viewer(socket: SocketRef, relay: Arc<SessionRelay>, mut next: u64, 
 }
 
 fn live_relay(app: &App, id: SessionId) -> Result<Arc<SessionRelay>, ErrorBody> {
-    let relay = app
-        .relay
-        .get(id)
-        .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, format!("session {id} is not running on any connected host")))?;
+    let relay = app.relay.get(id).ok_or_else(|| {
+        ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("session {id} is not running on any connected host"),
+        )
+    })?;
     if relay.is_ended() {
-        return Err(ErrorBody::new(ErrorCode::Conflict, format!("session {id} has ended")));
+        return Err(ErrorBody::new(
+            ErrorCode::Conflict,
+            format!("session {id} has ended"),
+        ));
     }
     Ok(relay)
 }
@@ -295,7 +360,10 @@ fn forward_input(app: &App, input: SendInput) -> Result<(), ErrorBody> {
     if input.data.len() > MAX_INPUT_BYTES {
         return Err(ErrorBody::new(
             ErrorCode::TooLarge,
-            format!("input of {} bytes exceeds the {MAX_INPUT_BYTES}-byte limit; send it in parts", input.data.len()),
+            format!(
+                "input of {} bytes exceeds the {MAX_INPUT_BYTES}-byte limit; send it in parts",
+                input.data.len()
+            ),
         ));
     }
     let relay = live_relay(app, input.session_id)?;
@@ -310,7 +378,12 @@ fn forward_input(app: &App, input: SendInput) -> Result<(), ErrorBody> {
             data: input.data,
         },
     )
-    .map_err(|error| ErrorBody::new(ErrorCode::Conflict, format!("could not reach the daemon: {error}")))
+    .map_err(|error| {
+        ErrorBody::new(
+            ErrorCode::Conflict,
+            format!("could not reach the daemon: {error}"),
+        )
+    })
 }
 
 fn forward_resize(app: &App, resize: ResizeTerminal) -> Result<(), ErrorBody> {
@@ -327,5 +400,10 @@ fn forward_resize(app: &App, resize: ResizeTerminal) -> Result<(), ErrorBody> {
             size: resize.size,
         },
     )
-    .map_err(|error| ErrorBody::new(ErrorCode::Conflict, format!("could not reach the daemon: {error}")))
+    .map_err(|error| {
+        ErrorBody::new(
+            ErrorCode::Conflict,
+            format!("could not reach the daemon: {error}"),
+        )
+    })
 }

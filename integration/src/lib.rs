@@ -1,1 +1,52 @@
-//! placeholder
+//! Test harness for Flotilla's integration tests and benchmarks: starts the
+//! real `flotilla-hub` and `flotilla-daemon` binaries on 127.0.0.1, talks to
+//! them only through the protocol (REST and a browser-like Socket.IO
+//! client), and cleans up on drop.
+//!
+//! Waits never sleep for readiness: they poll a condition against a deadline
+//! from `FLOTILLA_TEST_TIMEOUT_MS` (default 10 s) and, on failure, report
+//! what they waited for, the last state seen and every child's log tail.
+
+pub mod api;
+pub mod process;
+pub mod socket;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use api::Api;
+pub use process::{DaemonProcess, HubProcess, LogTail, Workspace};
+pub use socket::UiSocket;
+
+/// The deadline for each wait.
+pub fn timeout() -> Duration {
+    let ms = std::env::var("FLOTILLA_TEST_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    Duration::from_millis(ms)
+}
+
+/// Polls `check` until it returns `Some`, or fails after [`timeout`] with
+/// `what`, the last observed state and the logs of `logs`.
+pub async fn wait_until<T, F, Fut>(what: &str, logs: &[&dyn LogTail], mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout();
+    loop {
+        let last = match check().await {
+            Ok(value) => return value,
+            Err(state) => state,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            let mut report = format!("timed out waiting for: {what}\nlast state: {last}\n");
+            for log in logs {
+                report.push_str(&log.tail(40));
+            }
+            panic!("{report}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

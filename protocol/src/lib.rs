@@ -119,7 +119,10 @@ impl TermSize {
 
 impl Default for TermSize {
     fn default() -> Self {
-        TermSize { cols: 120, rows: 40 }
+        TermSize {
+            cols: 120,
+            rows: 40,
+        }
     }
 }
 

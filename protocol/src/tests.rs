@@ -182,7 +182,10 @@ fn hub_to_daemon_goldens() {
             profile: "bash".into(),
             project: "/src/app".into(),
             prompt: Some("hi".into()),
-            size: TermSize { cols: 100, rows: 30 },
+            size: TermSize {
+                cols: 100,
+                rows: 30,
+            },
         },
         serde_json::json!({"sessionId": SID, "profile": "bash", "project": "/src/app", "prompt": "hi", "size": {"cols": 100, "rows": 30}}),
     );
@@ -302,9 +305,10 @@ fn rest_goldens() {
         serde_json::json!({"hostId": HID, "profile": "bash", "project": "/src/app", "prompt": null, "size": null}),
     );
     // Optional fields may be omitted by clients.
-    let parsed: SpawnRequest =
-        serde_json::from_value(serde_json::json!({"hostId": HID, "profile": "bash", "project": "/p"}))
-            .unwrap();
+    let parsed: SpawnRequest = serde_json::from_value(
+        serde_json::json!({"hostId": HID, "profile": "bash", "project": "/p"}),
+    )
+    .unwrap();
     assert_eq!(parsed.size, None);
     check(&summary(), summary_json());
     check(
@@ -370,7 +374,14 @@ fn secrets_are_redacted_in_debug() {
 fn term_size_validation() {
     assert!(TermSize { cols: 80, rows: 24 }.validate().is_ok());
     assert!(TermSize { cols: 0, rows: 24 }.validate().is_err());
-    assert!(TermSize { cols: 80, rows: 1001 }.validate().is_err());
+    assert!(
+        TermSize {
+            cols: 80,
+            rows: 1001
+        }
+        .validate()
+        .is_err()
+    );
 }
 
 #[test]

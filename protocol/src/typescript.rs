@@ -7,7 +7,8 @@ use ts_rs::{Config, TS};
 
 use crate::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, HostInventory, InventoryChanged, ProfileInfo, ProjectInfo,
-    RunningSession, SessionExited, SessionOffset, SessionOutput, SessionSpawnFailed, SessionStarted,
+    RunningSession, SessionExited, SessionOffset, SessionOutput, SessionSpawnFailed,
+    SessionStarted,
 };
 use crate::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
 use crate::hub_to_ui::{HostRemoved, HostUpdated, HubError, SessionUpdated, ViewerOutput};
@@ -93,7 +94,9 @@ pub fn constants() -> String {
     );
     line("FRAME_VERSION", frame::FRAME_VERSION.to_string());
     line("FRAME_HEADER_LEN", frame::FRAME_HEADER_LEN.to_string());
-    out.push_str("\n/** Socket.IO event names on the UI namespace. */\nexport const UiEvents = {\n");
+    out.push_str(
+        "\n/** Socket.IO event names on the UI namespace. */\nexport const UiEvents = {\n",
+    );
     let events = [
         ("attach", AttachSession::NAME),
         ("detach", DetachSession::NAME),

@@ -32,13 +32,29 @@ async fn hub() -> TestHub {
         spawn_timeout: Duration::from_secs(2),
         shutdown_grace: Duration::from_secs(1),
     };
-    let (app, router) = crate::build(config, CancellationToken::new()).await.unwrap();
-    TestHub { app, router, cookie: None, _dir: dir }
+    let (app, router) = crate::build(config, CancellationToken::new())
+        .await
+        .unwrap();
+    TestHub {
+        app,
+        router,
+        cookie: None,
+        _dir: dir,
+    }
 }
 
 impl TestHub {
-    async fn send(&self, method: &str, uri: &str, body: Option<serde_json::Value>, extra: &[(&str, &str)]) -> (StatusCode, HeaderMap, serde_json::Value) {
-        let mut request = Request::builder().method(method).uri(uri).header(header::HOST, "127.0.0.1:8080");
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<serde_json::Value>,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "127.0.0.1:8080");
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie);
         }
@@ -52,36 +68,67 @@ impl TestHub {
             }
             None => Body::empty(),
         };
-        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         (status, headers, json)
     }
 
     async fn login(&mut self) {
         let (status, headers, body) = self
-            .send("POST", "/api/login", Some(serde_json::json!({"username": "admin", "password": "admin-password"})), &[])
+            .send(
+                "POST",
+                "/api/login",
+                Some(serde_json::json!({"username": "admin", "password": "admin-password"})),
+                &[],
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let cookie = headers[SET_COOKIE].to_str().unwrap();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
         self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
     }
 
     async fn host_with_inventory(&self) -> HostId {
-        let (status, _, body) = self.send("POST", "/api/hosts", Some(serde_json::json!({"name": "box"})), &[]).await;
+        let (status, _, body) = self
+            .send(
+                "POST",
+                "/api/hosts",
+                Some(serde_json::json!({"name": "box"})),
+                &[],
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id: HostId = body["host"]["id"].as_str().unwrap().parse().unwrap();
         let inventory = HostInventory {
             hostname: "box".into(),
             daemon_version: "test".into(),
             project_roots: vec!["/srv/src".into()],
-            profiles: vec![ProfileInfo { name: "bash".into(), display_name: "Bash".into(), color: "#fff".into(), supports_resume: false }],
+            profiles: vec![ProfileInfo {
+                name: "bash".into(),
+                display_name: "Bash".into(),
+                color: "#fff".into(),
+                supports_resume: false,
+            }],
             projects: vec![],
         };
-        self.app.store.record_host_seen(id, Some(serde_json::to_string(&inventory).unwrap())).await.unwrap();
+        self.app
+            .store
+            .record_host_seen(id, Some(serde_json::to_string(&inventory).unwrap()))
+            .await
+            .unwrap();
         id
     }
 }
@@ -92,7 +139,13 @@ async fn healthz_is_public_and_everything_else_needs_a_login() {
     let (status, _, body) = hub.send("GET", "/healthz", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["protocolVersion"], PROTOCOL_VERSION);
-    for (method, uri) in [("GET", "/api/hosts"), ("GET", "/api/sessions"), ("GET", "/api/me"), ("GET", "/api/openapi.json"), ("POST", "/api/hosts")] {
+    for (method, uri) in [
+        ("GET", "/api/hosts"),
+        ("GET", "/api/sessions"),
+        ("GET", "/api/me"),
+        ("GET", "/api/openapi.json"),
+        ("POST", "/api/hosts"),
+    ] {
         let body = (method == "POST").then(|| serde_json::json!({"name": "x"}));
         let (status, _, error) = hub.send(method, uri, body, &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
@@ -104,7 +157,12 @@ async fn healthz_is_public_and_everything_else_needs_a_login() {
 async fn login_logout_cycle() {
     let mut hub = hub().await;
     let (status, _, body) = hub
-        .send("POST", "/api/login", Some(serde_json::json!({"username": "admin", "password": "nope"})), &[])
+        .send(
+            "POST",
+            "/api/login",
+            Some(serde_json::json!({"username": "admin", "password": "nope"})),
+            &[],
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["message"], "wrong user name or password");
@@ -116,14 +174,25 @@ async fn login_logout_cycle() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(headers[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     let (status, _, _) = hub.send("GET", "/api/me", None, &[]).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old cookie is revoked");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old cookie is revoked"
+    );
 }
 
 #[tokio::test]
 async fn host_tokens_are_shown_once_and_stored_hashed() {
     let mut hub = hub().await;
     hub.login().await;
-    let (status, _, created) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "laptop"})), &[]).await;
+    let (status, _, created) = hub
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": "laptop"})),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let token = created["token"].as_str().unwrap().to_owned();
     let id: HostId = created["host"]["id"].as_str().unwrap().parse().unwrap();
@@ -131,22 +200,52 @@ async fn host_tokens_are_shown_once_and_stored_hashed() {
     assert_ne!(row.token_hash, token);
     assert_eq!(row.token_hash, auth::token_hash(&token));
     let (_, _, list) = hub.send("GET", "/api/hosts", None, &[]).await;
-    assert!(!list.to_string().contains(&token), "listing never shows the token");
+    assert!(
+        !list.to_string().contains(&token),
+        "listing never shows the token"
+    );
     assert_eq!(list[0]["online"], false);
 
-    let (status, _, duplicate) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "laptop"})), &[]).await;
+    let (status, _, duplicate) = hub
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": "laptop"})),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{duplicate}");
-    let (status, _, bad) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": "no spaces"})), &[]).await;
+    let (status, _, bad) = hub
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": "no spaces"})),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
 
-    let (status, _, rotated) = hub.send("POST", &format!("/api/hosts/{id}/rotate-token"), None, &[]).await;
+    let (status, _, rotated) = hub
+        .send("POST", &format!("/api/hosts/{id}/rotate-token"), None, &[])
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(rotated["token"], created["token"]);
-    assert!(hub.app.store.find_host_by_token(&auth::token_hash(&token)).await.unwrap().is_none());
+    assert!(
+        hub.app
+            .store
+            .find_host_by_token(&auth::token_hash(&token))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    let (status, _, _) = hub.send("DELETE", &format!("/api/hosts/{id}"), None, &[]).await;
+    let (status, _, _) = hub
+        .send("DELETE", &format!("/api/hosts/{id}"), None, &[])
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = hub.send("DELETE", &format!("/api/hosts/{id}"), None, &[]).await;
+    let (status, _, _) = hub
+        .send("DELETE", &format!("/api/hosts/{id}"), None, &[])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -155,12 +254,22 @@ async fn foreign_origins_cannot_write() {
     let mut hub = hub().await;
     hub.login().await;
     let (status, _, body) = hub
-        .send("POST", "/api/hosts", Some(serde_json::json!({"name": "x"})), &[("origin", "http://evil.example")])
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": "x"})),
+            &[("origin", "http://evil.example")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "forbidden");
     let (status, _, _) = hub
-        .send("POST", "/api/hosts", Some(serde_json::json!({"name": "x"})), &[("origin", "http://127.0.0.1:8080")])
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": "x"})),
+            &[("origin", "http://127.0.0.1:8080")],
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
@@ -169,11 +278,25 @@ async fn foreign_origins_cannot_write() {
 async fn bad_bodies_get_specific_errors() {
     let mut hub = hub().await;
     hub.login().await;
-    let (status, _, body) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"nom": "x"})), &[]).await;
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"nom": "x"})),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
     let big = "x".repeat(MAX_BODY_BYTES + 1);
-    let (status, _, body) = hub.send("POST", "/api/hosts", Some(serde_json::json!({"name": big})), &[]).await;
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/hosts",
+            Some(serde_json::json!({"name": big})),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["code"], "too_large");
     let (status, _, body) = hub.send("GET", "/api/sessions/not-a-uuid", None, &[]).await;
@@ -189,14 +312,56 @@ async fn spawn_validates_host_profile_project_and_presence() {
     let host = hub.host_with_inventory().await;
     let spawn = |host: String, profile: &str, project: &str| serde_json::json!({"hostId": host, "profile": profile, "project": project});
 
-    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(HostId::new().to_string(), "bash", "/srv/src/a")), &[]).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
-    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "nope", "/srv/src/a")), &[]).await;
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(spawn(HostId::new().to_string(), "bash", "/srv/src/a")),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{body}"
+    );
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(spawn(host.to_string(), "nope", "/srv/src/a")),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body["message"].as_str().unwrap().contains("available: bash"), "{body}");
-    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "bash", "/etc")), &[]).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("outside_project_root")), "{body}");
-    let (status, _, body) = hub.send("POST", "/api/sessions", Some(spawn(host.to_string(), "bash", "/srv/src/a")), &[]).await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("available: bash"),
+        "{body}"
+    );
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(spawn(host.to_string(), "bash", "/etc")),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("outside_project_root")),
+        "{body}"
+    );
+    let (status, _, body) = hub
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(spawn(host.to_string(), "bash", "/srv/src/a")),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "offline host: {body}");
     assert!(body["message"].as_str().unwrap().contains("offline"));
     let mut sized = spawn(host.to_string(), "bash", "/srv/src/a");
@@ -214,7 +379,13 @@ async fn openapi_document_lists_the_routes() {
     hub.login().await;
     let (status, _, doc) = hub.send("GET", "/api/openapi.json", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
-    for path in ["/api/login", "/api/hosts", "/api/hosts/{id}/rotate-token", "/api/sessions", "/api/sessions/{id}/stop"] {
+    for path in [
+        "/api/login",
+        "/api/hosts",
+        "/api/hosts/{id}/rotate-token",
+        "/api/sessions",
+        "/api/sessions/{id}/stop",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "missing {path}");
     }
     assert!(doc["components"]["schemas"].get("SpawnRequest").is_some());

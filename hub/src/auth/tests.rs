@@ -34,20 +34,36 @@ fn session_cookie_is_found_among_others() {
 #[test]
 fn origin_policy() {
     let same = OriginPolicy::SameHost;
-    assert!(same.allows(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")])));
-    assert!(!same.allows(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")])));
+    assert!(same.allows(&headers(&[
+        ("host", "127.0.0.1:8080"),
+        ("origin", "http://127.0.0.1:8080")
+    ])));
+    assert!(!same.allows(&headers(&[
+        ("host", "127.0.0.1:8080"),
+        ("origin", "http://evil.example")
+    ])));
     assert!(!same.allows(&headers(&[("host", "127.0.0.1:8080"), ("origin", "null")])));
-    assert!(same.allows(&headers(&[("host", "127.0.0.1:8080")])), "non-browser clients send no Origin");
+    assert!(
+        same.allows(&headers(&[("host", "127.0.0.1:8080")])),
+        "non-browser clients send no Origin"
+    );
     let exact = OriginPolicy::Exact("https://flotilla.example.com".into());
     assert!(exact.allows(&headers(&[("origin", "https://flotilla.example.com")])));
-    assert!(!exact.allows(&headers(&[("host", "flotilla.example.com"), ("origin", "http://flotilla.example.com")])));
+    assert!(!exact.allows(&headers(&[
+        ("host", "flotilla.example.com"),
+        ("origin", "http://flotilla.example.com")
+    ])));
 }
 
 #[tokio::test]
 async fn passwords_verify_only_with_the_right_secret() {
     let hash = hash_password(Secret::new("correct horse")).await.unwrap();
     assert!(hash.starts_with("$argon2id$"));
-    assert!(verify_password(Secret::new("correct horse"), hash.clone()).await.unwrap());
+    assert!(
+        verify_password(Secret::new("correct horse"), hash.clone())
+            .await
+            .unwrap()
+    );
     assert!(!verify_password(Secret::new("wrong"), hash).await.unwrap());
     assert_eq!(format!("{:?}", Secret::new("x")), "Secret(<redacted>)");
 }

@@ -7,7 +7,10 @@ use super::*;
 fn parse(args: &[&str], password: Option<&str>) -> Result<HubConfig, Vec<String>> {
     let mut argv = vec!["flotilla-hub"];
     argv.extend_from_slice(args);
-    HubConfig::from_args(HubArgs::try_parse_from(argv).unwrap(), password.map(String::from))
+    HubConfig::from_args(
+        HubArgs::try_parse_from(argv).unwrap(),
+        password.map(String::from),
+    )
 }
 
 #[test]
@@ -20,7 +23,16 @@ fn defaults_use_sqlite_in_the_data_dir() {
 
 #[test]
 fn public_url_sets_the_exact_origin_and_secure_cookies() {
-    let config = parse(&["--listen", "127.0.0.1:0", "--public-url", "https://Hub.example.com/app/"], None).unwrap();
+    let config = parse(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "https://Hub.example.com/app/",
+        ],
+        None,
+    )
+    .unwrap();
     match config.origin {
         OriginPolicy::Exact(origin) => assert_eq!(origin, "https://hub.example.com"),
         other => panic!("unexpected {other:?}"),
@@ -31,7 +43,14 @@ fn public_url_sets_the_exact_origin_and_secure_cookies() {
 #[test]
 fn every_problem_is_reported_together() {
     let problems = parse(
-        &["--listen", "nonsense", "--public-url", "ftp://x", "--database-url", "mysql://x"],
+        &[
+            "--listen",
+            "nonsense",
+            "--public-url",
+            "ftp://x",
+            "--database-url",
+            "mysql://x",
+        ],
         Some("short"),
     )
     .unwrap_err();
@@ -39,5 +58,9 @@ fn every_problem_is_reported_together() {
     assert!(problems.iter().any(|p| p.contains("--listen")));
     assert!(problems.iter().any(|p| p.contains("--public-url")));
     assert!(problems.iter().any(|p| p.contains("DATABASE_URL")));
-    assert!(problems.iter().any(|p| p.contains("FLOTILLA_ADMIN_PASSWORD")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("FLOTILLA_ADMIN_PASSWORD"))
+    );
 }

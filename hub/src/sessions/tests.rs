@@ -4,7 +4,11 @@ use super::*;
 
 fn check(project: &str, expect: Result<(), ErrorCode>) {
     let roots = vec!["/srv/src".to_owned(), "/home/dev/work".to_owned()];
-    assert_eq!(check_project(project, &roots).map_err(|e| e.code), expect, "{project}");
+    assert_eq!(
+        check_project(project, &roots).map_err(|e| e.code),
+        expect,
+        "{project}"
+    );
 }
 
 #[test]

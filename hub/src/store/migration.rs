@@ -74,7 +74,8 @@ impl MigrationTrait for Initial {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         for table in ["sessions", "hosts", "logins", "users"] {
-            db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
+            db.execute_unprepared(&format!("DROP TABLE {table}"))
+                .await?;
         }
         Ok(())
     }

@@ -16,7 +16,10 @@ async fn migrations_apply_once_and_data_survives_reopening() {
     drop(first);
     let second = store(&dir).await;
     assert_eq!(second.user_count().await.unwrap(), 1);
-    assert_eq!(second.find_host_by_token("th").await.unwrap().unwrap().id, host.id);
+    assert_eq!(
+        second.find_host_by_token("th").await.unwrap().unwrap().id,
+        host.id
+    );
 }
 
 #[tokio::test]
@@ -39,9 +42,18 @@ async fn logins_expire() {
     let store = store(&dir).await;
     let user = store.create_user("admin", "hash").await.unwrap();
     let user_id: UserId = user.id.parse().unwrap();
-    store.create_login("live", user_id, now_ms() + 60_000).await.unwrap();
-    store.create_login("dead", user_id, now_ms() - 1).await.unwrap();
-    assert_eq!(store.find_login("live").await.unwrap().unwrap().username, "admin");
+    store
+        .create_login("live", user_id, now_ms() + 60_000)
+        .await
+        .unwrap();
+    store
+        .create_login("dead", user_id, now_ms() - 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_login("live").await.unwrap().unwrap().username,
+        "admin"
+    );
     assert!(store.find_login("dead").await.unwrap().is_none());
     store.delete_login("live").await.unwrap();
     assert!(store.find_login("live").await.unwrap().is_none());
@@ -67,7 +79,15 @@ async fn session_states_only_move_forward() {
         .unwrap();
     assert_eq!(store.live_sessions_of_host(host_id).await.unwrap().len(), 1);
     store
-        .mark_ended(id, SessionEnd { state: SessionState::Exited, exit_code: Some(3), exit_signal: None, error: None })
+        .mark_ended(
+            id,
+            SessionEnd {
+                state: SessionState::Exited,
+                exit_code: Some(3),
+                exit_signal: None,
+                error: None,
+            },
+        )
         .await
         .unwrap();
     // A late "started" must not resurrect an exited session.
@@ -76,5 +96,11 @@ async fn session_states_only_move_forward() {
     assert_eq!(row.state, "exited");
     assert_eq!(row.exit_code, Some(3));
     assert!(row.ended_at.is_some());
-    assert!(store.live_sessions_of_host(host_id).await.unwrap().is_empty());
+    assert!(
+        store
+            .live_sessions_of_host(host_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,0 +1,411 @@
+//! A small Socket.IO v4 client over a WebSocket that behaves like the
+//! browser's `socket.io-client`: it sends the login cookie and an `Origin`,
+//! answers pings, matches acks, and reassembles binary `session:output`
+//! frames by offset, exactly as the frontend does.
+//!
+//! It is written against the Engine.IO v4 / Socket.IO v5 wire format rather
+//! than reusing the daemon's client so that tests can set browser headers
+//! and see binary frames as a browser sees them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use flotilla_protocol::SessionId;
+use flotilla_protocol::frame::OutputFrame;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+/// Why a connection was not established.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The WebSocket upgrade or transport failed.
+    Transport(String),
+    /// The namespace refused the connection; the server's message.
+    Refused(Value),
+}
+
+/// Output of one session as this client reassembled it.
+#[derive(Debug, Default, Clone)]
+pub struct StreamState {
+    /// Offset of `bytes[0]`.
+    pub start: Option<u64>,
+    /// Contiguous bytes received.
+    pub bytes: Vec<u8>,
+    /// Offset just past the last byte.
+    pub next: u64,
+    /// Frames received.
+    pub frames: u64,
+    /// Frames that started past `next`.
+    pub gaps: u64,
+    /// Frames that were entirely duplicates.
+    pub duplicates: u64,
+}
+
+impl StreamState {
+    /// Applies a frame with the frontend's dedupe rules.
+    pub fn apply(&mut self, offset: u64, data: &[u8]) {
+        self.frames += 1;
+        if self.start.is_none() {
+            self.start = Some(offset);
+            self.next = offset;
+        }
+        let end = offset + data.len() as u64;
+        if end <= self.next {
+            self.duplicates += 1;
+            return;
+        }
+        if offset > self.next {
+            self.gaps += 1;
+            self.bytes.extend_from_slice(data);
+        } else {
+            self.bytes
+                .extend_from_slice(&data[(self.next - offset) as usize..]);
+        }
+        self.next = end;
+    }
+
+    /// The received bytes as lossy UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    acks: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
+    events: Mutex<Vec<(String, Value)>>,
+    streams: Mutex<HashMap<SessionId, StreamState>>,
+    changed: Notify,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// A connected browser-like client on one namespace.
+pub struct UiSocket {
+    namespace: String,
+    outgoing: mpsc::Sender<Message>,
+    shared: Arc<Shared>,
+    next_ack: AtomicU64,
+    /// Keeps counting output without storing it (benchmarks).
+    pub count_only: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Headers and auth for a connection.
+#[derive(Default)]
+pub struct ConnectOptions<'a> {
+    /// The `Cookie` header.
+    pub cookie: Option<&'a str>,
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The Socket.IO auth payload.
+    pub auth: Option<Value>,
+}
+
+impl UiSocket {
+    /// Connects to `namespace` on the hub at `addr`.
+    pub async fn connect(
+        addr: &str,
+        namespace: &str,
+        options: ConnectOptions<'_>,
+    ) -> Result<UiSocket, ConnectError> {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        if let Some(cookie) = options.cookie {
+            request.headers_mut().insert(
+                "cookie",
+                HeaderValue::from_str(cookie).expect("cookie header"),
+            );
+        }
+        if let Some(origin) = options.origin {
+            request.headers_mut().insert(
+                "origin",
+                HeaderValue::from_str(origin).expect("origin header"),
+            );
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) if text.starts_with('0') => {}
+            other => {
+                return Err(ConnectError::Transport(format!(
+                    "expected an engine.io open packet, got {other:?}"
+                )));
+            }
+        }
+        let auth = options.auth.map(|a| a.to_string()).unwrap_or_default();
+        ws.send(Message::text(format!("40{namespace},{auth}")))
+            .await
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    ws.send(Message::text("3"))
+                        .await
+                        .map_err(|e| ConnectError::Transport(e.to_string()))?;
+                }
+                Some(Ok(Message::Text(text))) => {
+                    let prefix_ok = format!("40{namespace},");
+                    let prefix_err = format!("44{namespace},");
+                    if text.starts_with(&prefix_ok) {
+                        break;
+                    }
+                    if let Some(body) = text.strip_prefix(&prefix_err) {
+                        return Err(ConnectError::Refused(
+                            serde_json::from_str(body).unwrap_or(Value::Null),
+                        ));
+                    }
+                    return Err(ConnectError::Transport(format!("unexpected packet {text}")));
+                }
+                other => {
+                    return Err(ConnectError::Transport(format!(
+                        "connection ended: {other:?}"
+                    )));
+                }
+            }
+        }
+        let (outgoing, mut outgoing_rx) = mpsc::channel::<Message>(1024);
+        let shared = Arc::new(Shared::default());
+        let count_only = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (mut sink, mut stream) = ws.split();
+        tokio::spawn(async move {
+            while let Some(message) = outgoing_rx.recv().await {
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let reader_shared = shared.clone();
+        let pong = outgoing.clone();
+        let reader_count_only = count_only.clone();
+        tokio::spawn(async move {
+            let mut pending: Option<(String, usize, Vec<Vec<u8>>)> = None;
+            while let Some(Ok(message)) = stream.next().await {
+                match message {
+                    Message::Text(text) if text.as_str() == "2" => {
+                        let _ = pong.send(Message::text("3")).await;
+                    }
+                    Message::Text(text) => {
+                        if let Some(packet) = parse_packet(text.as_str()) {
+                            match packet.kind {
+                                '2' => reader_shared.push_event(&packet.json),
+                                '3' => reader_shared.resolve_ack(packet.id, &packet.json),
+                                '5' => {
+                                    pending = Some((
+                                        packet.json.to_string(),
+                                        packet.attachments,
+                                        Vec::new(),
+                                    ))
+                                }
+                                '1' => break,
+                                _ => {}
+                            }
+                        }
+                    }
+                    Message::Binary(bytes) => {
+                        if let Some((json, needed, mut parts)) = pending.take() {
+                            parts.push(bytes.to_vec());
+                            if parts.len() < needed {
+                                pending = Some((json, needed, parts));
+                            } else {
+                                reader_shared.push_binary(
+                                    &json,
+                                    &parts,
+                                    reader_count_only.load(Ordering::Relaxed),
+                                );
+                            }
+                        }
+                    }
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            reader_shared.closed.store(true, Ordering::Release);
+            reader_shared.changed.notify_waiters();
+        });
+        Ok(UiSocket {
+            namespace: namespace.to_owned(),
+            outgoing,
+            shared,
+            next_ack: AtomicU64::new(1),
+            count_only,
+        })
+    }
+
+    /// Sends an event without asking for an ack.
+    pub async fn emit(&self, event: &str, data: &Value) {
+        let text = format!("42{},{}", self.namespace, serde_json::json!([event, data]));
+        self.outgoing
+            .send(Message::text(text))
+            .await
+            .expect("socket writer alive");
+    }
+
+    /// Sends a raw text frame (for malformed-input tests).
+    pub async fn send_raw(&self, text: String) {
+        self.outgoing
+            .send(Message::text(text))
+            .await
+            .expect("socket writer alive");
+    }
+
+    /// Sends an event and waits for its ack (the first ack argument).
+    pub async fn emit_with_ack(&self, event: &str, data: &Value) -> Value {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.acks.lock().expect("acks lock").insert(id, tx);
+        let text = format!(
+            "42{},{id}{}",
+            self.namespace,
+            serde_json::json!([event, data])
+        );
+        self.outgoing
+            .send(Message::text(text))
+            .await
+            .expect("socket writer alive");
+        tokio::time::timeout(crate::timeout(), rx)
+            .await
+            .unwrap_or_else(|_| panic!("no ack for {event} within the timeout"))
+            .expect("ack sender alive")
+    }
+
+    /// JSON events received so far with this name.
+    pub fn events(&self, name: &str) -> Vec<Value> {
+        self.shared
+            .events
+            .lock()
+            .expect("events lock")
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The reassembled output of a session.
+    pub fn stream(&self, session: SessionId) -> StreamState {
+        self.shared
+            .streams
+            .lock()
+            .expect("streams lock")
+            .get(&session)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The end offset of a session's received output.
+    pub fn next_offset(&self, session: SessionId) -> u64 {
+        self.shared
+            .streams
+            .lock()
+            .expect("streams lock")
+            .get(&session)
+            .map_or(0, |s| s.next)
+    }
+
+    /// Waits until the session's output reaches `offset`; false if the
+    /// connection closed first.
+    pub async fn wait_offset(&self, session: SessionId, offset: u64) -> bool {
+        loop {
+            let notified = self.shared.changed.notified();
+            if self.next_offset(session) >= offset {
+                return true;
+            }
+            if self.shared.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether the server closed the connection.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Shared {
+    fn push_event(&self, json: &Value) {
+        if let Some(name) = json.get(0).and_then(Value::as_str) {
+            let data = json.get(1).cloned().unwrap_or(Value::Null);
+            self.events
+                .lock()
+                .expect("events lock")
+                .push((name.to_owned(), data));
+            self.changed.notify_waiters();
+        }
+    }
+
+    fn resolve_ack(&self, id: Option<u64>, json: &Value) {
+        let Some(id) = id else { return };
+        if let Some(tx) = self.acks.lock().expect("acks lock").remove(&id) {
+            let _ = tx.send(json.get(0).cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    fn push_binary(&self, json: &str, parts: &[Vec<u8>], count_only: bool) {
+        let json: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+        if json.get(0).and_then(Value::as_str) != Some("session:output") {
+            return;
+        }
+        let Some(bytes) = parts.first() else { return };
+        let Ok(frame) = OutputFrame::decode(bytes) else {
+            return;
+        };
+        {
+            let mut streams = self.streams.lock().expect("streams lock");
+            let stream = streams.entry(frame.session_id).or_default();
+            if count_only {
+                let before = stream.bytes.len();
+                stream.apply(frame.offset, frame.data);
+                stream.bytes.truncate(before.min(stream.bytes.len()));
+            } else {
+                stream.apply(frame.offset, frame.data);
+            }
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+struct Packet {
+    kind: char,
+    attachments: usize,
+    id: Option<u64>,
+    json: Value,
+}
+
+/// Parses `4<type>[<n>-][/ns,][id]<json>`.
+fn parse_packet(text: &str) -> Option<Packet> {
+    let mut rest = text.strip_prefix('4')?;
+    let kind = rest.chars().next()?;
+    rest = &rest[1..];
+    let mut attachments = 0;
+    if matches!(kind, '5' | '6') {
+        let (count, tail) = rest.split_once('-')?;
+        attachments = count.parse().ok()?;
+        rest = tail;
+    }
+    if rest.starts_with('/') {
+        let (_, tail) = rest.split_once(',').unwrap_or((rest, ""));
+        rest = tail;
+    }
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    let id = rest[..digits].parse().ok();
+    rest = &rest[digits..];
+    let json = if rest.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(rest).ok()?
+    };
+    Some(Packet {
+        kind,
+        attachments,
+        id,
+        json,
+    })
+}

@@ -1,0 +1,579 @@
+//! The live loop, end to end through the real binaries: browser-like client
+//! ⇄ hub ⇄ daemon ⇄ PTY, with authentication, bad input and restarts.
+
+use flotilla_integration::process::DaemonOptions;
+use flotilla_integration::socket::{ConnectError, ConnectOptions};
+use flotilla_integration::{
+    Api, DaemonProcess, HubProcess, LogTail, UiSocket, Workspace, wait_until,
+};
+use flotilla_protocol::rest::{HostWithToken, SessionState};
+use flotilla_protocol::{HostId, SessionId, UI_NAMESPACE};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A hub with one connected daemon and a logged-in API client.
+struct Stack {
+    workspace: Workspace,
+    hub: HubProcess,
+    daemon: DaemonProcess,
+    api: Api,
+    host: HostWithToken,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let workspace = Workspace::new();
+        let hub = HubProcess::start(&workspace);
+        let api = Api::login(&hub.url()).await;
+        let host = api.create_host("laptop").await;
+        let daemon = DaemonProcess::start(
+            &workspace,
+            DaemonOptions {
+                hub_url: &hub.url(),
+                token: &host.token,
+                extra_args: &[],
+            },
+        );
+        let stack = Stack {
+            workspace,
+            hub,
+            daemon,
+            api,
+            host,
+        };
+        stack.wait_online(true).await;
+        stack
+    }
+
+    fn logs(&self) -> [&dyn LogTail; 2] {
+        [&self.hub, &self.daemon]
+    }
+
+    fn host_id(&self) -> HostId {
+        self.host.host.id
+    }
+
+    async fn wait_online(&self, online: bool) {
+        let api = self.api.clone();
+        let id = self.host_id();
+        wait_until(&format!("host online = {online}"), &self.logs(), || {
+            let api = api.clone();
+            async move {
+                match api.host(id).await {
+                    Some(host)
+                        if host.online == online && (!online || !host.profiles().is_empty()) =>
+                    {
+                        Ok(())
+                    }
+                    other => Err(format!("{other:?}")),
+                }
+            }
+        })
+        .await;
+    }
+
+    async fn viewer(&self) -> UiSocket {
+        let origin = self.hub.url();
+        UiSocket::connect(
+            &self.hub.addr,
+            UI_NAMESPACE,
+            ConnectOptions {
+                cookie: self.api.cookie(),
+                origin: Some(&origin),
+                auth: None,
+            },
+        )
+        .await
+        .expect("ui socket connects")
+    }
+
+    async fn spawn_bash(&self) -> SessionId {
+        let session = self
+            .api
+            .spawn_ok(
+                self.host_id(),
+                "bash",
+                self.workspace.project().to_str().unwrap(),
+            )
+            .await;
+        assert_eq!(session.state, SessionState::Running);
+        session.id
+    }
+
+    async fn wait_output(&self, viewer: &UiSocket, session: SessionId, needle: &str) {
+        wait_until(
+            &format!("output containing {needle:?}"),
+            &self.logs(),
+            || {
+                let text = viewer.stream(session).text();
+                async move {
+                    if text.contains(needle) {
+                        Ok(())
+                    } else {
+                        Err(tail(&text))
+                    }
+                }
+            },
+        )
+        .await;
+    }
+
+    async fn wait_state(
+        &self,
+        session: SessionId,
+        state: SessionState,
+    ) -> flotilla_protocol::rest::SessionSummary {
+        let api = self.api.clone();
+        wait_until(&format!("session {state:?}"), &self.logs(), || {
+            let api = api.clone();
+            async move {
+                let summary = api.session(session).await;
+                if summary.state == state {
+                    Ok(summary)
+                } else {
+                    Err(format!("{summary:?}"))
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn tail(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars[chars.len().saturating_sub(300)..].iter().collect()
+}
+
+async fn attach(viewer: &UiSocket, session: SessionId) -> Value {
+    let reply = viewer
+        .emit_with_ack("session:attach", &json!({"sessionId": session}))
+        .await;
+    assert_eq!(reply["type"], "ok", "{reply}");
+    reply["value"].clone()
+}
+
+async fn type_text(viewer: &UiSocket, session: SessionId, text: &str) {
+    let reply = viewer
+        .emit_with_ack(
+            "session:input",
+            &json!({"sessionId": session, "data": text}),
+        )
+        .await;
+    assert_eq!(reply, json!({"type": "ok", "value": null}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_type_resize_share_and_stop() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let first = stack.viewer().await;
+    let second = stack.viewer().await;
+    let summary = attach(&first, session).await;
+    assert_eq!(summary["profile"], "bash");
+    attach(&second, session).await;
+
+    // The arithmetic only appears in the output, never in the echoed input.
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    type_text(&first, session, &format!("echo {marker}-$((6*7))\r")).await;
+    stack
+        .wait_output(&first, session, &format!("{marker}-42"))
+        .await;
+    stack
+        .wait_output(&second, session, &format!("{marker}-42"))
+        .await;
+
+    // The second viewer types; both see it.
+    type_text(&second, session, "echo second-$((2+3))\r").await;
+    stack.wait_output(&first, session, "second-5").await;
+
+    // UTF-8 survives the relay.
+    type_text(
+        &first,
+        session,
+        "printf '\\xe2\\x9c\\x93 h\\xc3\\xa9llo\\n'\r",
+    )
+    .await;
+    stack.wait_output(&second, session, "✓ héllo").await;
+
+    let reply = first
+        .emit_with_ack(
+            "session:resize",
+            &json!({"sessionId": session, "size": {"cols": 101, "rows": 31}}),
+        )
+        .await;
+    assert_eq!(reply["type"], "ok", "{reply}");
+    type_text(&first, session, "stty size\r").await;
+    stack.wait_output(&first, session, "31 101").await;
+
+    // Neither viewer saw a gap or needed to drop a duplicate.
+    for viewer in [&first, &second] {
+        let stream = viewer.stream(session);
+        assert_eq!(stream.gaps, 0, "gaps");
+    }
+
+    // Interactive bash ignores SIGTERM, so this also exercises the SIGKILL escalation.
+    let (status, body) = stack
+        .api
+        .request("POST", &format!("/api/sessions/{session}/stop"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let ended = stack.wait_state(session, SessionState::Exited).await;
+    assert!(
+        ended.exit_code.is_some() || ended.exit_signal.is_some(),
+        "{ended:?}"
+    );
+    assert!(ended.ended_at.is_some());
+    let updates = first.events("session:updated");
+    assert!(
+        updates
+            .iter()
+            .any(|u| u["session"]["id"] == json!(session) && u["session"]["state"] == "exited"),
+        "{updates:?}"
+    );
+
+    // Input to an ended session is refused with a clear error.
+    let reply = first
+        .emit_with_ack("session:input", &json!({"sessionId": session, "data": "x"}))
+        .await;
+    assert_eq!(reply["type"], "error");
+    let (status, _) = stack
+        .api
+        .request("POST", &format!("/api/sessions/{session}/stop"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_code_is_recorded() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    type_text(&viewer, session, "exit 7\r").await;
+    let ended = stack.wait_state(session, SessionState::Exited).await;
+    assert_eq!(ended.exit_code, Some(7), "{ended:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_joiner_gets_recent_output_once() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let early = stack.viewer().await;
+    attach(&early, session).await;
+    type_text(&early, session, "echo before-$((1+1))\r").await;
+    stack.wait_output(&early, session, "before-2").await;
+    let late = stack.viewer().await;
+    attach(&late, session).await;
+    stack.wait_output(&late, session, "before-2").await;
+    type_text(&late, session, "echo after-$((3+3))\r").await;
+    stack.wait_output(&late, session, "after-6").await;
+    stack.wait_output(&early, session, "after-6").await;
+    let text = late.stream(session).text();
+    assert_eq!(
+        text.matches("before-2").count(),
+        1,
+        "replayed exactly once: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_host_token_is_refused_with_a_distinct_exit_code() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let mut daemon = DaemonProcess::spawn(
+        &workspace,
+        DaemonOptions {
+            hub_url: &hub.url(),
+            token: "flt_not-a-real-token",
+            extra_args: &[],
+        },
+    );
+    let status = daemon.process.wait_exit();
+    assert_eq!(status.code(), Some(77), "{}", daemon.tail(40));
+    assert!(daemon.process.log_contains("token"), "{}", daemon.tail(40));
+    assert!(
+        !daemon.process.log_contains("flt_not-a-real-token"),
+        "the token is never logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_handshake_refusals_are_typed() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let api = Api::login(&hub.url()).await;
+    let host = api.create_host("box").await;
+    let refusal = |auth: Value| {
+        let addr = hub.addr.clone();
+        async move {
+            match UiSocket::connect(
+                &addr,
+                "/daemon",
+                ConnectOptions {
+                    auth: Some(auth),
+                    ..Default::default()
+                },
+            )
+            .await
+            {
+                Err(ConnectError::Refused(message)) => {
+                    serde_json::from_str::<Value>(message["message"].as_str().unwrap()).unwrap()
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+                Ok(_) => panic!("connection was accepted"),
+            }
+        }
+    };
+    let mismatch =
+        refusal(json!({"token": host.token, "protocolVersion": 999, "daemonVersion": "x"})).await;
+    assert_eq!(
+        mismatch,
+        json!({"type": "version_mismatch", "hub": 1, "daemon": 999})
+    );
+    let bad = refusal(json!({"token": "nope", "protocolVersion": 1, "daemonVersion": "x"})).await;
+    assert_eq!(bad, json!({"type": "bad_token"}));
+    let malformed = refusal(json!({"tokn": 1})).await;
+    assert_eq!(malformed["type"], "malformed_handshake");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_socket_requires_a_login_and_the_right_origin() {
+    let stack = Stack::start().await;
+    let origin = stack.hub.url();
+    let no_cookie = UiSocket::connect(
+        &stack.hub.addr,
+        UI_NAMESPACE,
+        ConnectOptions {
+            origin: Some(&origin),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        matches!(no_cookie, Err(ConnectError::Refused(_))),
+        "no cookie must be refused"
+    );
+    let forged = UiSocket::connect(
+        &stack.hub.addr,
+        UI_NAMESPACE,
+        ConnectOptions {
+            cookie: Some("flotilla_session=forged"),
+            origin: Some(&origin),
+            auth: None,
+        },
+    )
+    .await;
+    assert!(
+        matches!(forged, Err(ConnectError::Refused(_))),
+        "a forged cookie must be refused"
+    );
+    let foreign = UiSocket::connect(
+        &stack.hub.addr,
+        UI_NAMESPACE,
+        ConnectOptions {
+            cookie: stack.api.cookie(),
+            origin: Some("http://evil.example"),
+            auth: None,
+        },
+    )
+    .await;
+    match foreign {
+        Err(ConnectError::Refused(message)) => {
+            assert!(message.to_string().contains("Origin"), "{message}")
+        }
+        other => panic!("a foreign origin must be refused, got {:?}", other.err()),
+    }
+    stack.viewer().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_messages_get_errors_and_the_connection_stays_up() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let viewer = stack.viewer().await;
+    let reply = viewer
+        .emit_with_ack("session:input", &json!({"sessionId": 5}))
+        .await;
+    assert_eq!(reply["type"], "error");
+    assert_eq!(reply["error"]["code"], "invalid_input");
+    let reply = viewer
+        .emit_with_ack("session:attach", &json!("garbage"))
+        .await;
+    assert_eq!(reply["error"]["code"], "invalid_input");
+    let reply = viewer
+        .emit_with_ack("session:attach", &json!({"sessionId": SessionId::new()}))
+        .await;
+    assert_eq!(reply["error"]["code"], "not_found");
+    let big = "x".repeat(flotilla_protocol::MAX_INPUT_BYTES + 1);
+    let reply = viewer
+        .emit_with_ack("session:input", &json!({"sessionId": session, "data": big}))
+        .await;
+    assert_eq!(reply["error"]["code"], "too_large");
+    let reply = viewer
+        .emit_with_ack(
+            "session:resize",
+            &json!({"sessionId": session, "size": {"cols": 0, "rows": 5}}),
+        )
+        .await;
+    assert_eq!(reply["error"]["code"], "invalid_input");
+    // Without an ack, the error arrives as an event.
+    viewer.emit("session:input", &json!({"nope": true})).await;
+    let errors = wait_until("hub:error event", &stack.logs(), || {
+        let events = viewer.events("hub:error");
+        async move {
+            if events.is_empty() {
+                Err("none".into())
+            } else {
+                Ok(events)
+            }
+        }
+    })
+    .await;
+    assert_eq!(errors[0]["event"], "session:input");
+    assert_eq!(errors[0]["error"]["code"], "invalid_input");
+    // Still connected and working.
+    attach(&viewer, session).await;
+    type_text(&viewer, session, "echo alive-$((4*4))\r").await;
+    stack.wait_output(&viewer, session, "alive-16").await;
+    assert!(!viewer.is_closed());
+
+    // A frame that is not Socket.IO at all is a transport violation: the
+    // hub closes that one connection (socketioxide's behaviour) and stays up.
+    viewer.send_raw("42/ui,[\"session:input\",{".into()).await;
+    let fresh = stack.viewer().await;
+    attach(&fresh, session).await;
+    type_text(&fresh, session, "echo still-$((8*8))\r").await;
+    stack.wait_output(&fresh, session, "still-64").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_outside_the_root_are_refused() {
+    let stack = Stack::start().await;
+    let outside = tempfile::tempdir().unwrap();
+    // Refused by the hub: not under the advertised roots.
+    let (status, body) = stack
+        .api
+        .spawn(
+            stack.host_id(),
+            "bash",
+            outside.path().to_str().unwrap(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "outside_project_root");
+    // Refused by the daemon: textually inside the root, a symlink resolves outside.
+    let link = stack.workspace.projects_root().join("escape");
+    std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+    let (status, body) = stack
+        .api
+        .spawn(stack.host_id(), "bash", link.to_str().unwrap(), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "outside_project_root");
+    assert!(
+        body["message"].as_str().unwrap().contains("outside"),
+        "{body}"
+    );
+    let (status, body) = stack
+        .api
+        .spawn(
+            stack.host_id(),
+            "nonexistent-agent",
+            stack.workspace.project().to_str().unwrap(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The refused spawn by the daemon is recorded as failed, with its reason.
+    let (_, sessions) = stack.api.request("GET", "/api/sessions", None).await;
+    let failed: Vec<&Value> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{sessions}");
+    assert!(failed[0]["error"].as_str().unwrap().contains("outside"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_restart_keeps_records_and_the_running_session() {
+    let mut stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    type_text(&viewer, session, "echo before-restart-$((5*5))\r").await;
+    stack
+        .wait_output(&viewer, session, "before-restart-25")
+        .await;
+
+    let status = stack.hub.process.terminate();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "hub exits 0 on SIGTERM\n{}",
+        stack.hub.tail(30)
+    );
+    assert!(
+        !stack
+            .hub
+            .process
+            .log_contains("did not finish within the grace period"),
+        "{}",
+        stack.hub.tail(30)
+    );
+    let restarted = HubProcess::start_at(&stack.workspace, &stack.hub.addr);
+    stack.hub = restarted;
+    stack.api = Api::login(&stack.hub.url()).await;
+
+    // Users, hosts and session records survived; the daemon reconnects by itself.
+    stack.wait_online(true).await;
+    let summary = stack.api.session(session).await;
+    assert_eq!(
+        summary.state,
+        SessionState::Running,
+        "the session outlived the hub restart"
+    );
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    stack
+        .wait_output(&viewer, session, "before-restart-25")
+        .await;
+    type_text(&viewer, session, "echo after-restart-$((7*7))\r").await;
+    stack
+        .wait_output(&viewer, session, "after-restart-49")
+        .await;
+    assert_eq!(viewer.stream(session).gaps, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_exits_zero_on_sigterm_and_the_host_goes_offline() {
+    let mut stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let status = stack.daemon.process.terminate();
+    assert_eq!(status.code(), Some(0), "{}", stack.daemon.tail(30));
+    stack.wait_online(false).await;
+    let (status, body) = stack
+        .api
+        .spawn(
+            stack.host_id(),
+            "bash",
+            stack.workspace.project().to_str().unwrap(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // A daemon that comes back without the session reports it, and the hub marks it lost.
+    stack.daemon = DaemonProcess::start(
+        &stack.workspace,
+        DaemonOptions {
+            hub_url: &stack.hub.url(),
+            token: &stack.host.token,
+            extra_args: &[],
+        },
+    );
+    stack.wait_online(true).await;
+    let summary = stack.wait_state(session, SessionState::Lost).await;
+    assert!(summary.error.unwrap().contains("without this session"));
+}
