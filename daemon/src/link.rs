@@ -16,8 +16,11 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use flotilla_protocol::daemon_to_hub::{
-    DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput,
+    DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
+    TEXT_OUTPUT_MAX,
 };
 use flotilla_protocol::frame::OutputFrame;
 use flotilla_protocol::{ConnectRefusal, Reply, SessionId};
@@ -359,6 +362,16 @@ async fn send_frame(
     offset: u64,
     data: &[u8],
 ) -> anyhow::Result<()> {
+    if data.len() <= TEXT_OUTPUT_MAX {
+        // One text message instead of two WebSocket frames: see
+        // `SessionOutputText` for the Nagle stall this avoids.
+        let message = SessionOutputText {
+            session_id,
+            offset,
+            data: BASE64_STANDARD.encode(data),
+        };
+        return socket.emit_json(&message).await;
+    }
     let frame = OutputFrame {
         session_id,
         offset,

@@ -33,11 +33,14 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::ring::OutputRing;
 
-/// Flush buffered output once this many bytes are waiting.
-pub const FLUSH_BYTES: usize = 32 * 1024;
-
-/// Flush buffered output this long after its first byte arrived.
-pub const FLUSH_DELAY: Duration = Duration::from_millis(5);
+/// Coalesce at most this many already-read bytes into one frame.
+///
+/// Output is flushed as soon as no further read is already queued, so a
+/// keystroke's echo goes out at once; under a flood the reader thread queues
+/// reads while the previous frame is being sent (the event channel is
+/// bounded), and those are drained into frames of up to this size. Batching
+/// thus follows the real bottleneck instead of a timer.
+pub const FLUSH_BYTES: usize = 64 * 1024;
 
 /// How long to wait for end-of-output after the child exited (a grandchild
 /// may still hold the terminal) before giving up on the rest.
@@ -305,7 +308,6 @@ struct ExitInfo {
 impl Actor {
     async fn run(mut self) {
         let mut pending: Vec<u8> = Vec::new();
-        let mut flush_at: Option<Instant> = None;
         let mut output_done = false;
         let mut exit: Option<ExitInfo> = None;
         let mut kill_at: Option<Instant> = None;
@@ -320,21 +322,22 @@ impl Actor {
             tokio::select! {
                 chunk = self.output.recv(), if !output_done => match chunk {
                     Some(chunk) => {
-                        if pending.is_empty() {
-                            flush_at = Some(Instant::now() + FLUSH_DELAY);
-                        }
                         pending.extend_from_slice(&chunk);
-                        if pending.len() >= FLUSH_BYTES {
-                            self.flush(&mut pending).await;
-                            flush_at = None;
+                        // Coalesce what the reader already queued, then send.
+                        while pending.len() < FLUSH_BYTES {
+                            match self.output.try_recv() {
+                                Ok(more) => pending.extend_from_slice(&more),
+                                Err(mpsc::error::TryRecvError::Empty) => break,
+                                Err(mpsc::error::TryRecvError::Disconnected) => {
+                                    output_done = true;
+                                    break;
+                                }
+                            }
                         }
+                        self.flush(&mut pending).await;
                     }
                     None => output_done = true,
                 },
-                () = sleep_until(flush_at) => {
-                    self.flush(&mut pending).await;
-                    flush_at = None;
-                }
                 status = &mut self.exit, if exit.is_none() => {
                     let info = exit_info(status);
                     debug!(?info, "child exited");

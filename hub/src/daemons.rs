@@ -15,12 +15,14 @@ use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::sync::{Arc, Mutex, RwLock};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOffset, SessionOutput,
-    SessionSpawnFailed, SessionStarted,
+    SessionOutputText, SessionSpawnFailed, SessionStarted,
 };
-use flotilla_protocol::frame::OutputFrame;
+use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
 use flotilla_protocol::hub_to_ui::HostUpdated;
 use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::{
@@ -297,7 +299,15 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     socket.on(
         SessionOutput::NAME,
         move |TryData(data): TryData<Bytes>| -> Ready<()> {
-            relay_output(&output_app, host_id, data);
+            relay_binary_output(&output_app, host_id, data);
+            ready(())
+        },
+    );
+    let text_output_app = app.clone();
+    socket.on(
+        SessionOutputText::NAME,
+        move |TryData(data): TryData<SessionOutputText>| -> Ready<()> {
+            relay_text_output(&text_output_app, host_id, data);
             ready(())
         },
     );
@@ -374,8 +384,8 @@ fn enqueue(socket: &SocketRef, inbox: &mpsc::Sender<DaemonEvent>, event: DaemonE
     }
 }
 
-/// Appends one output frame to its session's relay, if this host owns it.
-fn relay_output(app: &App, host_id: HostId, data: Result<Bytes, socketioxide::ParserError>) {
+/// Decodes a binary output frame and relays it.
+fn relay_binary_output(app: &App, host_id: HostId, data: Result<Bytes, socketioxide::ParserError>) {
     let bytes = match data {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -383,13 +393,41 @@ fn relay_output(app: &App, host_id: HostId, data: Result<Bytes, socketioxide::Pa
             return;
         }
     };
-    let frame = match OutputFrame::decode(&bytes) {
-        Ok(frame) => frame,
-        Err(error) => {
-            tracing::warn!(%error, "undecodable output frame from daemon ignored");
-            return;
-        }
-    };
+    match OutputFrame::decode(&bytes) {
+        Ok(frame) => relay_output(app, host_id, frame),
+        Err(error) => tracing::warn!(%error, "undecodable output frame from daemon ignored"),
+    }
+}
+
+/// Decodes a small text output message and relays it.
+fn relay_text_output(
+    app: &App,
+    host_id: HostId,
+    data: Result<SessionOutputText, socketioxide::ParserError>,
+) {
+    let decoded = data.map_err(|error| error.to_string()).and_then(|text| {
+        BASE64_STANDARD
+            .decode(text.data.as_bytes())
+            .map(|bytes| (text.session_id, text.offset, bytes))
+            .map_err(|error| error.to_string())
+    });
+    match decoded {
+        Ok((session_id, offset, bytes)) if bytes.len() <= MAX_FRAME_DATA => relay_output(
+            app,
+            host_id,
+            OutputFrame {
+                session_id,
+                offset,
+                data: &bytes,
+            },
+        ),
+        Ok(_) => tracing::warn!("oversized text output from daemon ignored"),
+        Err(error) => tracing::warn!(%error, "malformed text output from daemon ignored"),
+    }
+}
+
+/// Appends one output frame to its session's relay, if this host owns it.
+fn relay_output(app: &App, host_id: HostId, frame: OutputFrame<'_>) {
     let Some(relay) = app.relay.get(frame.session_id) else {
         // Not yet known (before Hello after a hub restart): the daemon
         // resends retained output from the offset the Hello ack names.

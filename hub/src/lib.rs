@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use flotilla_protocol::UI_NAMESPACE;
 use serde::Serialize;
 use socketioxide::SocketIo;
@@ -111,6 +112,14 @@ pub async fn run(
     let grace = config.shutdown_grace;
     let (app, router) = build(config, shutdown.clone()).await?;
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
+    // Terminal traffic is many small writes (a binary Socket.IO event is two
+    // WebSocket frames); Nagle's algorithm would hold the second one back
+    // until the peer's delayed ACK, adding ~40 ms to a keystroke's echo.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await

@@ -322,6 +322,8 @@ pub struct DaemonOptions<'a> {
     pub token: &'a str,
     /// Extra arguments after `run`.
     pub extra_args: &'a [&'a str],
+    /// The profiles directory; the repository's `profiles/` when `None`.
+    pub profiles_dir: Option<&'a Path>,
 }
 
 /// A running daemon.
@@ -337,7 +339,11 @@ impl DaemonProcess {
         command
             .arg("run")
             .args(["--hub-url", options.hub_url, "--profiles-dir"])
-            .arg(repo_root().join("profiles"))
+            .arg(
+                options
+                    .profiles_dir
+                    .map_or_else(|| repo_root().join("profiles"), Path::to_path_buf),
+            )
             .arg("--projects-root")
             .arg(workspace.projects_root())
             .args(["--stop-grace-ms", "500"])

@@ -128,7 +128,8 @@ impl UiSocket {
                 HeaderValue::from_str(origin).expect("origin header"),
             );
         }
-        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        // Browsers disable Nagle for WebSockets; so does this client.
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .map_err(|e| ConnectError::Transport(e.to_string()))?;
         match ws.next().await {

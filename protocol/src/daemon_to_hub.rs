@@ -203,3 +203,31 @@ impl Event for SessionOutput {
     const NAME: &'static str = "session:output";
     type Ack = ();
 }
+
+/// Small output sent as one text message: the same content as an
+/// [`crate::frame::OutputFrame`], with the data in standard base64.
+///
+/// A binary Socket.IO event is two WebSocket messages; with Nagle's
+/// algorithm on the daemon's socket (which its Socket.IO client does not let
+/// us turn off) the second waits for the hub's delayed ACK, about 40 ms.
+/// Keystroke echoes are small, so frames up to [`TEXT_OUTPUT_MAX`] bytes go
+/// as this single message instead; bulk output stays binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOutputText {
+    /// The session.
+    pub session_id: SessionId,
+    /// Offset of the first byte in the session's output stream.
+    #[ts(type = "number")]
+    pub offset: u64,
+    /// The bytes, standard base64 with padding.
+    pub data: String,
+}
+
+/// Largest output chunk sent as [`SessionOutputText`].
+pub const TEXT_OUTPUT_MAX: usize = 4 * 1024;
+
+impl Event for SessionOutputText {
+    const NAME: &'static str = "session:output_text";
+    type Ack = ();
+}

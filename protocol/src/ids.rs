@@ -11,10 +11,25 @@ use uuid::Uuid;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-        #[serde(transparent)]
+        ///
+        /// On the wire it is the UUID's hyphenated string.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, TS)]
         #[ts(type = "string")]
         pub struct $name(pub Uuid);
+
+        // Hand-written instead of `#[serde(transparent)]`, which ts-rs
+        // cannot parse; the wire form is the same plain string.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Uuid::deserialize(deserializer).map(Self)
+            }
+        }
 
         impl $name {
             /// A fresh random id.

@@ -175,6 +175,18 @@ fn daemon_to_hub_goldens() {
 }
 
 #[test]
+fn output_text_golden() {
+    check(
+        &SessionOutputText {
+            session_id: session(),
+            offset: 12,
+            data: "aGk=".into(),
+        },
+        serde_json::json!({"sessionId": SID, "offset": 12, "data": "aGk="}),
+    );
+}
+
+#[test]
 fn hub_to_daemon_goldens() {
     check(
         &SpawnSession {

@@ -7,8 +7,8 @@ use ts_rs::{Config, TS};
 
 use crate::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, HostInventory, InventoryChanged, ProfileInfo, ProjectInfo,
-    RunningSession, SessionExited, SessionOffset, SessionOutput, SessionSpawnFailed,
-    SessionStarted,
+    RunningSession, SessionExited, SessionOffset, SessionOutput, SessionOutputText,
+    SessionSpawnFailed, SessionStarted,
 };
 use crate::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
 use crate::hub_to_ui::{HostRemoved, HostUpdated, HubError, SessionUpdated, ViewerOutput};
@@ -46,6 +46,7 @@ pub fn types() -> String {
         SessionStarted::decl(&cfg),
         SessionSpawnFailed::decl(&cfg),
         SessionExited::decl(&cfg),
+        SessionOutputText::decl(&cfg),
         SpawnSession::decl(&cfg),
         StopSession::decl(&cfg),
         WriteInput::decl(&cfg),

@@ -215,6 +215,20 @@ signal: string | null,
  */
 outputOffset: number, };
 
+export type SessionOutputText = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, 
+/**
+ * Offset of the first byte in the session's output stream.
+ */
+offset: number, 
+/**
+ * The bytes, standard base64 with padding.
+ */
+data: string, };
+
 export type SpawnSession = { 
 /**
  * The id the hub chose for the session.
