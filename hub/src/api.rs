@@ -315,7 +315,8 @@ async fn list_hosts(
     Ok(Json(hosts))
 }
 
-fn validate_host_name(name: &str) -> Result<(), ApiError> {
+/// Checks a host name: 1-64 letters, digits, `.`, `_` or `-`.
+pub fn validate_host_name(name: &str) -> Result<(), ApiError> {
     let ok = (1..=64).contains(&name.len())
         && name
             .chars()

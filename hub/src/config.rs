@@ -36,6 +36,24 @@ pub struct HubArgs {
     /// How long shutdown waits for tasks to finish, in milliseconds.
     #[arg(long, env = "HUB_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,
+    /// An administrative task to run instead of serving.
+    #[command(subcommand)]
+    pub command: Option<HubCommand>,
+}
+
+/// Administrative tasks that work on the database directly.
+#[derive(Debug, clap::Subcommand)]
+pub enum HubCommand {
+    /// Creates the host (or rotates its token if it exists) and writes the
+    /// new token to a file readable only by its owner. Used to bootstrap a
+    /// daemon on the hub's own machine without a browser.
+    IssueHostToken {
+        /// The host's name.
+        name: String,
+        /// Where to write the token.
+        #[arg(long)]
+        token_file: PathBuf,
+    },
 }
 
 /// The validated configuration `run` needs.

@@ -143,6 +143,47 @@ pub async fn run(
     served
 }
 
+/// Creates host `name` or rotates its token, and writes the token to
+/// `token_file` with mode 0600. A daemon connected with the old token keeps
+/// its connection until it reconnects.
+pub async fn issue_host_token(
+    config: &HubConfig,
+    name: &str,
+    token_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    }
+    api::validate_host_name(name).map_err(|error| anyhow::anyhow!("{}", error.body().message))?;
+    let store = Store::connect(&config.database_url).await?;
+    let token = auth::new_token("flt_");
+    let hash = auth::token_hash(&token);
+    let created = store.create_host(name, &hash).await?.is_some();
+    if !created {
+        let host = store
+            .list_hosts()
+            .await?
+            .into_iter()
+            .find(|host| host.name == name)
+            .context("the host exists but could not be read")?;
+        store.set_host_token(host.id.parse()?, &hash).await?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(token_file)
+        .with_context(|| format!("opening {}", token_file.display()))?;
+    file.write_all(token.as_bytes())
+        .with_context(|| format!("writing {}", token_file.display()))?;
+    tracing::info!(host = name, created, file = %token_file.display(), "host token issued");
+    Ok(())
+}
+
 /// Creates the `admin` user on first start with an empty database.
 async fn bootstrap_admin(store: &Store, password: Option<Secret>) -> anyhow::Result<()> {
     if store.user_count().await? > 0 {

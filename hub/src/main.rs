@@ -4,11 +4,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use flotilla_hub::config::{HubArgs, HubConfig};
+use flotilla_hub::config::{HubArgs, HubCommand, HubConfig};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let args = HubArgs::parse();
+    let mut args = HubArgs::parse();
+    let command = args.command.take();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -36,7 +37,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    let result = match command {
+        Some(HubCommand::IssueHostToken { name, token_file }) => {
+            runtime.block_on(flotilla_hub::issue_host_token(&config, &name, &token_file))
+        }
+        None => runtime.block_on(serve(config)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

@@ -32,6 +32,7 @@ impl Stack {
                 hub_url: &hub.url(),
                 token: &host.token,
                 extra_args: &[],
+                profiles_dir: None,
             },
         );
         let stack = Stack {
@@ -286,6 +287,7 @@ async fn wrong_host_token_is_refused_with_a_distinct_exit_code() {
             hub_url: &hub.url(),
             token: "flt_not-a-real-token",
             extra_args: &[],
+            profiles_dir: None,
         },
     );
     let status = daemon.process.wait_exit();
@@ -571,9 +573,74 @@ async fn daemon_exits_zero_on_sigterm_and_the_host_goes_offline() {
             hub_url: &stack.hub.url(),
             token: &stack.host.token,
             extra_args: &[],
+            profiles_dir: None,
         },
     );
     stack.wait_online(true).await;
     let summary = stack.wait_state(session, SessionState::Lost).await;
     assert!(summary.error.unwrap().contains("without this session"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issued_host_token_file_bootstraps_a_local_daemon() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let workspace = Workspace::new();
+    let token_file = workspace.path().join("host-token");
+    let issue = || {
+        std::process::Command::new(flotilla_integration::process::binaries().join("flotilla-hub"))
+            .arg("--data-dir")
+            .arg(workspace.data_dir())
+            .args(["issue-host-token", "local"])
+            .arg("--token-file")
+            .arg(&token_file)
+            .output()
+            .expect("running issue-host-token")
+    };
+    let output = issue();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let first = std::fs::read_to_string(&token_file).unwrap();
+    assert!(first.starts_with("flt_"));
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains(&first),
+        "the token is never logged"
+    );
+    // Issuing again rotates: the old token stops working.
+    assert!(issue().status.success());
+    let second = std::fs::read_to_string(&token_file).unwrap();
+    assert_ne!(first, second);
+
+    let hub = HubProcess::start(&workspace);
+    let token_arg = token_file.to_string_lossy().into_owned();
+    let daemon = DaemonProcess::start(
+        &workspace,
+        DaemonOptions {
+            hub_url: &hub.url(),
+            token: "",
+            extra_args: &["--token-file", &token_arg],
+            profiles_dir: None,
+        },
+    );
+    let api = Api::login(&hub.url()).await;
+    let (_, hosts) = api.request("GET", "/api/hosts", None).await;
+    assert_eq!(hosts.as_array().unwrap().len(), 1, "{hosts}");
+    assert_eq!(hosts[0]["name"], "local");
+    let mut stale = DaemonProcess::spawn(
+        &workspace,
+        DaemonOptions {
+            hub_url: &hub.url(),
+            token: &first,
+            extra_args: &[],
+            profiles_dir: None,
+        },
+    );
+    assert_eq!(stale.process.wait_exit().code(), Some(77));
+    drop(daemon);
 }

@@ -1,0 +1,5 @@
+//! The one integration test binary: live-loop scenarios against the real
+//! binaries, and the repository's tidy checks.
+
+mod live_loop;
+mod tidy;
