@@ -1,6 +1,6 @@
 //! Entry point of `flotilla-hub`: configuration, logging, listener, run.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let command = args.command.take();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HUB_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
