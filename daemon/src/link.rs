@@ -30,8 +30,11 @@ use tracing::{debug, info, warn};
 
 use self::backoff::backoff_delay;
 use self::socket::{HubSocket, Incoming};
-use crate::host::{Host, SpawnOutcome};
+use crate::host::{Host, HubCommand, SpawnOutcome};
 use crate::session::SessionEvent;
+
+/// Capacity of the queue of messages from the hub.
+const INCOMING_CAPACITY: usize = 256;
 
 /// Largest frame the link builds when resending retained output.
 const RESEND_CHUNK: usize = 64 * 1024;
@@ -148,7 +151,7 @@ impl Link {
         cancel: &CancellationToken,
     ) -> ConnectionEnd {
         // Bounded; the socket's receive task awaits when it is full.
-        let (incoming_tx, mut incoming) = mpsc::channel(256);
+        let (incoming_tx, mut incoming) = mpsc::channel(INCOMING_CAPACITY);
         let connect = HubSocket::connect(&self.config.hub_url, &self.config.auth, incoming_tx);
         let socket = tokio::select! {
             () = cancel.cancelled() => return ConnectionEnd::Shutdown,
@@ -201,6 +204,10 @@ impl Link {
         };
         let request = socket.request::<Hello, Reply<HelloAck>>(&hello, self.config.hello_timeout);
         tokio::pin!(request);
+        // The hub may send a command right after its ack, and the client can
+        // deliver that event before the ack itself: keep such commands and
+        // handle them once connected. Bounded by the incoming channel's size.
+        let mut early_commands = Vec::new();
         let ack = loop {
             tokio::select! {
                 () = cancel.cancelled() => return ConnectionEnd::Shutdown,
@@ -217,6 +224,9 @@ impl Link {
                     Some(Incoming::Refused(refusal)) => return ConnectionEnd::Refused(refusal),
                     Some(Incoming::Error(error)) => return lost(error),
                     Some(Incoming::Closed) | None => return lost("connection closed".to_owned()),
+                    Some(Incoming::Command(command)) if early_commands.len() < INCOMING_CAPACITY => {
+                        early_commands.push(command);
+                    }
                     Some(other) => debug!(?other, "message before hello was acknowledged"),
                 },
             }
@@ -231,6 +241,11 @@ impl Link {
         if let Err(error) = self.resume(socket, &ack).await {
             return lost(format!("{error:#}"));
         }
+        for command in early_commands {
+            if let Err(error) = self.command(socket, command).await {
+                return lost(format!("{error:#}"));
+            }
+        }
 
         let mut rescan = self.config.rescan_every.map(|every| {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -243,20 +258,8 @@ impl Link {
                 () = cancel.cancelled() => return ConnectionEnd::Shutdown,
                 message = incoming.recv() => match message {
                     Some(Incoming::Command(command)) => {
-                        // Spawning forks and execs synchronously; that takes
-                        // a few milliseconds and keeps the answer in order
-                        // with the session's first output.
-                        if let Some(outcome) = self.host.handle(command).await {
-                            let sent = match &outcome {
-                                SpawnOutcome::Started(started) => {
-                                    self.sent.entry(started.session_id).or_insert(0);
-                                    socket.emit_json(started).await
-                                }
-                                SpawnOutcome::Failed(failed) => socket.emit_json(failed).await,
-                            };
-                            if let Err(error) = sent {
-                                return lost(format!("{error:#}"));
-                            }
+                        if let Err(error) = self.command(socket, command).await {
+                            return lost(format!("{error:#}"));
                         }
                     }
                     Some(Incoming::Malformed { event, error }) => {
@@ -279,6 +282,21 @@ impl Link {
                     }
                 }
             }
+        }
+    }
+
+    /// Carries out one hub command and reports a spawn's outcome.
+    async fn command(&mut self, socket: &HubSocket, command: HubCommand) -> anyhow::Result<()> {
+        // Spawning forks and execs synchronously; that takes a few
+        // milliseconds and keeps the answer in order with the session's
+        // first output.
+        match self.host.handle(command).await {
+            Some(SpawnOutcome::Started(started)) => {
+                self.sent.entry(started.session_id).or_insert(0);
+                socket.emit_json(&started).await
+            }
+            Some(SpawnOutcome::Failed(failed)) => socket.emit_json(&failed).await,
+            None => Ok(()),
         }
     }
 

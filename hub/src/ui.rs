@@ -366,41 +366,35 @@ fn forward_input(app: &App, input: SendInput) -> Result<(), ErrorBody> {
             ),
         ));
     }
-    let relay = live_relay(app, input.session_id)?;
-    let link = app
-        .daemons
-        .link(relay.host_id)
-        .ok_or_else(|| ErrorBody::new(ErrorCode::Conflict, "the session's host is offline"))?;
-    link.emit(
-        WriteInput::NAME,
-        &WriteInput {
-            session_id: input.session_id,
-            data: input.data,
-        },
-    )
-    .map_err(|error| {
-        ErrorBody::new(
-            ErrorCode::Conflict,
-            format!("could not reach the daemon: {error}"),
-        )
-    })
+    let command = WriteInput {
+        session_id: input.session_id,
+        data: input.data,
+    };
+    forward_to_daemon(app, command.session_id, WriteInput::NAME, &command)
 }
 
 fn forward_resize(app: &App, resize: ResizeTerminal) -> Result<(), ErrorBody> {
     resize.size.validate()?;
-    let relay = live_relay(app, resize.session_id)?;
+    let command = ResizePty {
+        session_id: resize.session_id,
+        size: resize.size,
+    };
+    forward_to_daemon(app, command.session_id, ResizePty::NAME, &command)
+}
+
+/// Sends a command to the daemon running a live session.
+fn forward_to_daemon<T: Serialize>(
+    app: &App,
+    session: SessionId,
+    event: &str,
+    command: &T,
+) -> Result<(), ErrorBody> {
+    let relay = live_relay(app, session)?;
     let link = app
         .daemons
         .link(relay.host_id)
         .ok_or_else(|| ErrorBody::new(ErrorCode::Conflict, "the session's host is offline"))?;
-    link.emit(
-        ResizePty::NAME,
-        &ResizePty {
-            session_id: resize.session_id,
-            size: resize.size,
-        },
-    )
-    .map_err(|error| {
+    link.emit(event, command).map_err(|error| {
         ErrorBody::new(
             ErrorCode::Conflict,
             format!("could not reach the daemon: {error}"),

@@ -16,10 +16,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use flotilla_integration::process::DaemonOptions;
-use flotilla_integration::socket::ConnectOptions;
-use flotilla_integration::{Api, DaemonProcess, HubProcess, UiSocket, Workspace};
-use flotilla_protocol::{SessionId, UI_NAMESPACE};
+use flotilla_integration::{Stack, UiSocket, Workspace};
+use flotilla_protocol::SessionId;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
@@ -128,37 +126,11 @@ async fn run() -> anyhow::Result<()> {
     let profiles = workspace.path().join("bench-profiles");
     write_profiles(&profiles, &data)?;
 
-    let hub = HubProcess::start(&workspace);
-    let api = Api::login(&hub.url()).await;
-    let host = api.create_host("bench").await;
-    let daemon = DaemonProcess::start(
-        &workspace,
-        DaemonOptions {
-            hub_url: &hub.url(),
-            token: &host.token,
-            extra_args: &[],
-            profiles_dir: Some(&profiles),
-        },
-    );
-    let origin = hub.url();
-    let viewer = UiSocket::connect(
-        &hub.addr,
-        UI_NAMESPACE,
-        ConnectOptions {
-            cookie: api.cookie(),
-            origin: Some(&origin),
-            auth: None,
-        },
-    )
-    .await
-    .map_err(|error| anyhow::anyhow!("viewer: {error:?}"))?;
-    let project = workspace.project().to_string_lossy().into_owned();
-    // Wait until the daemon's profiles are advertised.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while api.host(host.host.id).await.is_none_or(|h| !h.online) {
-        anyhow::ensure!(Instant::now() < deadline, "host did not come online");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let stack = Stack::start_in(workspace, Some(&profiles)).await;
+    let api = &stack.api;
+    let host = &stack.host;
+    let viewer = stack.viewer().await;
+    let project = stack.workspace.project().to_string_lossy().into_owned();
 
     println!(
         "relay benchmark: {megabytes} MiB file, {} bytes through the PTY, {RUNS} runs",
@@ -308,7 +280,6 @@ async fn run() -> anyhow::Result<()> {
         "result: {}",
         if ok { "targets met" } else { "TARGETS MISSED" }
     );
-    drop(daemon);
-    drop(hub);
+    drop(stack);
     Ok(())
 }

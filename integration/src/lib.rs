@@ -10,6 +10,7 @@
 pub mod api;
 pub mod process;
 pub mod socket;
+pub mod stack;
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use api::Api;
 pub use process::{DaemonProcess, HubProcess, LogTail, Workspace};
 pub use socket::UiSocket;
+pub use stack::Stack;
 
 /// The deadline for each wait.
 pub fn timeout() -> Duration {

@@ -65,7 +65,9 @@ mod against_socketioxide {
 
     use std::time::Duration;
 
-    use flotilla_protocol::daemon_to_hub::{DaemonAuth, Hello, HelloAck, SessionOffset};
+    use flotilla_protocol::daemon_to_hub::{
+        DaemonAuth, Hello, HelloAck, SessionOffset, SessionOutputText,
+    };
     use flotilla_protocol::frame::OutputFrame;
     use flotilla_protocol::hub_to_daemon::SpawnSession;
     use flotilla_protocol::{
@@ -114,6 +116,17 @@ mod against_socketioxide {
                     let _ = seen_tx.send(Seen::Json(name.to_owned(), value));
                 });
             }
+            let text_tx = seen_tx.clone();
+            socket.on(
+                SessionOutputText::NAME,
+                async move |Data(text): Data<SessionOutputText>| {
+                    use base64::Engine as _;
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(text.data)
+                        .unwrap();
+                    let _ = text_tx.send(Seen::Output(text.session_id, text.offset, data));
+                },
+            );
             let output_tx = seen_tx.clone();
             socket.on(
                 "session:output",
