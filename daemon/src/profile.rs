@@ -2,6 +2,7 @@
 //! CLI. The core is pure ([`parse`], [`Profile::command`]); [`load_dir`] is
 //! the thin file-loading edge.
 
+pub mod provisioning;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,9 @@ pub struct Profile {
     /// Extra environment for the agent process.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// What the daemon's image and container need for this agent.
+    #[serde(default)]
+    pub provisioning: provisioning::Provisioning,
 }
 
 /// The argv templates of a profile. Arguments may contain the placeholders
