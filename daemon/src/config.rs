@@ -44,6 +44,10 @@ pub struct Cli {
 pub enum CliCommand {
     /// Connect to the hub and run sessions until SIGINT/SIGTERM.
     Run(RunArgs),
+    /// Render the daemon Containerfile from the profiles.
+    Containerfile(crate::containerfile::ContainerfileArgs),
+    /// Print a `podman run` command, quadlet unit or compose service for the daemon.
+    RunConfig(crate::run_config::RunConfigArgs),
 }
 
 /// The raw, unvalidated arguments of `flotilla-daemon run`. The host token is

@@ -8,10 +8,12 @@
 //! [`shutdown`] (signals).
 
 pub mod config;
+pub mod containerfile;
 pub mod host;
 pub mod link;
 pub mod profile;
 pub mod project;
+pub mod run_config;
 pub mod session;
 pub mod shutdown;
 
@@ -72,7 +74,11 @@ pub fn main_with_exit_code() -> u8 {
             };
         }
     };
-    let CliCommand::Run(args) = cli.command;
+    let args = match cli.command {
+        CliCommand::Run(args) => args,
+        CliCommand::Containerfile(args) => return containerfile::main(&args),
+        CliCommand::RunConfig(args) => return run_config::main(args),
+    };
     let env: HashMap<String, String> = std::env::vars().collect();
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,

@@ -102,7 +102,9 @@ fn cli_has_no_token_flag_and_splits_roots() {
         "/c",
     ])
     .unwrap();
-    let CliCommand::Run(args) = cli.command;
+    let CliCommand::Run(args) = cli.command else {
+        panic!("expected the run subcommand");
+    };
     assert_eq!(
         args.projects_roots,
         vec![
