@@ -20,6 +20,9 @@ pub const DEFAULT_SCAN_DEPTH: usize = 3;
 /// Default grace period between SIGTERM and SIGKILL, in milliseconds.
 pub const DEFAULT_STOP_GRACE_MS: u64 = 3000;
 
+/// Default OTLP receiver URL agents export to (`{otlp_endpoint}`).
+pub const DEFAULT_OTLP_ENDPOINT: &str = "http://127.0.0.1:4318";
+
 /// Largest accepted `--scan-depth`; deeper scans of big trees take too long.
 pub const MAX_SCAN_DEPTH: usize = 32;
 
@@ -44,10 +47,24 @@ pub struct Cli {
 pub enum CliCommand {
     /// Connect to the hub and run sessions until SIGINT/SIGTERM.
     Run(RunArgs),
+    /// Work with profile files.
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
     /// Render the daemon Containerfile from the profiles.
     Containerfile(crate::containerfile::ContainerfileArgs),
     /// Print a `podman run` command, quadlet unit or compose service for the daemon.
     RunConfig(crate::run_config::RunConfigArgs),
+}
+
+/// The subcommands of `flotilla-daemon profiles`.
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Print every problem of every `*.yaml` in DIR as
+    /// `file:line:column: path: message`; exit 1 if there is any.
+    Check {
+        /// The profiles directory.
+        dir: PathBuf,
+    },
 }
 
 /// The raw, unvalidated arguments of `flotilla-daemon run`. The host token is
@@ -74,6 +91,10 @@ pub struct RunArgs {
     /// Milliseconds between SIGTERM and SIGKILL when stopping a session.
     #[arg(long, env = "DAEMON_STOP_GRACE_MS", default_value_t = DEFAULT_STOP_GRACE_MS)]
     pub stop_grace_ms: u64,
+    /// The OTLP receiver URL given to agents as `{otlp_endpoint}`
+    /// [default: http://127.0.0.1:4318].
+    #[arg(long, env = "DAEMON_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A secret string: its `Debug` and `Display` never show the value.
@@ -113,6 +134,8 @@ pub struct Config {
     pub scan_depth: usize,
     /// Grace period between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
+    /// The OTLP receiver URL agents export to.
+    pub otlp_endpoint: String,
 }
 
 /// Every problem found in the configuration, reported together.
@@ -231,6 +254,20 @@ impl Config {
             ));
         }
 
+        let otlp_endpoint = args
+            .otlp_endpoint
+            .as_deref()
+            .map_or(DEFAULT_OTLP_ENDPOINT, str::trim)
+            .trim_end_matches('/')
+            .to_owned();
+        if !(otlp_endpoint.starts_with("http://") || otlp_endpoint.starts_with("https://"))
+            || otlp_endpoint.contains('?')
+        {
+            problems.push(format!(
+                "--otlp-endpoint {otlp_endpoint:?} must be an http(s) URL without a query (e.g. {DEFAULT_OTLP_ENDPOINT})"
+            ));
+        }
+
         match token {
             Some(token) if problems.is_empty() => Ok(Config {
                 hub_url,
@@ -239,6 +276,7 @@ impl Config {
                 projects_roots,
                 scan_depth: args.scan_depth,
                 stop_grace: Duration::from_millis(args.stop_grace_ms),
+                otlp_endpoint,
             }),
             _ => Err(ConfigError { problems }),
         }

@@ -1,6 +1,11 @@
 //! The host: what this daemon offers (profiles, projects) and the sessions it
 //! runs. It turns hub commands into session actions; the link only moves
-//! messages.
+//! messages. [`reload`] keeps the profiles in step with the profiles
+//! directory.
+
+pub mod reload;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,16 +14,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
-    HostInventory, RunningSession, SessionSpawnFailed, SessionStarted,
+    HostInventory, ProjectInfo, RunningSession, SessionSpawnFailed, SessionStarted,
 };
 use flotilla_protocol::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
 use flotilla_protocol::{ErrorBody, ErrorCode, MAX_INPUT_BYTES, SessionId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use crate::profile::{Placeholders, Profile};
+use crate::profile::spawn_settings::{self, SpawnSetting};
+use crate::profile::{EnvPlaceholders, HostFacts, Placeholders, Profile};
 use crate::session::{self, SessionEvent, SessionHandle, SessionSpec};
 
 /// A command from the hub, decoded.
@@ -52,14 +58,21 @@ pub struct HostConfig {
     pub stop_grace: Duration,
     /// The daemon's environment, already read once at startup.
     pub base_env: Vec<(String, String)>,
+    /// The OTLP receiver URL agents export to (`{otlp_endpoint}`).
+    pub otlp_endpoint: String,
 }
 
 /// The profiles, inventory and sessions of this host. Cheap to clone.
 #[derive(Clone)]
 pub struct Host {
     config: Arc<HostConfig>,
-    profiles: Arc<Vec<Profile>>,
-    inventory: Arc<Mutex<HostInventory>>,
+    facts: Arc<HostFacts>,
+    /// Profiles and inventory under one lock, so a profile reload and a
+    /// project rescan never interleave into a stale inventory.
+    state: Arc<Mutex<HostState>>,
+    /// Marked changed whenever the inventory changes; the link sends
+    /// `InventoryChanged` when it sees that.
+    inventory_changed: Arc<watch::Sender<()>>,
     sessions: Arc<Mutex<HashMap<SessionId, SessionHandle>>>,
     /// Shared by every session; see [`session::spawn`].
     events: mpsc::Sender<SessionEvent>,
@@ -68,8 +81,9 @@ pub struct Host {
 }
 
 impl Host {
-    /// A host with no sessions. Sessions report to `events`, run on
-    /// `tracker` and are stopped when `cancel` fires.
+    /// A host with no sessions, offering `profiles` (already filtered for
+    /// availability) and `inventory` as given. Sessions report to `events`,
+    /// run on `tracker` and are stopped when `cancel` fires.
     pub fn new(
         config: HostConfig,
         profiles: Vec<Profile>,
@@ -78,10 +92,15 @@ impl Host {
         tracker: TaskTracker,
         cancel: CancellationToken,
     ) -> Self {
+        let facts = HostFacts::from_env(config.base_env.iter().cloned());
         Host {
             config: Arc::new(config),
-            profiles: Arc::new(profiles),
-            inventory: Arc::new(Mutex::new(inventory)),
+            facts: Arc::new(facts),
+            state: Arc::new(Mutex::new(HostState {
+                profiles: Arc::new(profiles),
+                inventory,
+            })),
+            inventory_changed: Arc::new(watch::Sender::new(())),
             sessions: Arc::new(Mutex::new(HashMap::new())),
             events,
             tracker,
@@ -91,17 +110,63 @@ impl Host {
 
     /// The current inventory.
     pub fn inventory(&self) -> HostInventory {
-        lock(&self.inventory).clone()
+        lock(&self.state).inventory.clone()
     }
 
-    /// Replaces the inventory; returns whether it changed.
-    pub fn set_inventory(&self, inventory: HostInventory) -> bool {
-        let mut current = lock(&self.inventory);
-        if *current == inventory {
-            return false;
+    /// The profiles new sessions are started from.
+    pub fn profiles(&self) -> Arc<Vec<Profile>> {
+        lock(&self.state).profiles.clone()
+    }
+
+    /// A receiver that is marked changed whenever the inventory changes.
+    pub fn subscribe_inventory(&self) -> watch::Receiver<()> {
+        self.inventory_changed.subscribe()
+    }
+
+    /// Replaces the profiles with the available ones of `profiles` and
+    /// reports `errors` (one line per problem) in the inventory. Running
+    /// sessions are not affected. Returns whether the inventory changed.
+    pub fn set_profiles(&self, profiles: Vec<Profile>, errors: Vec<String>) -> bool {
+        let path_var = self.facts.env.get("PATH").map(String::as_str);
+        let profiles: Vec<Profile> = profiles
+            .into_iter()
+            .filter(|profile| profile.is_available(path_var))
+            .collect();
+        self.update(|state| {
+            state.profiles = Arc::new(profiles);
+            state.inventory.profile_errors = errors;
+        })
+    }
+
+    /// Replaces the discovered projects. Returns whether the inventory changed.
+    pub fn set_projects(&self, projects: Vec<ProjectInfo>) -> bool {
+        self.update(|state| state.inventory.projects = projects)
+    }
+
+    /// Changes the state, recomputes the advertised profiles and notifies
+    /// subscribers when the inventory changed.
+    fn update(&self, change: impl FnOnce(&mut HostState)) -> bool {
+        let changed = {
+            let mut state = lock(&self.state);
+            let before = state.inventory.clone();
+            change(&mut state);
+            let projects: Vec<PathBuf> = state
+                .inventory
+                .projects
+                .iter()
+                .map(|project| PathBuf::from(&project.path))
+                .collect();
+            state.inventory.profiles = state
+                .profiles
+                .iter()
+                .map(|profile| profile.info(&self.facts, &projects))
+                .collect();
+            state.inventory != before
+        };
+        if changed {
+            self.inventory_changed.send_replace(());
         }
-        *current = inventory;
-        true
+        changed
     }
 
     /// The canonical project roots.
@@ -136,7 +201,7 @@ impl Host {
     /// Carries out a hub command. Only spawns produce an answer.
     pub async fn handle(&self, command: HubCommand) -> Option<SpawnOutcome> {
         match command {
-            HubCommand::Spawn(spawn) => Some(self.spawn(spawn)),
+            HubCommand::Spawn(spawn) => Some(self.spawn(spawn).await),
             HubCommand::Stop(stop) => {
                 match self.session(stop.session_id) {
                     Some(handle) => handle.stop().await,
@@ -169,8 +234,9 @@ impl Host {
         }
     }
 
-    /// Starts a session, or re-reports one that already runs.
-    pub fn spawn(&self, request: SpawnSession) -> SpawnOutcome {
+    /// Starts a session, or re-reports one that already runs. A prompt for
+    /// a `typed` profile is written to the terminal after start, then Enter.
+    pub async fn spawn(&self, request: SpawnSession) -> SpawnOutcome {
         let session_id = request.session_id;
         if let Some(handle) = self.session(session_id) {
             return SpawnOutcome::Started(SessionStarted {
@@ -179,9 +245,14 @@ impl Host {
             });
         }
         match self.try_spawn(&request) {
-            Ok(handle) => {
+            Ok((handle, typed_prompt)) => {
                 let pid = handle.pid();
-                lock(&self.sessions).insert(session_id, handle);
+                lock(&self.sessions).insert(session_id, handle.clone());
+                if let Some(prompt) = typed_prompt {
+                    // The PTY buffers the input until the agent reads it.
+                    handle.write(Bytes::from(prompt.into_bytes())).await;
+                    handle.write(Bytes::from_static(b"\r")).await;
+                }
                 SpawnOutcome::Started(SessionStarted { session_id, pid })
             }
             Err(error) => {
@@ -191,9 +262,13 @@ impl Host {
         }
     }
 
-    fn try_spawn(&self, request: &SpawnSession) -> Result<SessionHandle, ErrorBody> {
-        let profile = self
-            .profiles
+    /// Starts the session; returns its handle and the prompt to type, if any.
+    fn try_spawn(
+        &self,
+        request: &SpawnSession,
+    ) -> Result<(SessionHandle, Option<String>), ErrorBody> {
+        let profiles = self.profiles();
+        let profile = profiles
             .iter()
             .find(|profile| profile.name == request.profile)
             .ok_or_else(|| {
@@ -217,15 +292,28 @@ impl Host {
                     .filter(|prompt| !prompt.is_empty()),
                 session_id: Some(&session_text),
                 project_dir: Some(&cwd_text),
+                model: None,
             },
             false,
         );
+        let profile_env = profile.env(&EnvPlaceholders {
+            otlp_endpoint: &self.config.otlp_endpoint,
+            session_id: &session_text,
+            // One agent per session for now.
+            agent_id: &session_text,
+        });
         let env = session::env::child_env(
             self.config.base_env.iter().cloned(),
-            &profile.env,
+            &profile_env,
             request.session_id,
         );
-        session::spawn(
+        for setting in &profile.spawn_settings {
+            self.merge_settings(setting, &cwd);
+        }
+        let typed_prompt = profile
+            .typed_prompt(request.prompt.as_deref())
+            .map(str::to_owned);
+        let handle = session::spawn(
             SessionSpec {
                 id: request.session_id,
                 argv,
@@ -238,8 +326,39 @@ impl Host {
             self.events.clone(),
             &self.tracker,
             self.cancel.child_token(),
-        )
+        )?;
+        Ok((handle, typed_prompt))
     }
+
+    /// Merges one profile spawn setting into the agent's config file. A file
+    /// that cannot be merged is left alone and the agent still starts (it
+    /// reports its own config problems).
+    fn merge_settings(&self, setting: &SpawnSetting, project_dir: &std::path::Path) {
+        let path = if let Some(rest) = setting.path.strip_prefix("{project_dir}/") {
+            project_dir.join(rest)
+        } else if let Some(rest) = setting.path.strip_prefix("~/") {
+            let Some(home) = &self.facts.home else {
+                warn!(path = %setting.path, "no HOME; spawn setting skipped");
+                return;
+            };
+            home.join(rest)
+        } else {
+            // Validation only admits the two forms above.
+            return;
+        };
+        let patch = spawn_settings::substitute_value(&setting.merge, &self.config.otlp_endpoint);
+        match spawn_settings::apply(&path, setting.format, &patch) {
+            Ok(true) => info!(path = %path.display(), "spawn settings merged"),
+            Ok(false) => {}
+            Err(error) => warn!(%error, "spawn settings not applied"),
+        }
+    }
+}
+
+/// What [`Host::state`] guards.
+struct HostState {
+    profiles: Arc<Vec<Profile>>,
+    inventory: HostInventory,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

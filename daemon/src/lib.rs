@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::config::{Cli, CliCommand, Config};
+use crate::config::{Cli, CliCommand, Config, ProfilesCommand};
 use crate::host::{Host, HostConfig};
 use crate::link::{LinkConfig, LinkExit};
 
@@ -76,6 +76,13 @@ pub fn main_with_exit_code() -> u8 {
     };
     let args = match cli.command {
         CliCommand::Run(args) => args,
+        CliCommand::Profiles(ProfilesCommand::Check { dir }) => {
+            return profile::check::check_dir(
+                &dir,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            );
+        }
         CliCommand::Containerfile(args) => return containerfile::main(&args),
         CliCommand::RunConfig(args) => return run_config::main(args),
     };
@@ -137,18 +144,7 @@ pub fn main_with_exit_code() -> u8 {
 /// Runs the daemon until `shutdown` is cancelled or the hub refuses us, then
 /// stops every session (SIGTERM, then SIGKILL after the grace period).
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<DaemonExit> {
-    let loaded = profile::load_dir(&config.profiles_dir)
-        .with_context(|| format!("reading profiles from {}", config.profiles_dir.display()))?;
-    for error in &loaded.errors {
-        warn!(%error, "profile skipped");
-    }
-    let path_var = std::env::var("PATH").ok();
-    let profiles: Vec<_> = loaded
-        .profiles
-        .into_iter()
-        .filter(|profile| profile.is_available(path_var.as_deref()))
-        .collect();
-    info!(profiles = ?profiles.iter().map(|profile| &profile.name).collect::<Vec<_>>(), "profiles available");
+    let catalog = host::reload::load(config.profiles_dir.clone()).await?;
 
     let roots = config.projects_roots.clone();
     let depth = config.scan_depth;
@@ -164,8 +160,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .iter()
             .map(|root| root.display().to_string())
             .collect(),
-        profiles: profiles.iter().map(profile::Profile::info).collect(),
+        profiles: Vec::new(),
         projects,
+        profile_errors: Vec::new(),
     };
 
     let tracker = TaskTracker::new();
@@ -176,13 +173,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             projects_roots: config.projects_roots.clone(),
             stop_grace: config.stop_grace,
             base_env: std::env::vars().collect(),
+            otlp_endpoint: config.otlp_endpoint.clone(),
         },
-        profiles,
+        Vec::new(),
         inventory,
         events_tx,
         tracker.clone(),
         sessions_cancel.clone(),
     );
+    host.set_profiles(catalog.profiles(), catalog.error_lines());
+    let inventory = host.inventory();
+    info!(profiles = ?inventory.profiles.iter().map(|profile| &profile.name).collect::<Vec<_>>(), "profiles available");
+    let reload = tracker.spawn(host::reload::watch(
+        config.profiles_dir.clone(),
+        catalog,
+        host.clone(),
+        sessions_cancel.clone(),
+    ));
     let link_config = LinkConfig {
         hub_url: config.hub_url.clone(),
         auth: DaemonAuth {
@@ -197,8 +204,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     };
     let link_result = link::run(link_config, host.clone(), events_rx, shutdown.clone()).await;
 
-    // Stop every session and wait for them within the grace period.
+    // Stop every session and the profile watcher, and wait for them within
+    // the grace period.
     sessions_cancel.cancel();
+    match reload.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(
+            error = format!("{error:#}"),
+            "profile hot reload was not running"
+        ),
+        Err(error) => warn!(%error, "profile hot reload task failed"),
+    }
     drop(host);
     tracker.close();
     let budget = config.stop_grace + Duration::from_millis(500);

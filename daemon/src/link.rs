@@ -197,7 +197,10 @@ impl Link {
             }
         }
 
-        // Hello, acknowledged with the hub's view of our sessions.
+        // Hello, acknowledged with the hub's view of our sessions. Changes
+        // from here on are sent as `InventoryChanged` once connected.
+        let mut inventory_changed = self.host.subscribe_inventory();
+        inventory_changed.mark_unchanged();
         let hello = Hello {
             inventory: self.host.inventory(),
             sessions: self.host.running(),
@@ -253,7 +256,8 @@ impl Link {
             interval
         });
         loop {
-            // Every branch is cancel-safe: mpsc `recv` and interval `tick`.
+            // Every branch is cancel-safe: mpsc `recv`, interval `tick` and
+            // watch `changed`.
             tokio::select! {
                 () = cancel.cancelled() => return ConnectionEnd::Shutdown,
                 message = incoming.recv() => match message {
@@ -277,7 +281,17 @@ impl Link {
                     }
                 }
                 _ = async { rescan.as_mut()?.tick().await; Some(()) }, if rescan.is_some() => {
-                    if let Err(error) = self.rescan(socket).await {
+                    if let Err(error) = self.rescan().await {
+                        return lost(format!("{error:#}"));
+                    }
+                }
+                changed = inventory_changed.changed() => {
+                    if changed.is_err() {
+                        return ConnectionEnd::Shutdown;
+                    }
+                    let inventory = self.host.inventory();
+                    info!(profiles = inventory.profiles.len(), projects = inventory.projects.len(), "inventory changed");
+                    if let Err(error) = socket.emit_json(&InventoryChanged { inventory }).await {
                         return lost(format!("{error:#}"));
                     }
                 }
@@ -357,19 +371,15 @@ impl Link {
         }
     }
 
-    /// Rescans projects and reports the inventory if it changed.
-    async fn rescan(&mut self, socket: &HubSocket) -> anyhow::Result<()> {
+    /// Rescans projects; a change reaches the hub through the inventory
+    /// watch.
+    async fn rescan(&mut self) -> anyhow::Result<()> {
         let roots = self.host.projects_roots().to_vec();
         let depth = self.config.scan_depth;
         let projects = tokio::task::spawn_blocking(move || crate::project::discover(&roots, depth))
             .await
             .context("project scan failed")?;
-        let mut inventory = self.host.inventory();
-        inventory.projects = projects;
-        if self.host.set_inventory(inventory.clone()) {
-            info!(projects = inventory.projects.len(), "inventory changed");
-            socket.emit_json(&InventoryChanged { inventory }).await?;
-        }
+        self.host.set_projects(projects);
         Ok(())
     }
 }

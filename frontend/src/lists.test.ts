@@ -59,6 +59,7 @@ describe('names and times', () => {
         projectRoots: ['/p'],
         profiles: [],
         projects: [{ path: '/p/team/app', name: 'team/app' }],
+        profileErrors: [],
       },
     };
     expect(projectName(h, '/p/team/app')).toBe('team/app');

@@ -46,6 +46,14 @@ pub struct ProfileInfo {
     pub color: String,
     /// Whether the profile has a resume command.
     pub supports_resume: bool,
+    /// Why the profile may not work on this host, e.g. missing credentials
+    /// ("ANTHROPIC_API_KEY or ~/.claude/.credentials.json needed"). The
+    /// profile is still offered.
+    #[serde(default)]
+    pub problems: Vec<String>,
+    /// The MCP configurations found for this agent on the host.
+    #[serde(default)]
+    pub mcp_configs: Vec<String>,
 }
 
 /// A project (git repository) the daemon found under a project root.
@@ -74,6 +82,10 @@ pub struct HostInventory {
     pub profiles: Vec<ProfileInfo>,
     /// Git repositories found under the project roots.
     pub projects: Vec<ProjectInfo>,
+    /// Invalid profile files, one `file:line:column: path: message` line per
+    /// problem. The last valid version of such a profile stays in effect.
+    #[serde(default)]
+    pub profile_errors: Vec<String>,
 }
 
 /// A session the daemon is running, reported on every (re)connect so the hub

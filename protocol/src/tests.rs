@@ -49,11 +49,14 @@ fn inventory() -> HostInventory {
             display_name: "Bash".into(),
             color: "#4eaa25".into(),
             supports_resume: false,
+            problems: vec!["ANTHROPIC_API_KEY needed".into()],
+            mcp_configs: vec!["~/.claude.json".into()],
         }],
         projects: vec![ProjectInfo {
             path: "/src/app".into(),
             name: "app".into(),
         }],
+        profile_errors: vec!["broken.yaml:3:1: commands: unknown field `x`".into()],
     }
 }
 
@@ -92,9 +95,26 @@ const WHEN: &str = "2026-09-21T14:13:20Z";
 fn inventory_json() -> serde_json::Value {
     serde_json::json!({
         "hostname": "box", "daemonVersion": "0.0.0", "projectRoots": ["/src"],
-        "profiles": [{"name": "bash", "displayName": "Bash", "color": "#4eaa25", "supportsResume": false}],
-        "projects": [{"path": "/src/app", "name": "app"}]
+        "profiles": [{
+            "name": "bash", "displayName": "Bash", "color": "#4eaa25", "supportsResume": false,
+            "problems": ["ANTHROPIC_API_KEY needed"], "mcpConfigs": ["~/.claude.json"]
+        }],
+        "projects": [{"path": "/src/app", "name": "app"}],
+        "profileErrors": ["broken.yaml:3:1: commands: unknown field `x`"]
     })
+}
+
+#[test]
+fn inventory_from_an_older_daemon_still_parses() {
+    let old = serde_json::json!({
+        "hostname": "box", "daemonVersion": "0.0.0", "projectRoots": [],
+        "profiles": [{"name": "bash", "displayName": "Bash", "color": "#fff", "supportsResume": false}],
+        "projects": []
+    });
+    let inventory: HostInventory = serde_json::from_value(old).unwrap();
+    assert!(inventory.profile_errors.is_empty());
+    assert!(inventory.profiles[0].problems.is_empty());
+    assert!(inventory.profiles[0].mcp_configs.is_empty());
 }
 
 fn summary_json() -> serde_json::Value {

@@ -213,6 +213,7 @@ mod against_socketioxide {
                 projects_roots: vec![root],
                 stop_grace: Duration::from_millis(500),
                 base_env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
+                otlp_endpoint: crate::config::DEFAULT_OTLP_ENDPOINT.to_owned(),
             },
             vec![profile],
             Default::default(),

@@ -4,10 +4,11 @@
 //! mounts, passed-through environment). The Containerfile and the run
 //! configurations are generated from it.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// How to provision an agent in the daemon's image and container.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Provisioning {
     /// Debian packages.
@@ -34,7 +35,7 @@ pub struct Provisioning {
 }
 
 /// A package pinned to an exact version.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Package {
     /// The package name, e.g. `@anthropic-ai/claude-code`.
@@ -44,7 +45,7 @@ pub struct Package {
 }
 
 /// A file written into the image.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Absolute path in the image; `~/` means the agent user's home.
@@ -57,7 +58,7 @@ pub struct ConfigFile {
 }
 
 /// A host path mounted into the daemon's container.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mount {
     /// Path on the host; `~/` means the invoking user's home.
@@ -73,7 +74,7 @@ pub struct Mount {
 }
 
 /// Whether a mount is writable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MountMode {
     /// Read-only (the default: credentials are read, not written).

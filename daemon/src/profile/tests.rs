@@ -1,8 +1,11 @@
-//! Tests for `crate::profile`: parsing, diagnostics, substitution, and every
-//! shipped profile.
+//! Tests for `crate::profile`: parsing, diagnostics (invalid fixtures are
+//! snapshotted), substitution, the sections' pure functions, the catalog,
+//! `profiles check`, the JSON Schema, and every shipped profile.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::catalog::Catalog;
+use super::spawn_settings::{SettingsFormat, merge_text};
 use super::*;
 
 const VALID: &str = r##"
@@ -15,37 +18,51 @@ commands:
   resume: ["demo", "--resume", "{session_id}"]
 env:
   DEMO_MODE: "1"
+  DEMO_OTLP: "{otlp_endpoint}/v1/metrics"
+  DEMO_ID: "{agent_id}"
 "##;
+
+fn shipped_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles")
+}
+
+fn invalid_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profiles/invalid")
+}
+
+fn diagnostics(file_name: &str, text: &str) -> Vec<String> {
+    parse(file_name, text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
 
 #[test]
 fn valid_profile_parses() {
     let profile = parse("demo.yaml", VALID).unwrap();
     assert_eq!(profile.name, "demo");
     assert!(!profile.always_available);
-    assert_eq!(profile.env.get("DEMO_MODE").map(String::as_str), Some("1"));
-    assert!(profile.info().supports_resume);
+    assert_eq!(profile.commands.prompt.mode, PromptMode::Argument);
+    let env = profile.env(&EnvPlaceholders {
+        otlp_endpoint: "http://127.0.0.1:4318",
+        session_id: "s1",
+        agent_id: "a1",
+    });
+    assert_eq!(env["DEMO_MODE"], "1");
+    assert_eq!(env["DEMO_OTLP"], "http://127.0.0.1:4318/v1/metrics");
+    assert_eq!(env["DEMO_ID"], "a1");
 }
 
 #[test]
-fn unknown_field_reports_file_line_column_and_path() {
+fn unknown_field_reports_the_key_position_and_path() {
     let text = VALID.replace("  resume:", "  resumee:");
-    let error = parse("demo.yaml", &text).unwrap_err();
-    let ProfileError::Invalid {
-        file,
-        line,
-        column,
-        path,
-        message,
-    } = &error
-    else {
-        panic!("unexpected {error:?}");
-    };
-    assert_eq!(file, "demo.yaml");
-    assert_eq!(*line, 8, "{error}");
-    assert!(*column > 0, "{error}");
-    assert!(path.starts_with("commands"), "{error}");
-    assert!(message.contains("resumee"), "{error}");
-    assert!(error.to_string().starts_with("demo.yaml:8:"), "{error}");
+    let found = diagnostics("demo.yaml", &text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("demo.yaml:8:3: commands.resumee: "),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -54,31 +71,45 @@ fn wrong_type_names_the_field() {
         r#"new: ["demo", "--dir={project_dir}", "{prompt}"]"#,
         "new: 3",
     );
-    let error = parse("demo.yaml", &text).unwrap_err();
-    let ProfileError::Invalid { path, line, .. } = &error else {
-        panic!("unexpected {error:?}");
-    };
-    assert_eq!(path, "commands.new", "{error}");
-    assert_eq!(*line, 7, "{error}");
+    let found = parse("demo.yaml", &text).unwrap_err();
+    assert_eq!(found[0].path, "commands.new", "{found:?}");
+    assert_eq!(found[0].line, 7, "{found:?}");
 }
 
 #[test]
-fn name_must_match_file_stem() {
-    let error = parse("other.yaml", VALID).unwrap_err();
-    assert!(
-        matches!(error, ProfileError::NameMismatch { .. }),
-        "{error}"
+fn semantic_rules_are_located_at_their_field() {
+    let found = parse("other.yaml", VALID).unwrap_err();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].line, found[0].column, found[0].path.as_str()),
+        (2, 1, "name")
     );
-}
-
-#[test]
-fn empty_command_is_refused() {
     let text = VALID.replace(r#"["demo", "--dir={project_dir}", "{prompt}"]"#, "[]");
-    let error = parse("demo.yaml", &text).unwrap_err();
-    assert!(
-        matches!(&error, ProfileError::Rule { path, .. } if path == "commands.new"),
-        "{error}"
-    );
+    let found = parse("demo.yaml", &text).unwrap_err();
+    assert_eq!(found[0].path, "commands.new", "{found:?}");
+    assert_eq!((found[0].line, found[0].column), (7, 3), "{found:?}");
+}
+
+#[test]
+fn invalid_fixtures_report_every_problem_with_position_and_path() {
+    let mut files = profile_files(&invalid_dir()).unwrap();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let error = load_file(&file).unwrap_err();
+        let report = error.lines().join("\n");
+        for line in error.lines() {
+            let mut parts = line.splitn(4, ':');
+            let (_, line_no, column) = (parts.next(), parts.next(), parts.next());
+            assert!(
+                line_no.unwrap().parse::<u64>().unwrap() > 0
+                    && column.unwrap().parse::<u64>().unwrap() > 0,
+                "{line}"
+            );
+        }
+        insta::assert_snapshot!(format!("invalid_{name}"), report);
+    }
 }
 
 #[test]
@@ -88,6 +119,7 @@ fn placeholders_are_substituted_and_absent_ones_dropped() {
         prompt: Some("fix it"),
         session_id: Some("s1"),
         project_dir: Some("/p"),
+        model: None,
     };
     assert_eq!(
         profile.command(&full, false),
@@ -99,6 +131,23 @@ fn placeholders_are_substituted_and_absent_ones_dropped() {
         ..full
     };
     assert_eq!(profile.command(&no_prompt, false), ["demo", "--dir=/p"]);
+}
+
+#[test]
+fn typed_prompt_stays_off_the_command_line() {
+    let text = VALID
+        .replace(r#", "{prompt}"]"#, "]")
+        .replace("  resume:", "  prompt:\n    mode: typed\n  resume:");
+    let profile = parse("demo.yaml", &text).unwrap();
+    let placeholders = Placeholders {
+        prompt: Some("hello"),
+        ..Placeholders::default()
+    };
+    assert_eq!(profile.command(&placeholders, false), ["demo"]);
+    assert_eq!(profile.typed_prompt(Some("hello")), Some("hello"));
+    assert_eq!(profile.typed_prompt(Some("")), None);
+    let argument = parse("demo.yaml", VALID).unwrap();
+    assert_eq!(argument.typed_prompt(Some("hello")), None);
 }
 
 #[test]
@@ -114,22 +163,157 @@ fn availability_checks_path_or_flag() {
 }
 
 #[test]
-fn every_shipped_profile_parses() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles");
-    let loaded = load_dir(&dir).unwrap();
-    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    let names: Vec<&str> = loaded.profiles.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["bash", "claude", "codex", "gemini", "opencode"]);
-    let bash = &loaded.profiles[0];
-    assert!(bash.always_available);
-    let prompt = Placeholders {
-        prompt: Some("hi"),
-        ..Placeholders::default()
-    };
-    assert_eq!(bash.command(&prompt, false), ["bash", "-l"]);
-    let claude = &loaded.profiles[1];
-    assert_eq!(claude.command(&prompt, false), ["claude", "hi"]);
-    assert_eq!(claude.command(&Placeholders::default(), false), ["claude"]);
+fn auth_problems_and_mcp_configs_are_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{VALID}auth:\n  env_any: [DEMO_KEY, DEMO_TOKEN]\n  env_all: [A, B]\n  files: [\"~/.demo/creds\"]\nmcp:\n  project_files: [.mcp.json]\n  user_files: [\"~/.demo.json\"]\n"
+    );
+    let profile = parse("demo.yaml", &text).unwrap();
+    let mut facts = HostFacts::from_env([("HOME".to_owned(), home.path().display().to_string())]);
+    let projects = [project.path().to_path_buf()];
+    let info = profile.info(&facts, &projects);
+    assert_eq!(
+        info.problems,
+        ["DEMO_KEY or DEMO_TOKEN or (A and B) or ~/.demo/creds needed"]
+    );
+    assert!(info.mcp_configs.is_empty());
+    assert!(info.supports_resume);
+
+    std::fs::create_dir(home.path().join(".demo")).unwrap();
+    std::fs::write(home.path().join(".demo/creds"), "x").unwrap();
+    std::fs::write(home.path().join(".demo.json"), "{}").unwrap();
+    std::fs::write(project.path().join(".mcp.json"), "{}").unwrap();
+    let info = profile.info(&facts, &projects);
+    assert!(info.problems.is_empty(), "{:?}", info.problems);
+    assert_eq!(
+        info.mcp_configs,
+        ["~/.demo.json", ".mcp.json (in 1 project)"]
+    );
+
+    std::fs::remove_file(home.path().join(".demo/creds")).unwrap();
+    facts.env.insert("A".to_owned(), "1".to_owned());
+    assert_eq!(profile.info(&facts, &projects).problems.len(), 1);
+    facts.env.insert("B".to_owned(), "1".to_owned());
+    assert!(profile.info(&facts, &projects).problems.is_empty());
+}
+
+#[test]
+fn price_is_the_longest_prefix_then_the_first_regex() {
+    let text = format!(
+        "{VALID}telemetry:\n  pricing:\n    - {{ match: {{ prefix: m- }}, input: 1, output: 2 }}\n    - {{ match: {{ prefix: m-large }}, input: 3, output: 4 }}\n    - {{ match: {{ regex: '^x\\d' }}, input: 5, output: 6, context_window: 1000 }}\n"
+    );
+    let telemetry = parse("demo.yaml", &text).unwrap().telemetry;
+    assert_eq!(telemetry.price_for("m-large-2").unwrap().input, 3.0);
+    assert_eq!(telemetry.price_for("m-small").unwrap().input, 1.0);
+    assert_eq!(
+        telemetry.price_for("x9").unwrap().context_window,
+        Some(1000)
+    );
+    assert!(telemetry.price_for("other").is_none());
+}
+
+#[test]
+fn json_merge_adds_missing_keys_and_never_overwrites() {
+    let patch = serde_json::json!({"a": 1, "nested": {"x": true, "y": "new"}, "scalar": {"z": 1}});
+    let existing = r#"{"nested": {"y": "user"}, "scalar": 5, "keep": [1]}"#;
+    let merged = merge_text("f.json", SettingsFormat::Json, Some(existing), &patch)
+        .unwrap()
+        .unwrap();
+    let merged: serde_json::Value = serde_json::from_str(&merged).unwrap();
+    assert_eq!(
+        merged,
+        serde_json::json!({"a": 1, "nested": {"x": true, "y": "user"}, "scalar": 5, "keep": [1]})
+    );
+    let again = merge_text(
+        "f.json",
+        SettingsFormat::Json,
+        Some(&merged.to_string()),
+        &patch,
+    )
+    .unwrap();
+    assert_eq!(again, None, "nothing to add means no write");
+    let created = merge_text("f.json", SettingsFormat::Json, None, &patch)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&created).unwrap(),
+        patch
+    );
+    assert!(merge_text("f.json", SettingsFormat::Json, Some("{broken"), &patch).is_err());
+    assert!(merge_text("f.json", SettingsFormat::Json, Some("[1]"), &patch).is_err());
+}
+
+#[test]
+fn toml_merge_adds_missing_keys_and_never_overwrites() {
+    let patch =
+        serde_json::json!({"otel": {"exporter": "otlp", "environment": "flotilla"}, "model": "m"});
+    let existing = "model = \"user-model\"\n\n[otel]\nexporter = \"none\"\n";
+    let merged = merge_text("c.toml", SettingsFormat::Toml, Some(existing), &patch)
+        .unwrap()
+        .unwrap();
+    let merged: toml::Table = merged.parse().unwrap();
+    assert_eq!(merged["model"].as_str(), Some("user-model"));
+    assert_eq!(merged["otel"]["exporter"].as_str(), Some("none"));
+    assert_eq!(merged["otel"]["environment"].as_str(), Some("flotilla"));
+    assert!(merge_text("c.toml", SettingsFormat::Toml, Some("= broken"), &patch).is_err());
+}
+
+#[test]
+fn spawn_settings_apply_creates_the_file_and_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep/config.toml");
+    let patch = spawn_settings::substitute_value(
+        &serde_json::json!({"otel": {"endpoint": "{otlp_endpoint}/v1/logs"}}),
+        "http://h:1",
+    );
+    assert!(spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap());
+    assert!(!spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("endpoint = \"http://h:1/v1/logs\""), "{text}");
+}
+
+#[test]
+fn catalog_keeps_the_last_valid_version_of_a_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut catalog = Catalog::default();
+    std::fs::write(dir.path().join("demo.yaml"), VALID).unwrap();
+    catalog.reload(dir.path()).unwrap();
+    assert_eq!(catalog.profiles().len(), 1);
+    assert!(catalog.errors().is_empty());
+
+    std::fs::write(
+        dir.path().join("demo.yaml"),
+        VALID.replace("binary: demo", "binary: ["),
+    )
+    .unwrap();
+    catalog.reload(dir.path()).unwrap();
+    assert_eq!(catalog.profiles()[0].binary, "demo", "last valid version");
+    assert_eq!(catalog.error_lines().len(), 1);
+    assert!(
+        catalog.error_lines()[0].starts_with("demo.yaml:5:"),
+        "{:?}",
+        catalog.error_lines()
+    );
+
+    std::fs::write(
+        dir.path().join("demo.yaml"),
+        VALID.replace("binary: demo", "binary: demo2"),
+    )
+    .unwrap();
+    catalog.reload(dir.path()).unwrap();
+    assert_eq!(catalog.profiles()[0].binary, "demo2");
+    assert!(catalog.errors().is_empty());
+
+    std::fs::remove_file(dir.path().join("demo.yaml")).unwrap();
+    catalog.reload(dir.path()).unwrap();
+    assert!(catalog.profiles().is_empty());
+
+    // A file that was never valid contributes only its error.
+    std::fs::write(dir.path().join("new.yaml"), "name: [").unwrap();
+    catalog.reload(dir.path()).unwrap();
+    assert!(catalog.profiles().is_empty());
+    assert_eq!(catalog.errors().len(), 1);
 }
 
 #[test]
@@ -138,6 +322,7 @@ fn a_broken_file_does_not_stop_the_others() {
     std::fs::write(dir.path().join("demo.yaml"), VALID).unwrap();
     std::fs::write(dir.path().join("broken.yaml"), "name: [").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+    std::fs::write(dir.path().join("TEMPLATE.yaml.example"), "ignored: [").unwrap();
     let loaded = load_dir(dir.path()).unwrap();
     assert_eq!(loaded.profiles.len(), 1);
     assert_eq!(loaded.errors.len(), 1);
@@ -146,4 +331,113 @@ fn a_broken_file_does_not_stop_the_others() {
         "{}",
         loaded.errors[0]
     );
+}
+
+#[test]
+fn check_prints_every_problem_and_sets_the_exit_status() {
+    let mut out = Vec::new();
+    let mut summary = Vec::new();
+    assert_eq!(
+        check::check_dir(&shipped_dir(), &mut out, &mut summary),
+        check::CHECK_OK
+    );
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+
+    let mut out = Vec::new();
+    let status = check::check_dir(&invalid_dir(), &mut out, &mut summary);
+    assert_eq!(status, check::CHECK_FAILED);
+    let out = String::from_utf8(out).unwrap();
+    for file in ["bad_enum", "rules", "syntax", "unknown_field", "wrong_type"] {
+        assert!(
+            out.contains(&format!("{file}.yaml:")),
+            "{file} missing in:\n{out}"
+        );
+    }
+    assert!(
+        out.lines()
+            .filter(|line| line.starts_with("rules.yaml:"))
+            .count()
+            > 10,
+        "{out}"
+    );
+
+    let mut out = Vec::new();
+    let missing = check::check_dir(Path::new("/nonexistent/profiles"), &mut out, &mut summary);
+    assert_eq!(missing, check::CHECK_FAILED);
+}
+
+#[test]
+fn every_shipped_profile_parses_and_validates() {
+    let loaded = load_dir(&shipped_dir()).unwrap();
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let names: Vec<&str> = loaded.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["bash", "claude", "codex", "gemini", "opencode"]);
+    for profile in &loaded.profiles {
+        insta::assert_debug_snapshot!(format!("shipped_{}", profile.name), profile);
+    }
+    let bash = &loaded.profiles[0];
+    assert!(bash.always_available);
+    let prompt = Placeholders {
+        prompt: Some("hi"),
+        session_id: Some("s1"),
+        ..Placeholders::default()
+    };
+    assert_eq!(bash.command(&prompt, false), ["bash", "-l"]);
+    let claude = &loaded.profiles[1];
+    assert_eq!(
+        claude.command(&prompt, false),
+        ["claude", "--session-id", "s1", "hi"]
+    );
+    for profile in &loaded.profiles[1..] {
+        assert!(!profile.provisioning.npm.is_empty(), "{}", profile.name);
+        assert!(!profile.provisioning.verify.is_empty(), "{}", profile.name);
+    }
+}
+
+#[test]
+fn shipped_profiles_and_template_point_at_the_schema() {
+    let dir = shipped_dir();
+    let mut files = profile_files(&dir).unwrap();
+    files.push(dir.join("TEMPLATE.yaml.example"));
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=./profile.schema.json\n"),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn template_is_a_valid_profile() {
+    let text = std::fs::read_to_string(shipped_dir().join("TEMPLATE.yaml.example")).unwrap();
+    let profile = parse("template.yaml", &text).unwrap();
+    assert_eq!(profile.name, "template");
+}
+
+#[test]
+fn generated_json_schema_is_fresh() {
+    let path = shipped_dir().join(schema::SCHEMA_FILE);
+    let fresh = schema::json_schema();
+    if std::env::var_os("FLOTILLA_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{} is stale; run FLOTILLA_UPDATE_GENERATED=1 cargo test -p flotilla-daemon",
+        path.display()
+    );
+}
+
+#[test]
+fn positions_index_keys_and_items() {
+    let positions = diagnostic::Positions::index("a:\n  b: [x, y]\n  c:\n    - d: 1\n");
+    assert_eq!(positions.find("a"), Some((1, 1)));
+    assert_eq!(positions.find("a.b"), Some((2, 3)));
+    assert_eq!(positions.find("a.b[1]"), Some((2, 10)));
+    assert_eq!(positions.find("a.c[0].d"), Some((4, 7)));
+    assert_eq!(positions.find("a.c[0].missing"), Some((4, 7)));
+    assert_eq!(positions.find("zzz"), None);
 }

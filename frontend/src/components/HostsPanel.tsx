@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { HostSummary, HostWithToken } from '../protocol/generated/protocol';
+import type { HostInventory, HostSummary, HostWithToken } from '../protocol/generated/protocol';
 import { api, errorMessage } from '../api';
 import { relativeTime } from '../lists';
 import { store } from '../store';
@@ -97,6 +97,7 @@ export function HostsPanel({ hosts, loaded }: { hosts: HostSummary[]; loaded: bo
                 ))}
               </div>
             )}
+            {h.inventory && <ProfileWarnings inventory={h.inventory} />}
           </li>
         ))}
       </ul>
@@ -127,6 +128,25 @@ export function HostsPanel({ hosts, loaded }: { hosts: HostSummary[]; loaded: bo
         />
       )}
     </section>
+  );
+}
+
+/** Invalid profile files and per-profile problems (e.g. missing credentials), one line each. */
+function ProfileWarnings({ inventory }: { inventory: HostInventory }) {
+  // `?? []`: hubs and daemons older than these fields send none.
+  const lines = [
+    ...(inventory.profileErrors ?? []),
+    ...inventory.profiles.flatMap((p) => (p.problems ?? []).map((problem) => `${p.displayName}: ${problem}`)),
+  ];
+  if (lines.length === 0) return null;
+  return (
+    <ul className="warning small" data-testid="profile-warnings">
+      {lines.map((line) => (
+        <li key={line} className="mono">
+          {line}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -121,8 +121,11 @@ impl TestHub {
                 display_name: "Bash".into(),
                 color: "#fff".into(),
                 supports_resume: false,
+                problems: vec![],
+                mcp_configs: vec![],
             }],
             projects: vec![],
+            profile_errors: vec![],
         };
         self.app
             .store

@@ -87,7 +87,17 @@ color: string,
 /**
  * Whether the profile has a resume command.
  */
-supportsResume: boolean, };
+supportsResume: boolean, 
+/**
+ * Why the profile may not work on this host, e.g. missing credentials
+ * ("ANTHROPIC_API_KEY or ~/.claude/.credentials.json needed"). The
+ * profile is still offered.
+ */
+problems: Array<string>, 
+/**
+ * The MCP configurations found for this agent on the host.
+ */
+mcpConfigs: Array<string>, };
 
 export type ProjectInfo = { 
 /**
@@ -119,7 +129,12 @@ profiles: Array<ProfileInfo>,
 /**
  * Git repositories found under the project roots.
  */
-projects: Array<ProjectInfo>, };
+projects: Array<ProjectInfo>, 
+/**
+ * Invalid profile files, one `file:line:column: path: message` line per
+ * problem. The last valid version of such a profile stays in effect.
+ */
+profileErrors: Array<string>, };
 
 export type RunningSession = { 
 /**
