@@ -2,4 +2,5 @@
 //! binaries, and the repository's tidy checks.
 
 mod live_loop;
+mod profiles;
 mod tidy;
