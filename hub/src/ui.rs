@@ -111,15 +111,18 @@ impl std::fmt::Display for UiRefused {
 /// Registers the `/ui` namespace.
 pub fn register(app: &Arc<App>) {
     let auth_app = app.clone();
-    let connect_app = app.clone();
+    // Handlers are registered in the middleware: socketioxide sends the
+    // CONNECT packet before calling the connect handler, so a client's first
+    // event could otherwise arrive before its handler exists (see `daemons`).
     let authenticate = move |socket: SocketRef| {
         let app = auth_app.clone();
-        async move { authenticate(&app, &socket).await }
+        async move {
+            authenticate(&app, &socket).await?;
+            on_connect(&app, socket);
+            Ok::<(), UiRefused>(())
+        }
     };
-    let on_connect = move |socket: SocketRef| {
-        on_connect(&connect_app, socket);
-        ready(())
-    };
+    let on_connect = |_: SocketRef| ready(());
     app.io.ns(UI_NAMESPACE, on_connect.with(authenticate));
 }
 
