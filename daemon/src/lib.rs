@@ -9,6 +9,8 @@
 
 pub mod config;
 pub mod containerfile;
+#[cfg(test)]
+mod generated;
 pub mod host;
 pub mod link;
 pub mod profile;

@@ -2,9 +2,8 @@
 //! the committed `containerfiles/daemon.Containerfile` freshness check, the
 //! conflicts and invalid values, and a real `sh` round trip of a seeded file.
 
-use std::path::PathBuf;
-
 use super::*;
+use crate::generated::{self, repo_root};
 use crate::profile::provisioning::Provisioning;
 
 /// A profile named `name` whose provisioning is `provisioning_yaml`. The
@@ -59,10 +58,6 @@ verify: ["beta --version", "test -s ~/.alpha/settings.json"]
     ]
 }
 
-pub(crate) fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 #[test]
 fn fixtures_render() {
     let text = render(&fixtures(), &Templates::builtin()).unwrap();
@@ -87,27 +82,11 @@ fn output_does_not_depend_on_profile_order() {
 
 #[test]
 fn committed_containerfile_is_fresh() {
-    let update = std::env::var("FLOTILLA_UPDATE_GENERATED").is_ok_and(|v| v == "1");
-    let root = repo_root();
-    let loaded = crate::profile::load_dir(&root.join("profiles")).unwrap();
-    assert!(
-        loaded.errors.is_empty(),
-        "shipped profiles are invalid: {:?}",
-        loaded.errors
+    let expected = render(&generated::shipped_profiles(), &Templates::builtin()).unwrap();
+    generated::check_fresh(
+        &repo_root().join("containerfiles/daemon.Containerfile"),
+        &expected,
     );
-    let expected = render(&loaded.profiles, &Templates::builtin()).unwrap();
-    let path = root.join("containerfiles/daemon.Containerfile");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current != expected {
-        if update {
-            std::fs::write(&path, expected).unwrap();
-        } else {
-            panic!(
-                "{} is stale; run `FLOTILLA_UPDATE_GENERATED=1 cargo test -p flotilla-daemon containerfile`",
-                path.display()
-            );
-        }
-    }
 }
 
 /// The builder stage, from its `FROM` to the next `FROM`.

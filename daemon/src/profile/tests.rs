@@ -418,16 +418,9 @@ fn template_is_a_valid_profile() {
 
 #[test]
 fn generated_json_schema_is_fresh() {
-    let path = shipped_dir().join(schema::SCHEMA_FILE);
-    let fresh = schema::json_schema();
-    if std::env::var_os("FLOTILLA_UPDATE_GENERATED").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "{} is stale; run FLOTILLA_UPDATE_GENERATED=1 cargo test -p flotilla-daemon",
-        path.display()
+    crate::generated::check_fresh(
+        &shipped_dir().join(schema::SCHEMA_FILE),
+        &schema::json_schema(),
     );
 }
 

@@ -123,25 +123,10 @@ fn compose_file_for_fixtures() {
 
 #[test]
 fn committed_compose_file_is_fresh() {
-    let update = std::env::var("FLOTILLA_UPDATE_GENERATED").is_ok_and(|v| v == "1");
-    let root = crate::containerfile::tests::repo_root();
-    let loaded = crate::profile::load_dir(&root.join("profiles")).unwrap();
-    assert!(
-        loaded.errors.is_empty(),
-        "shipped profiles are invalid: {:?}",
-        loaded.errors
+    let profiles = crate::generated::shipped_profiles();
+    let expected = render_compose_file(&profiles, COMPOSE_TEMPLATE).unwrap();
+    crate::generated::check_fresh(
+        &crate::generated::repo_root().join("compose.yml"),
+        &expected,
     );
-    let expected = render_compose_file(&loaded.profiles, COMPOSE_TEMPLATE).unwrap();
-    let path = root.join("compose.yml");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current != expected {
-        if update {
-            std::fs::write(&path, expected).unwrap();
-        } else {
-            panic!(
-                "{} is stale; run `FLOTILLA_UPDATE_GENERATED=1 cargo test -p flotilla-daemon`",
-                path.display()
-            );
-        }
-    }
 }
