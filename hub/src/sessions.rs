@@ -61,6 +61,7 @@ pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
         created_by: row.created_by.clone(),
         created_at: store::from_ms(row.created_at),
         ended_at: row.ended_at.map(store::from_ms),
+        usage: None,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod rest;
 pub mod typescript;
 pub mod ui_to_hub;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -230,6 +230,9 @@ pub struct SessionSummary {
     #[ts(type = "string | null")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<OffsetDateTime>,
+    /// Token, cost and activity totals, once the agent reported any.
+    #[serde(default)]
+    pub usage: Option<crate::usage::SessionUsage>,
 }
 
 /// `GET /healthz`.

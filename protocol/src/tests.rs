@@ -74,6 +74,41 @@ fn summary() -> SessionSummary {
         created_by: "admin".into(),
         created_at: when(),
         ended_at: Some(when()),
+        usage: Some(usage()),
+    }
+}
+
+fn usage() -> crate::usage::SessionUsage {
+    use crate::usage::{Activity, ContextUsage, CostSource, ModelUsage, SessionUsage, TokenCounts};
+    let tokens = TokenCounts {
+        input: 1200,
+        output: 340,
+        cache_read: 5000,
+        cache_write: 800,
+        ..TokenCounts::default()
+    };
+    SessionUsage {
+        tokens,
+        cost_nano_usd: 21_450_000,
+        unpriced_models: vec![],
+        models: vec![ModelUsage {
+            model: "claude-sonnet-4-5".into(),
+            tokens,
+            cost_nano_usd: Some(21_450_000),
+            cost_source: CostSource::Reported,
+        }],
+        context: Some(ContextUsage {
+            model: "claude-sonnet-4-5".into(),
+            used_tokens: 7000,
+            window_tokens: Some(200_000),
+        }),
+        activity: Some(Activity {
+            name: "Edit accept".into(),
+            at_unix_ms: 1_700_000_000_000,
+        }),
+        active_ms: 42_000,
+        requests: 7,
+        updated_at_unix_ms: 1_700_000_001_000,
     }
 }
 
@@ -122,7 +157,22 @@ fn summary_json() -> serde_json::Value {
         "id": SID, "hostId": HID, "profile": "bash", "project": "/src/app",
         "state": "exited", "exitCode": 0, "exitSignal": null, "error": null,
         "size": {"cols": 80, "rows": 24}, "createdBy": "admin",
-        "createdAt": WHEN, "endedAt": WHEN
+        "createdAt": WHEN, "endedAt": WHEN, "usage": usage_json()
+    })
+}
+
+fn usage_json() -> serde_json::Value {
+    let tokens = serde_json::json!({
+        "input": 1200, "output": 340, "cacheRead": 5000, "cacheWrite": 800,
+        "reasoning": 0, "tool": 0, "other": 0
+    });
+    serde_json::json!({
+        "tokens": tokens, "costNanoUsd": 21450000, "unpricedModels": [],
+        "models": [{"model": "claude-sonnet-4-5", "tokens": tokens,
+                    "costNanoUsd": 21450000, "costSource": "reported"}],
+        "context": {"model": "claude-sonnet-4-5", "usedTokens": 7000, "windowTokens": 200000},
+        "activity": {"name": "Edit accept", "atUnixMs": 1700000000000u64},
+        "activeMs": 42000, "requests": 7, "updatedAtUnixMs": 1700000001000u64
     })
 }
 

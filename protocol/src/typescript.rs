@@ -17,6 +17,10 @@ use crate::rest::{
     SessionSummary, SpawnRequest,
 };
 use crate::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
+use crate::usage::{
+    Activity, ContextUsage, CostSource, ModelUsage, SessionUsage, SessionUsageReport,
+    SessionUsageUpdated, TokenCounts, UnwatchHost, UsageGroupBy, UsageReport, UsageRow, WatchHost,
+};
 use crate::{ConnectRefusal, ErrorBody, ErrorCode, Event, HostId, Reply, SessionId, TermSize};
 use crate::{UserId, frame};
 
@@ -68,6 +72,19 @@ pub fn types() -> String {
         SessionState::decl(&cfg),
         SessionSummary::decl(&cfg),
         Health::decl(&cfg),
+        TokenCounts::decl(&cfg),
+        CostSource::decl(&cfg),
+        ModelUsage::decl(&cfg),
+        ContextUsage::decl(&cfg),
+        Activity::decl(&cfg),
+        SessionUsage::decl(&cfg),
+        SessionUsageReport::decl(&cfg),
+        SessionUsageUpdated::decl(&cfg),
+        WatchHost::decl(&cfg),
+        UnwatchHost::decl(&cfg),
+        UsageGroupBy::decl(&cfg),
+        UsageRow::decl(&cfg),
+        UsageReport::decl(&cfg),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {
@@ -108,12 +125,15 @@ pub fn constants() -> String {
         ("hostUpdated", HostUpdated::NAME),
         ("hostRemoved", HostRemoved::NAME),
         ("error", HubError::NAME),
+        ("usage", SessionUsageUpdated::NAME),
+        ("watchHost", WatchHost::NAME),
+        ("unwatchHost", UnwatchHost::NAME),
     ];
     for (key, name) in events {
         out.push_str(&format!("  {key}: {},\n", quote(name)));
     }
     out.push_str("} as const;\n");
-    let _ = SessionOutput::NAME;
+    let _ = (SessionOutput::NAME, SessionUsageReport::NAME);
     out
 }
 

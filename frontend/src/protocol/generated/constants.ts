@@ -19,4 +19,7 @@ export const UiEvents = {
   hostUpdated: "host:updated",
   hostRemoved: "host:removed",
   error: "hub:error",
+  usage: "session:usage",
+  watchHost: "host:watch",
+  unwatchHost: "host:unwatch",
 } as const;

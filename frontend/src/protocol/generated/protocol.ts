@@ -486,7 +486,11 @@ createdAt: string,
 /**
  * When it ended.
  */
-endedAt: string | null, };
+endedAt: string | null, 
+/**
+ * Token, cost and activity totals, once the agent reported any.
+ */
+usage: SessionUsage | null, };
 
 export type Health = { 
 /**
@@ -501,3 +505,195 @@ version: string,
  * The protocol version the hub speaks.
  */
 protocolVersion: number, };
+
+export type TokenCounts = { 
+/**
+ * Prompt tokens not served from a cache.
+ */
+input: number, 
+/**
+ * Generated tokens.
+ */
+output: number, 
+/**
+ * Prompt tokens read from a cache.
+ */
+cacheRead: number, 
+/**
+ * Prompt tokens written to a cache (cache creation).
+ */
+cacheWrite: number, 
+/**
+ * Reasoning ("thinking") tokens reported apart from output.
+ */
+reasoning: number, 
+/**
+ * Tokens of tool definitions or results reported apart.
+ */
+tool: number, 
+/**
+ * Tokens of a type the profile does not map.
+ */
+other: number, };
+
+export type CostSource = "reported" | "priced" | "unpriced";
+
+export type ModelUsage = { 
+/**
+ * The model name as the agent reports it (`""` when it names none).
+ */
+model: string, 
+/**
+ * Its tokens.
+ */
+tokens: TokenCounts, 
+/**
+ * Its cost in nano-USD; `None` when unpriced.
+ */
+costNanoUsd: number | null, 
+/**
+ * Where the cost comes from.
+ */
+costSource: CostSource, };
+
+export type ContextUsage = { 
+/**
+ * The model of that request.
+ */
+model: string, 
+/**
+ * Tokens in the context.
+ */
+usedTokens: number, 
+/**
+ * The model's window from the profile's price table, when known.
+ */
+windowTokens: number | null, };
+
+export type Activity = { 
+/**
+ * A short description, e.g. `Edit accept`.
+ */
+name: string, 
+/**
+ * When, in milliseconds since the Unix epoch.
+ */
+atUnixMs: number, };
+
+export type SessionUsage = { 
+/**
+ * Tokens over all models.
+ */
+tokens: TokenCounts, 
+/**
+ * Known cost over all models, in nano-USD.
+ */
+costNanoUsd: number, 
+/**
+ * Models with tokens but no cost: their cost is not in
+ * `cost_nano_usd`.
+ */
+unpricedModels: Array<string>, 
+/**
+ * Per-model breakdown, sorted by model name.
+ */
+models: Array<ModelUsage>, 
+/**
+ * Context-window use, once a request event arrived.
+ */
+context: ContextUsage | null, 
+/**
+ * The latest activity.
+ */
+activity: Activity | null, 
+/**
+ * Active time the agent reported, in milliseconds.
+ */
+activeMs: number, 
+/**
+ * OTLP requests attributed to this session.
+ */
+requests: number, 
+/**
+ * When the daemon last changed these figures, in milliseconds since the
+ * Unix epoch.
+ */
+updatedAtUnixMs: number, };
+
+export type SessionUsageReport = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, 
+/**
+ * Its totals, replacing earlier ones.
+ */
+usage: SessionUsage, };
+
+export type SessionUsageUpdated = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, 
+/**
+ * Its host.
+ */
+hostId: HostId, 
+/**
+ * Its totals.
+ */
+usage: SessionUsage, };
+
+export type WatchHost = { 
+/**
+ * The host.
+ */
+hostId: HostId, };
+
+export type UnwatchHost = { 
+/**
+ * The host.
+ */
+hostId: HostId, };
+
+export type UsageGroupBy = "host" | "project" | "agent" | "day";
+
+export type UsageRow = { 
+/**
+ * The group's key: a host id, project path, profile name or `YYYY-MM-DD`.
+ */
+key: string, 
+/**
+ * A name to show (the host's name for hosts; else the key).
+ */
+label: string, 
+/**
+ * Sessions with usage in this group.
+ */
+sessions: number, 
+/**
+ * Their tokens.
+ */
+tokens: TokenCounts, 
+/**
+ * Their known cost in nano-USD.
+ */
+costNanoUsd: number, 
+/**
+ * Sessions in this group with an unpriced model.
+ */
+unpricedSessions: number, };
+
+export type UsageReport = { 
+/**
+ * The grouping.
+ */
+groupBy: UsageGroupBy, 
+/**
+ * The groups.
+ */
+rows: Array<UsageRow>, 
+/**
+ * The sum of all rows.
+ */
+total: UsageRow, };
