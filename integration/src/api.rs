@@ -23,13 +23,18 @@ impl Api {
         }
     }
 
-    /// Logs in as admin and keeps the cookie.
+    /// Logs in as the admin the harness's hubs are started with.
     pub async fn login(base: &str) -> Api {
+        Api::login_as(base, "admin", crate::process::ADMIN_PASSWORD).await
+    }
+
+    /// Logs in as `username` and keeps the cookie.
+    pub async fn login_as(base: &str, username: &str, password: &str) -> Api {
         let mut api = Api::new(base);
         let response = api
             .http
             .post(format!("{base}/api/login"))
-            .json(&serde_json::json!({"username": "admin", "password": crate::process::ADMIN_PASSWORD}))
+            .json(&serde_json::json!({"username": username, "password": password}))
             .send()
             .await
             .expect("login request");
