@@ -10,6 +10,8 @@ import type {
   Me,
   SessionSummary,
   SpawnRequest,
+  UsageGroupBy,
+  UsageReport,
 } from './protocol/generated/protocol';
 
 /** A failed request, carrying the hub's error body when it sent one. */
@@ -78,7 +80,25 @@ export const api = {
   session: (id: string) => request<SessionSummary>('GET', `/api/sessions/${enc(id)}`),
   spawn: (body: SpawnRequest) => request<SessionSummary>('POST', '/api/sessions', body),
   stop: (id: string) => request<SessionSummary>('POST', `/api/sessions/${enc(id)}/stop`),
+  usage: (q: UsageQuery) => request<UsageReport>('GET', `/api/usage?${usageSearch(q)}`),
 };
+
+/** The parameters of `GET /api/usage`; an empty date leaves that end of the range open. */
+export interface UsageQuery {
+  groupBy: UsageGroupBy;
+  /** First UTC day, `YYYY-MM-DD`, or `''`. */
+  from: string;
+  /** Last UTC day, `YYYY-MM-DD`, or `''`. */
+  to: string;
+}
+
+/** The query string of a usage request, without the `?`. */
+export function usageSearch(q: UsageQuery): string {
+  const params = new URLSearchParams({ groupBy: q.groupBy });
+  if (q.from) params.set('from', q.from);
+  if (q.to) params.set('to', q.to);
+  return params.toString();
+}
 
 /** A message fit to show a user for any thrown value. */
 export function errorMessage(e: unknown): string {

@@ -12,9 +12,12 @@ import type {
   Reply,
   SessionSummary,
   SessionUpdated,
+  SessionUsageUpdated,
   TermSize,
 } from './protocol/generated/protocol';
 import { decodeFrame, type OutputFrame } from './frames';
+import { isUsageEvent } from './usage';
+import { HostWatches } from './watch';
 
 /** How long to wait for an acknowledgement before giving up. */
 const ACK_TIMEOUT_MS = 15_000;
@@ -28,6 +31,8 @@ export interface HubHandlers {
   onSessionUpdated(e: SessionUpdated): void;
   onHostUpdated(e: HostUpdated): void;
   onHostRemoved(e: HostRemoved): void;
+  /** A session's usage totals changed (attached sessions and watched hosts only). */
+  onUsage(e: SessionUsageUpdated): void;
   onHubError(e: HubError): void;
 }
 
@@ -46,6 +51,8 @@ type OutputListener = (frame: OutputFrame) => void;
 
 export class HubConnection {
   readonly socket: Socket;
+  /** The hosts whose `session:usage` updates this connection receives; re-sent on every reconnect. */
+  readonly watches: HostWatches;
   private readonly listeners = new Map<string, Set<OutputListener>>();
   /** Frames that could not be decoded, for diagnostics. */
   badFrames = 0;
@@ -58,10 +65,21 @@ export class HubConnection {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
     });
+    this.watches = new HostWatches(
+      { watch: (id) => this.watchHost(id), unwatch: (id) => this.unwatchHost(id) },
+      (hostId, error) => console.warn(`flotilla: not watching host ${hostId} for usage:`, error instanceof Error ? error.message : error),
+    );
     const s = this.socket;
     handlers.onStatus('connecting');
-    s.on('connect', () => handlers.onStatus('connected'));
-    s.on('disconnect', (reason) => handlers.onStatus('disconnected', reason));
+    s.on('connect', () => {
+      // The hub keeps watches per connection: a new one starts with none.
+      this.watches.setConnected(true);
+      handlers.onStatus('connected');
+    });
+    s.on('disconnect', (reason) => {
+      this.watches.setConnected(false);
+      handlers.onStatus('disconnected', reason);
+    });
     s.on('connect_error', (err) => {
       handlers.onStatus('disconnected', err.message);
       handlers.onConnectError(err.message);
@@ -69,6 +87,10 @@ export class HubConnection {
     s.on(UiEvents.sessionUpdated, (e: SessionUpdated) => handlers.onSessionUpdated(e));
     s.on(UiEvents.hostUpdated, (e: HostUpdated) => handlers.onHostUpdated(e));
     s.on(UiEvents.hostRemoved, (e: HostRemoved) => handlers.onHostRemoved(e));
+    s.on(UiEvents.usage, (e: unknown) => {
+      if (isUsageEvent(e)) handlers.onUsage(e);
+      else console.warn('flotilla: malformed session:usage event', e);
+    });
     s.on(UiEvents.error, (e: HubError) => handlers.onHubError(e));
     s.on(UiEvents.output, (payload: unknown) => this.dispatch(payload));
   }
@@ -130,6 +152,15 @@ export class HubConnection {
 
   async resize(sessionId: string, size: TermSize): Promise<void> {
     await this.call<null>(UiEvents.resize, { sessionId, size });
+  }
+
+  /** Asks the hub for the `session:usage` updates of every session on a host, for this connection. */
+  async watchHost(hostId: string): Promise<void> {
+    await this.call<null>(UiEvents.watchHost, { hostId });
+  }
+
+  async unwatchHost(hostId: string): Promise<void> {
+    await this.call<null>(UiEvents.unwatchHost, { hostId });
   }
 
   close(): void {

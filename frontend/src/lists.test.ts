@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
-import { basename, projectName, relativeTime, removeHost, upsertHost, upsertSession } from './lists';
+import { basename, projectName, relativeTime, relativeTimeMs, removeHost, upsertHost, upsertSession } from './lists';
 
 function session(id: string, createdAt: string, state: SessionSummary['state'] = 'running'): SessionSummary {
   return {
@@ -75,5 +75,8 @@ describe('names and times', () => {
     expect(relativeTime('2026-01-01T11:59:30Z', now)).toBe('30s ago');
     expect(relativeTime('2026-01-01T11:00:00Z', now)).toBe('1h ago');
     expect(relativeTime('2025-12-30T12:00:00Z', now)).toBe('2d ago');
+    expect(relativeTimeMs(now - 42_000, now)).toBe('42s ago');
+    expect(relativeTimeMs(now + 3_000, now)).toBe('just now');
+    expect(relativeTimeMs(Number.NaN, now)).toBe('unknown');
   });
 });

@@ -56,6 +56,12 @@ export function relativeTime(iso: string | null, now: number): string {
   if (!iso) return 'never';
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
+  return relativeTimeMs(t, now);
+}
+
+/** {@link relativeTime} of an instant in milliseconds since the Unix epoch. */
+export function relativeTimeMs(t: number, now: number): string {
+  if (!Number.isFinite(t)) return 'unknown';
   const s = Math.round((now - t) / 1000);
   if (s < 5) return 'just now';
   if (s < 60) return `${s}s ago`;

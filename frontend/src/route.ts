@@ -1,11 +1,72 @@
-/** Hash routing: `#/session/<id>` opens a terminal, anything else is the overview. */
+/**
+ * Hash routing: `#/session/<id>` opens a terminal, `#/usage?groupBy=…&from=…&to=…`
+ * the usage report, anything else is the overview.
+ */
 import { useEffect, useState } from 'react';
+import type { UsageGroupBy } from './protocol/generated/protocol';
+import type { UsageQuery } from './api';
 
-export type Route = { view: 'overview' } | { view: 'session'; sessionId: string };
+export type Route =
+  | { view: 'overview' }
+  | { view: 'session'; sessionId: string }
+  | { view: 'usage'; query: UsageQuery };
 
-export function parseHash(hash: string): Route {
+/** The groupings `GET /api/usage` offers, in the order the UI lists them. */
+export const USAGE_GROUPS: readonly UsageGroupBy[] = ['day', 'host', 'project', 'agent'];
+
+/** How many days the usage report covers when the URL names no range. */
+export const DEFAULT_USAGE_DAYS = 30;
+
+const DAY_MS = 86_400_000;
+
+/** The UTC calendar day of an instant, `YYYY-MM-DD`. */
+export function utcDay(unixMs: number): string {
+  return new Date(unixMs).toISOString().slice(0, 10);
+}
+
+/** Whether `s` is a real calendar day written `YYYY-MM-DD`. */
+export function isIsoDay(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && utcDay(t) === s;
+}
+
+/** The last `days` UTC days up to and including today. */
+export function defaultUsageQuery(now: number, groupBy: UsageGroupBy = 'day'): UsageQuery {
+  return { groupBy, from: utcDay(now - (DEFAULT_USAGE_DAYS - 1) * DAY_MS), to: utcDay(now) };
+}
+
+/**
+ * The usage query in a hash's search part. A missing or invalid value takes
+ * its default; an empty date is kept empty (that end of the range is open).
+ */
+export function parseUsageQuery(search: string, now: number): UsageQuery {
+  const params = new URLSearchParams(search);
+  const fallback = defaultUsageQuery(now);
+  const group = params.get('groupBy');
+  const date = (name: 'from' | 'to'): string => {
+    const v = params.get(name);
+    if (v === null) return fallback[name];
+    return v === '' || isIsoDay(v) ? v : fallback[name];
+  };
+  return {
+    groupBy: USAGE_GROUPS.find((g) => g === group) ?? fallback.groupBy,
+    from: date('from'),
+    to: date('to'),
+  };
+}
+
+/** The hash of the usage view for a query; every parameter is written so the range survives a reload. */
+export function usageHash(q: UsageQuery): string {
+  return `#/usage?${new URLSearchParams({ groupBy: q.groupBy, from: q.from, to: q.to }).toString()}`;
+}
+
+export function parseHash(hash: string, now: number = Date.now()): Route {
   const m = /^#\/session\/([0-9a-fA-F-]{1,64})$/.exec(hash);
-  return m && m[1] ? { view: 'session', sessionId: m[1].toLowerCase() } : { view: 'overview' };
+  if (m && m[1]) return { view: 'session', sessionId: m[1].toLowerCase() };
+  const u = /^#\/usage(?:\?(.*))?$/.exec(hash);
+  if (u) return { view: 'usage', query: parseUsageQuery(u[1] ?? '', now) };
+  return { view: 'overview' };
 }
 
 export function openSession(id: string): void {
@@ -14,6 +75,10 @@ export function openSession(id: string): void {
 
 export function openOverview(): void {
   if (window.location.hash) window.location.hash = '';
+}
+
+export function openUsage(q: UsageQuery): void {
+  window.location.hash = usageHash(q);
 }
 
 export function useRoute(): Route {

@@ -1,8 +1,9 @@
 /** App-wide state (hosts, sessions, connection, toasts) as a tiny external store. */
 import { useSyncExternalStore } from 'react';
-import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
+import type { HostSummary, SessionSummary, SessionUsageUpdated } from './protocol/generated/protocol';
 import type { ConnectionStatus } from './hub';
 import { removeHost, sortHosts, sortSessions, upsertHost, upsertSession } from './lists';
+import { applyUsageEvent, mergeSessionsUsage, type PendingUsage } from './usage';
 
 export interface Toast {
   id: number;
@@ -23,6 +24,8 @@ export interface AppState {
    * its daemon is connected, so an attach made while it was away yields nothing.
    */
   hostEpochs: Record<string, number>;
+  /** `session:usage` readings for sessions not in the list yet. */
+  pendingUsage: PendingUsage;
   toasts: Toast[];
 }
 
@@ -33,6 +36,7 @@ const initial: AppState = {
   connection: 'connecting',
   connectionDetail: undefined,
   hostEpochs: {},
+  pendingUsage: {},
   toasts: [],
 };
 
@@ -54,11 +58,22 @@ export const store = {
   reset(): void {
     set(initial);
   },
+  /** A REST snapshot; usage readings newer than it (live events that overtook it) are kept. */
   setSnapshot(hosts: HostSummary[], sessions: SessionSummary[]): void {
-    set({ ...state, hosts: sortHosts(hosts), sessions: sortSessions(sessions), loaded: true });
+    const merged = mergeSessionsUsage(sessions, state.sessions, state.pendingUsage);
+    set({ ...state, hosts: sortHosts(hosts), sessions: sortSessions(merged.sessions), pendingUsage: merged.pending, loaded: true });
   },
+  /** A session from an event or a reply; its usage never replaces a newer reading. */
   upsertSession(s: SessionSummary): void {
-    set({ ...state, sessions: upsertSession(state.sessions, s) });
+    const merged = mergeSessionsUsage([s], state.sessions, state.pendingUsage);
+    const session = merged.sessions[0] ?? s;
+    set({ ...state, sessions: upsertSession(state.sessions, session), pendingUsage: merged.pending });
+  },
+  /** A live `session:usage` event: replaces the session's usage when newer. */
+  usageEvent(e: SessionUsageUpdated): void {
+    const next = applyUsageEvent({ sessions: state.sessions, pending: state.pendingUsage }, e);
+    if (next.sessions === state.sessions && next.pending === state.pendingUsage) return;
+    set({ ...state, sessions: next.sessions, pendingUsage: next.pending });
   },
   upsertHost(h: HostSummary): void {
     set({ ...state, hosts: upsertHost(state.hosts, h) });

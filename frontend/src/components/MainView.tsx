@@ -4,11 +4,13 @@ import { ApiError, api, errorMessage } from '../api';
 import { HubConnection } from '../hub';
 import { openOverview, useRoute } from '../route';
 import { store, useAppState } from '../store';
+import { visibleHostIds } from '../watch';
 import { HostsPanel } from './HostsPanel';
 import { SessionsList } from './SessionsList';
 import { SpawnDialog } from './SpawnDialog';
 import { TerminalView } from './TerminalView';
 import { Toasts } from './Toasts';
+import { UsageView } from './UsageView';
 
 export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: string) => void }) {
   const state = useAppState();
@@ -42,8 +44,14 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
         });
       },
       onSessionUpdated: (e) => store.upsertSession(e.session),
-      onHostUpdated: (e) => store.hostEvent(e.host),
+      onHostUpdated: (e) => {
+        const wasOnline = store.get().hosts.find((h) => h.id === e.host.id)?.online ?? false;
+        store.hostEvent(e.host);
+        // Watching is idempotent; re-sending it when a daemon comes back costs one small message.
+        if (e.host.online && !wasOnline) conn.watches.rewatch(e.host.id);
+      },
       onHostRemoved: (e) => store.removeHost(e.hostId),
+      onUsage: (e) => store.usageEvent(e),
       onHubError: (e) => store.toast(`${e.event}: ${e.error.message}`),
     });
     setHub(conn);
@@ -73,6 +81,13 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
   );
   const openHost = openSession ? state.hosts.find((h) => h.id === openSession.hostId) : undefined;
 
+  // Usage updates arrive for the hosts whose sessions are listed; the key
+  // keeps the effect from running on every usage event.
+  const watchKey = visibleHostIds(state.sessions, state.hosts).join(' ');
+  useEffect(() => {
+    hub?.watches.setDesired(watchKey ? watchKey.split(' ') : []);
+  }, [hub, watchKey]);
+
   return (
     <div className={`app ${openId ? 'has-session' : ''}`}>
       <header className="topbar">
@@ -81,9 +96,17 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
           <span className="brand-name">Flotilla</span>
         </div>
         <ConnectionBadge status={state.connection} detail={state.connectionDetail} />
+        <nav className="tabs" aria-label="Views">
+          <a href="#/" className="tab" aria-current={route.view !== 'usage' ? 'page' : undefined} data-testid="nav-sessions">
+            Sessions
+          </a>
+          <a href="#/usage" className="tab" aria-current={route.view === 'usage' ? 'page' : undefined} data-testid="nav-usage">
+            Usage
+          </a>
+        </nav>
         <div className="topbar-spacer" />
-        <button className="btn primary" onClick={() => setSpawnOpen(true)} data-testid="open-spawn">
-          <span aria-hidden="true">+</span> New session
+        <button className="btn primary" onClick={() => setSpawnOpen(true)} aria-label="New session" data-testid="open-spawn">
+          <span aria-hidden="true">+</span> <span className="hide-narrow">New session</span>
         </button>
         <span className="user" title="Signed in" data-testid="current-user">
           {me.username}
@@ -92,32 +115,36 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
           Log out
         </button>
       </header>
-      <main className="layout">
-        <aside className="sidebar">
-          <SessionsList
-            sessions={state.sessions}
-            hosts={state.hosts}
-            loaded={state.loaded}
-            selectedId={openId}
-          />
-          <HostsPanel hosts={state.hosts} loaded={state.loaded} />
-        </aside>
-        <section className="content">
-          {openId && hub ? (
-            <TerminalView
-              key={openId}
-              hub={hub}
-              sessionId={openId}
-              session={openSession}
-              host={openHost}
-              connected={state.connection === 'connected'}
-              hostEpoch={openSession ? (state.hostEpochs[openSession.hostId] ?? 0) : 0}
+      {route.view === 'usage' ? (
+        <UsageView query={route.query} />
+      ) : (
+        <main className="layout">
+          <aside className="sidebar">
+            <SessionsList
+              sessions={state.sessions}
+              hosts={state.hosts}
+              loaded={state.loaded}
+              selectedId={openId}
             />
-          ) : (
-            <EmptyState onSpawn={() => setSpawnOpen(true)} hostCount={state.hosts.length} />
-          )}
-        </section>
-      </main>
+            <HostsPanel hosts={state.hosts} loaded={state.loaded} />
+          </aside>
+          <section className="content">
+            {openId && hub ? (
+              <TerminalView
+                key={openId}
+                hub={hub}
+                sessionId={openId}
+                session={openSession}
+                host={openHost}
+                connected={state.connection === 'connected'}
+                hostEpoch={openSession ? (state.hostEpochs[openSession.hostId] ?? 0) : 0}
+              />
+            ) : (
+              <EmptyState onSpawn={() => setSpawnOpen(true)} hostCount={state.hosts.length} />
+            )}
+          </section>
+        </main>
+      )}
       {spawnOpen && <SpawnDialog hosts={state.hosts} onClose={() => setSpawnOpen(false)} />}
       <Toasts toasts={state.toasts} />
     </div>

@@ -5,6 +5,7 @@ import { projectName, relativeTime } from '../lists';
 import { openSession } from '../route';
 import { store } from '../store';
 import { ProfileChip, findProfile, useNow } from './common';
+import { SessionUsageSummary } from './SessionUsage';
 
 export function stateLabel(s: SessionSummary): string {
   switch (s.state) {
@@ -103,6 +104,7 @@ export function SessionsList({
                   <span>{host?.name ?? 'unknown host'}</span>
                   <span title={s.createdAt}>{relativeTime(s.createdAt, now)}</span>
                 </div>
+                {s.usage && <SessionUsageSummary sessionId={s.id} usage={s.usage} now={now} />}
                 {s.state === 'failed' && s.error && <div className="session-error small">{s.error}</div>}
               </div>
             </li>

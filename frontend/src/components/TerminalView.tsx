@@ -14,6 +14,7 @@ import { store } from '../store';
 import { registerTerminal } from '../testHook';
 import { ProfileChip, findProfile } from './common';
 import { StopButton, isLive, stateLabel } from './SessionsList';
+import { SessionUsageDetail } from './SessionUsage';
 
 const THEME = {
   background: '#0b0f14',
@@ -230,6 +231,7 @@ export function TerminalView({
         )}
         {session && <StopButton session={session} />}
       </div>
+      {session?.usage && <SessionUsageDetail sessionId={session.id} usage={session.usage} />}
       {attach.state === 'error' && (
         <div className="terminal-error" role="alert" data-testid="attach-error">
           Could not attach: {attach.message}
