@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -16,6 +16,7 @@ use flotilla_protocol::rest::{
     CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionSummary,
     SpawnRequest,
 };
+use flotilla_protocol::usage::UsageReport;
 use flotilla_protocol::{
     ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
 };
@@ -156,7 +157,8 @@ where
         list_sessions,
         get_session,
         spawn_session,
-        stop_session
+        stop_session,
+        usage_report
     ),
     components(schemas(ErrorBody, ErrorCode))
 )]
@@ -179,12 +181,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sessions", get(list_sessions).post(spawn_session))
         .route("/sessions/{id}", get(get_session))
         .route("/sessions/{id}/stop", post(stop_session))
+        .route("/usage", get(usage_report))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(app.clone(), check_origin));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::authenticated))
         .nest("/api", api)
         .fallback_service(statics)
         .with_state(app)
@@ -406,11 +410,14 @@ async fn delete_host(
         ));
     }
     app.daemons.disconnect(id);
-    for session in sessions {
-        if let Ok(session_id) = session.id.parse::<SessionId>() {
-            app.relay.remove(session_id);
-        }
+    let session_ids: Vec<SessionId> = sessions
+        .iter()
+        .filter_map(|session| session.id.parse().ok())
+        .collect();
+    for session_id in &session_ids {
+        app.relay.remove(*session_id);
     }
+    app.usage.forget(&session_ids);
     tracing::info!(host_id = %id, user = %user.username, "host deleted");
     app.broadcast_ui(HostRemoved::NAME, &HostRemoved { host_id: id })
         .await;
@@ -438,12 +445,7 @@ async fn list_sessions(
         .as_deref()
         .map(|raw| parse_id(raw, "host"))
         .transpose()?;
-    let rows = app.store.list_sessions(host).await?;
-    let sessions = rows
-        .iter()
-        .map(sessions::session_summary)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Json(sessions))
+    Ok(Json(sessions::list(&app, host).await?))
 }
 
 /// One session.
@@ -483,6 +485,39 @@ async fn stop_session(
     let id: SessionId = parse_id(&id, "session")?;
     let summary = sessions::stop(&app, &user, id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// Query parameters of `GET /api/usage`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct UsageParams {
+    /// `host`, `project`, `agent` or `day` (required).
+    group_by: Option<String>,
+    /// First UTC day included, `YYYY-MM-DD`; unbounded when absent.
+    from: Option<String>,
+    /// Last UTC day included, `YYYY-MM-DD`; unbounded when absent.
+    to: Option<String>,
+}
+
+/// Tokens and cost grouped by host, project, agent or UTC day, over an
+/// optional inclusive day range. Rows are sorted by cost, largest first
+/// (days by date); `total` sums them.
+#[utoipa::path(get, path = "/api/usage", params(UsageParams),
+    responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody)))]
+async fn usage_report(
+    State(app): State<Arc<App>>,
+    _user: CurrentUser,
+    params: Result<Query<UsageParams>, QueryRejection>,
+) -> Result<Json<UsageReport>, ApiError> {
+    let Query(params) = params
+        .map_err(|rejection| ApiError::new(ErrorCode::InvalidInput, rejection.body_text()))?;
+    let query = crate::usage::parse_query(
+        params.group_by.as_deref(),
+        params.from.as_deref(),
+        params.to.as_deref(),
+    )?;
+    Ok(Json(crate::usage::report(&app, &query).await?))
 }
 
 /// The OpenAPI document.

@@ -36,6 +36,18 @@ pub struct HubArgs {
     /// How long shutdown waits for tasks to finish, in milliseconds.
     #[arg(long, env = "HUB_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,
+    /// How often session usage held in memory is written to the database, in
+    /// milliseconds (and once more at shutdown).
+    #[arg(long, env = "HUB_USAGE_FLUSH_MS", default_value_t = 1_000)]
+    pub usage_flush_ms: u64,
+    /// A file holding the bearer token that lets a scraper read `/metrics`
+    /// on the main listener without a login. The token never goes in argv.
+    #[arg(long, env = "HUB_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Also serve `/metrics` WITHOUT authentication on this address. Bind it
+    /// to loopback or a private network only.
+    #[arg(long, env = "HUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// An administrative task to run instead of serving.
     #[command(subcommand)]
     pub command: Option<HubCommand>,
@@ -77,6 +89,12 @@ pub struct HubConfig {
     pub spawn_timeout: Duration,
     /// How long shutdown waits for tasks.
     pub shutdown_grace: Duration,
+    /// How often usage is flushed to the database.
+    pub usage_flush_interval: Duration,
+    /// The bearer token for `/metrics`, when configured.
+    pub metrics_token: Option<Secret>,
+    /// Where to serve `/metrics` without authentication, when configured.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl HubConfig {
@@ -125,6 +143,24 @@ impl HubConfig {
         if args.spawn_timeout_ms == 0 {
             problems.push("--spawn-timeout-ms must be positive".into());
         }
+        if args.usage_flush_ms == 0 {
+            problems.push("--usage-flush-ms must be positive".into());
+        }
+        let metrics_token =
+            args.metrics_token_file
+                .as_deref()
+                .and_then(|path| match read_token_file(path) {
+                    Ok(token) => Some(token),
+                    Err(problem) => {
+                        problems.push(problem);
+                        None
+                    }
+                });
+        let metrics_listen = args.metrics_listen.as_deref().and_then(|raw| {
+            raw.parse::<SocketAddr>()
+                .map_err(|error| problems.push(format!("--metrics-listen {raw:?}: {error}")))
+                .ok()
+        });
         match (problems.is_empty(), listen) {
             (true, Some(listen)) => Ok(HubConfig {
                 listen,
@@ -136,10 +172,35 @@ impl HubConfig {
                 admin_password,
                 spawn_timeout: Duration::from_millis(args.spawn_timeout_ms),
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+                usage_flush_interval: Duration::from_millis(args.usage_flush_ms),
+                metrics_token,
+                metrics_listen,
             }),
             _ => Err(problems),
         }
     }
+}
+
+/// Shortest metrics token accepted: a guessable token would open `/metrics`.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+/// Reads the metrics token: the file's content without surrounding
+/// whitespace, at least [`MIN_METRICS_TOKEN_CHARS`] long.
+fn read_token_file(path: &std::path::Path) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        format!(
+            "--metrics-token-file {}: cannot read it: {error}",
+            path.display()
+        )
+    })?;
+    let token = text.trim();
+    if token.chars().count() < MIN_METRICS_TOKEN_CHARS {
+        return Err(format!(
+            "--metrics-token-file {}: the token must be at least {MIN_METRICS_TOKEN_CHARS} characters",
+            path.display()
+        ));
+    }
+    Ok(Secret::new(token))
 }
 
 /// `scheme://host[:port]` of a public URL, which is what browsers send as `Origin`.

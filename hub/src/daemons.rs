@@ -25,6 +25,7 @@ use flotilla_protocol::daemon_to_hub::{
 use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
 use flotilla_protocol::hub_to_ui::HostUpdated;
 use flotilla_protocol::rest::SessionState;
+use flotilla_protocol::usage::SessionUsageReport;
 use flotilla_protocol::{
     ConnectRefusal, DAEMON_NAMESPACE, ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, Reply,
     SessionId,
@@ -38,7 +39,7 @@ use tracing::Instrument;
 
 use crate::App;
 use crate::relay::PushOutcome;
-use crate::sessions;
+use crate::{sessions, usage};
 
 /// How many non-output events a daemon connection may have queued. They are
 /// rare (lifecycle changes), so a full inbox means a misbehaving daemon: it
@@ -97,6 +98,16 @@ impl Daemons {
     /// Whether the host's daemon is connected and said hello.
     pub fn is_online(&self, host: HostId) -> bool {
         self.link(host).is_some()
+    }
+
+    /// How many hosts are online.
+    pub fn online_count(&self) -> usize {
+        self.links
+            .read()
+            .expect("links lock poisoned")
+            .values()
+            .filter(|link| link.ready)
+            .count()
     }
 
     /// Marks the host's link ready if it is still this socket.
@@ -204,6 +215,7 @@ enum DaemonEvent {
     Started(SessionStarted),
     SpawnFailed(SessionSpawnFailed),
     Exited(SessionExited),
+    Usage(SessionUsageReport),
 }
 
 /// Registers the `/daemon` namespace.
@@ -294,6 +306,21 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     queue_simple::<SessionStarted>(&socket, &inbox, DaemonEvent::Started);
     queue_simple::<SessionSpawnFailed>(&socket, &inbox, DaemonEvent::SpawnFailed);
     queue_simple::<SessionExited>(&socket, &inbox, DaemonEvent::Exited);
+    // Usage reports arrive every second per session: a malformed one is
+    // logged rate-limited rather than once per message.
+    let usage_app = app.clone();
+    queue_event(
+        &socket,
+        &inbox,
+        move |TryData(data): TryData<SessionUsageReport>, _ack: AckSender| match data {
+            Ok(report) => Some(DaemonEvent::Usage(report)),
+            Err(error) => {
+                usage_app.usage.warn_malformed(host_id, &error);
+                None
+            }
+        },
+        SessionUsageReport::NAME,
+    );
 
     let output_app = app.clone();
     socket.on(
@@ -520,6 +547,7 @@ async fn handle_event(
                     .resolve_spawn(failed.session_id, SpawnOutcome::Failed(failed.error));
             }
         }
+        DaemonEvent::Usage(report) => usage::ingest(app, host_id, report).await?,
         DaemonEvent::Exited(exited) => {
             if owns(app, host_id, exited.session_id).await? {
                 tracing::info!(session_id = %exited.session_id, exit_code = ?exited.exit_code, signal = ?exited.signal, "session exited");

@@ -8,11 +8,13 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod daemons;
+pub mod metrics;
 pub mod relay;
 pub mod sessions;
 pub mod shutdown;
 pub mod store;
 pub mod ui;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::auth::Secret;
 use crate::config::HubConfig;
@@ -51,6 +54,10 @@ pub struct App {
     pub daemons: daemons::Daemons,
     /// Viewer tasks per browser socket.
     pub viewers: ui::Viewers,
+    /// Session usage held in memory until flushed.
+    pub usage: usage::Usage,
+    /// Prometheus metrics.
+    pub metrics: metrics::Metrics,
     /// Owns every task the hub spawns.
     pub tracker: TaskTracker,
     /// Cancelled when the hub shuts down.
@@ -82,6 +89,9 @@ pub async fn build(
     }
     let store = Store::connect(&config.database_url).await?;
     bootstrap_admin(&store, config.admin_password.clone()).await?;
+    let metrics = metrics::Metrics::load(&store)
+        .await
+        .context("loading usage counters")?;
 
     let (socket_layer, io) = SocketIo::builder()
         .max_payload(MAX_SOCKET_PAYLOAD)
@@ -94,24 +104,52 @@ pub async fn build(
         relay: relay::Relay::default(),
         daemons: daemons::Daemons::default(),
         viewers: ui::Viewers::default(),
+        usage: usage::Usage::default(),
+        metrics,
         tracker: TaskTracker::new(),
         shutdown,
     });
     daemons::register(&app);
     ui::register(&app);
+    usage::spawn_flusher(&app, app.config.usage_flush_interval);
     let router = api::router(app.clone()).layer(socket_layer);
     Ok((app, router))
 }
 
-/// Runs the hub on `listener` until `shutdown` is cancelled.
+/// The sockets the hub serves on, bound by the caller before `run`.
+pub struct Listeners {
+    /// The main listener: UI, REST, Socket.IO and authenticated `/metrics`.
+    pub http: TcpListener,
+    /// The unauthenticated `/metrics` listener (`--metrics-listen`).
+    pub metrics: Option<TcpListener>,
+}
+
+/// Runs the hub on `listeners` until `shutdown` is cancelled.
 pub async fn run(
     config: HubConfig,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = config.shutdown_grace;
+    let listener = listeners.http;
     let (app, router) = build(config, shutdown.clone()).await?;
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
+    if let Some(metrics_listener) = listeners.metrics {
+        tracing::info!(addr = %metrics_listener.local_addr()?, "serving /metrics without authentication");
+        let metrics_router = metrics::open_router(app.clone());
+        let stop = shutdown.clone();
+        app.tracker.spawn(
+            async move {
+                if let Err(error) = axum::serve(metrics_listener, metrics_router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+                {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            }
+            .instrument(tracing::info_span!("metrics_listener")),
+        );
+    }
     // Terminal traffic is many small writes (a binary Socket.IO event is two
     // WebSocket frames); Nagle's algorithm would hold the second one back
     // until the peer's delayed ACK, adding ~40 ms to a keystroke's echo.
@@ -139,6 +177,10 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("tasks did not finish within the grace period");
+    }
+    // Every daemon inbox has stopped: this flush has the last reports.
+    if let Err(error) = app.usage.flush(&app.store).await {
+        tracing::error!("writing session usage at shutdown failed: {error:#}");
     }
     served
 }

@@ -59,8 +59,23 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts wait for this line instead of sleeping.
+    let metrics = match config.metrics_listen {
+        Some(metrics_addr) => Some(
+            tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("binding --metrics-listen {metrics_addr}"))?,
+        ),
+        None => None,
+    };
+    // Tests and scripts wait for these lines instead of sleeping.
     let mut stdout = std::io::stdout().lock();
+    if let Some(metrics) = &metrics {
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::json!({"event": "metrics_listening", "addr": metrics.local_addr()?.to_string()})
+        )?;
+    }
     writeln!(
         stdout,
         "{}",
@@ -70,7 +85,11 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     drop(stdout);
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(flotilla_hub::shutdown::cancel_on_signal(shutdown.clone()));
-    let result = flotilla_hub::run(config, listener, shutdown.clone()).await;
+    let listeners = flotilla_hub::Listeners {
+        http: listener,
+        metrics,
+    };
+    let result = flotilla_hub::run(config, listeners, shutdown.clone()).await;
     shutdown.cancel();
     signals.await.context("signal task")??;
     result

@@ -38,7 +38,8 @@ pub fn host_summary(app: &App, row: &HostRow) -> anyhow::Result<HostSummary> {
     })
 }
 
-/// The wire summary of a session record.
+/// The wire summary of a session record, without its usage (see
+/// [`summary_with_usage`]).
 pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
     let dimension = |n: i32| u16::try_from(n).unwrap_or(u16::MAX);
     Ok(SessionSummary {
@@ -65,12 +66,33 @@ pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
     })
 }
 
+/// The wire summary of a session record with its latest usage.
+pub async fn summary_with_usage(app: &App, row: &SessionRow) -> anyhow::Result<SessionSummary> {
+    let mut summary = session_summary(row)?;
+    summary.usage = app.usage.of_session(&app.store, summary.id).await?;
+    Ok(summary)
+}
+
+/// Every session (optionally of one host), newest first, with its usage:
+/// two queries, whatever the number of sessions.
+pub async fn list(app: &App, host: Option<HostId>) -> anyhow::Result<Vec<SessionSummary>> {
+    let rows = app.store.list_sessions(host).await?;
+    let mut usage = app.usage.of_sessions(&app.store, host).await?;
+    rows.iter()
+        .map(|row| {
+            let mut summary = session_summary(row)?;
+            summary.usage = usage.remove(&summary.id);
+            Ok(summary)
+        })
+        .collect()
+}
+
 /// One session's summary, or 404.
 pub async fn get(app: &App, id: SessionId) -> Result<SessionSummary, ApiError> {
     let row = app.store.get_session(id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::NotFound, format!("session {id} does not exist"))
     })?;
-    Ok(session_summary(&row)?)
+    Ok(summary_with_usage(app, &row).await?)
 }
 
 /// Reads a session back and tells every browser about it.
@@ -78,7 +100,7 @@ pub async fn publish(app: &App, id: SessionId) -> anyhow::Result<Option<SessionS
     let Some(row) = app.store.get_session(id).await? else {
         return Ok(None);
     };
-    let session = session_summary(&row)?;
+    let session = summary_with_usage(app, &row).await?;
     app.broadcast_ui(
         SessionUpdated::NAME,
         &SessionUpdated {

@@ -7,14 +7,15 @@
 
 mod entity;
 mod migration;
+mod usage;
 
 use anyhow::Context;
 use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sea_orm_migration::MigratorTrait;
 use time::OffsetDateTime;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use entity::{host, login, session, user};
 pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
+pub use usage::{AgentHostUsage, DayRange, UsageBaseline, UsageTotals, UsageWrite};
 
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
@@ -219,8 +221,22 @@ impl Store {
         Ok(res.rows_affected == 1)
     }
 
-    /// Deletes a host and its session records; `false` when it did not exist.
+    /// Deletes a host and its session records (with their usage); `false`
+    /// when it did not exist.
     pub async fn delete_host(&self, id: HostId) -> anyhow::Result<bool> {
+        // Explicit rather than relying on the connection enabling foreign keys.
+        for table in ["usage_daily", "session_usage"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE session_id IN (SELECT id FROM sessions WHERE host_id = ?)"
+            );
+            self.db
+                .execute_raw(usage::statement(
+                    self.db.get_database_backend(),
+                    &sql,
+                    vec![id.to_string().into()],
+                ))
+                .await?;
+        }
         session::Entity::delete_many()
             .filter(session::Column::HostId.eq(id.to_string()))
             .exec(&self.db)

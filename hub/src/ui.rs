@@ -18,8 +18,9 @@ use flotilla_protocol::hub_to_daemon::{ResizePty, WriteInput};
 use flotilla_protocol::hub_to_ui::{HubError, ViewerOutput};
 use flotilla_protocol::rest::SessionSummary;
 use flotilla_protocol::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
+use flotilla_protocol::usage::{UnwatchHost, WatchHost};
 use flotilla_protocol::{
-    ErrorBody, ErrorCode, Event, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE,
+    ErrorBody, ErrorCode, Event, HostId, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE,
 };
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
@@ -32,7 +33,7 @@ use tracing::Instrument;
 
 use crate::auth::{self, CurrentUser};
 use crate::relay::{REPLAY_BYTES, SessionRelay};
-use crate::{App, UI_ROOM};
+use crate::{App, UI_ROOM, usage};
 
 /// How long a viewer task waits before retrying when its socket's send
 /// buffer is full.
@@ -191,6 +192,7 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               WantsAck(wants): WantsAck| {
             let result = data.map_err(malformed).map(|data| {
                 detach_app.viewers.stop(socket.id, data.session_id);
+                socket.leave(usage::session_room(data.session_id));
             });
             respond(&socket, ack, wants, DetachSession::NAME, result);
             ready(())
@@ -226,12 +228,62 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             ready(())
         },
     );
+    let watch_app = app.clone();
+    socket.on(
+        WatchHost::NAME,
+        move |socket: SocketRef,
+              TryData(data): TryData<WatchHost>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck| {
+            let app = watch_app.clone();
+            async move {
+                let result = match data {
+                    Ok(data) => existing_host(&app, data.host_id)
+                        .await
+                        .map(|()| socket.join(usage::host_room(data.host_id))),
+                    Err(error) => Err(malformed(error)),
+                };
+                respond(&socket, ack, wants, WatchHost::NAME, result);
+            }
+        },
+    );
+    let unwatch_app = app.clone();
+    socket.on(
+        UnwatchHost::NAME,
+        move |socket: SocketRef,
+              TryData(data): TryData<UnwatchHost>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck| {
+            let app = unwatch_app.clone();
+            async move {
+                let result = match data {
+                    Ok(data) => existing_host(&app, data.host_id)
+                        .await
+                        .map(|()| socket.leave(usage::host_room(data.host_id))),
+                    Err(error) => Err(malformed(error)),
+                };
+                respond(&socket, ack, wants, UnwatchHost::NAME, result);
+            }
+        },
+    );
     let disconnect_app = app.clone();
     socket.on_disconnect(move |socket: SocketRef| {
         disconnect_app.viewers.stop_all(socket.id);
         ready(())
     });
     socket.join(UI_ROOM);
+}
+
+/// `Ok` when the host exists, else a `not_found` error.
+async fn existing_host(app: &App, id: HostId) -> Result<(), ErrorBody> {
+    match app.store.get_host(id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("host {id} does not exist"),
+        )),
+        Err(error) => Err(crate::api::ApiError::from(error).body().clone()),
+    }
 }
 
 fn malformed(error: socketioxide::ParserError) -> ErrorBody {
@@ -275,9 +327,17 @@ async fn attach(
     socket: &SocketRef,
     id: SessionId,
 ) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
-    let summary = crate::sessions::get(app, id)
-        .await
-        .map_err(|error| error.body().clone())?;
+    // Join the session's usage room before reading the summary, so no
+    // update falls between the two; a newer update may then precede the ack
+    // (`updatedAtUnixMs` orders them).
+    socket.join(usage::session_room(id));
+    let summary = match crate::sessions::get(app, id).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            socket.leave(usage::session_room(id));
+            return Err(error.body().clone());
+        }
+    };
     // A live session whose daemon is away (or not yet back after a hub
     // restart) gets its relay opened now; the viewer then starts streaming
     // as soon as the daemon resends.

@@ -404,6 +404,78 @@ fn rest_goldens() {
 }
 
 #[test]
+fn usage_goldens() {
+    use crate::usage::*;
+    check(
+        &SessionUsageReport {
+            session_id: session(),
+            usage: usage(),
+        },
+        serde_json::json!({"sessionId": SID, "usage": usage_json()}),
+    );
+    check(
+        &SessionUsageUpdated {
+            session_id: session(),
+            host_id: host(),
+            usage: usage(),
+        },
+        serde_json::json!({"sessionId": SID, "hostId": HID, "usage": usage_json()}),
+    );
+    check(
+        &WatchHost { host_id: host() },
+        serde_json::json!({"hostId": HID}),
+    );
+    check(
+        &UnwatchHost { host_id: host() },
+        serde_json::json!({"hostId": HID}),
+    );
+    let row = |key: &str, label: &str, sessions: u64| UsageRow {
+        key: key.into(),
+        label: label.into(),
+        sessions,
+        tokens: TokenCounts {
+            input: 10,
+            reasoning: 2,
+            ..TokenCounts::default()
+        },
+        cost_nano_usd: 1_500_000_000,
+        unpriced_sessions: 1,
+    };
+    let row_json = |key: &str, label: &str, sessions: u64| {
+        serde_json::json!({
+            "key": key, "label": label, "sessions": sessions,
+            "tokens": {"input": 10, "output": 0, "cacheRead": 0, "cacheWrite": 0,
+                       "reasoning": 2, "tool": 0, "other": 0},
+            "costNanoUsd": 1_500_000_000u64, "unpricedSessions": 1
+        })
+    };
+    check(
+        &UsageReport {
+            group_by: UsageGroupBy::Host,
+            rows: vec![row(HID, "laptop", 2)],
+            total: row("total", "Total", 2),
+        },
+        serde_json::json!({
+            "groupBy": "host",
+            "rows": [row_json(HID, "laptop", 2)],
+            "total": row_json("total", "Total", 2)
+        }),
+    );
+    for (group_by, wire) in [
+        (UsageGroupBy::Host, "host"),
+        (UsageGroupBy::Project, "project"),
+        (UsageGroupBy::Agent, "agent"),
+        (UsageGroupBy::Day, "day"),
+    ] {
+        check(&group_by, serde_json::json!(wire));
+    }
+    check(
+        &Reply::<()>::Ok { value: () },
+        serde_json::json!({"type": "ok", "value": null}),
+    );
+}
+
+#[test]
 fn unknown_fields_are_ignored_for_additive_evolution() {
     let parsed: StopSession =
         serde_json::from_value(serde_json::json!({"sessionId": SID, "future": 1})).unwrap();

@@ -31,6 +31,9 @@ async fn hub() -> TestHub {
         admin_password: Some(Secret::new("admin-password")),
         spawn_timeout: Duration::from_secs(2),
         shutdown_grace: Duration::from_secs(1),
+        usage_flush_interval: Duration::from_secs(1),
+        metrics_token: None,
+        metrics_listen: None,
     };
     let (app, router) = crate::build(config, CancellationToken::new())
         .await
@@ -147,6 +150,8 @@ async fn healthz_is_public_and_everything_else_needs_a_login() {
         ("GET", "/api/sessions"),
         ("GET", "/api/me"),
         ("GET", "/api/openapi.json"),
+        ("GET", "/api/usage?groupBy=day"),
+        ("GET", "/metrics"),
         ("POST", "/api/hosts"),
     ] {
         let body = (method == "POST").then(|| serde_json::json!({"name": "x"}));
@@ -388,8 +393,55 @@ async fn openapi_document_lists_the_routes() {
         "/api/hosts/{id}/rotate-token",
         "/api/sessions",
         "/api/sessions/{id}/stop",
+        "/api/usage",
     ] {
         assert!(doc["paths"].get(path).is_some(), "missing {path}");
     }
     assert!(doc["components"]["schemas"].get("SpawnRequest").is_some());
+    assert!(doc["components"]["schemas"].get("UsageReport").is_some());
+    let params: Vec<&str> = doc["paths"]["/api/usage"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["groupBy", "from", "to"]);
+}
+
+#[tokio::test]
+async fn usage_report_parameters_get_specific_errors() {
+    let mut hub = hub().await;
+    hub.login().await;
+    for (query, needle) in [
+        ("", "groupBy is required"),
+        ("?groupBy=model", "groupBy \"model\" is not one of"),
+        (
+            "?groupBy=day&from=2026-13-01",
+            "from \"2026-13-01\" is not a date",
+        ),
+        ("?groupBy=day&to=26-01-01", "to \"26-01-01\" is not a date"),
+        ("?groupBy=day&from=2026-02-02&to=2026-02-01", "is after"),
+    ] {
+        let (status, _, body) = hub
+            .send("GET", &format!("/api/usage{query}"), None, &[])
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], "invalid_input", "{query}");
+        assert!(
+            body["message"].as_str().unwrap().contains(needle),
+            "{query}: {body}"
+        );
+    }
+    let (status, _, body) = hub
+        .send(
+            "GET",
+            "/api/usage?groupBy=host&from=2026-01-01&to=2026-01-01",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["groupBy"], "host");
+    assert_eq!(body["rows"], serde_json::json!([]));
+    assert_eq!(body["total"]["sessions"], 0);
 }

@@ -64,3 +64,69 @@ fn every_problem_is_reported_together() {
             .any(|p| p.contains("FLOTILLA_ADMIN_PASSWORD"))
     );
 }
+
+#[test]
+fn metrics_and_usage_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "  a-long-enough-metrics-token\n").unwrap();
+    let config = parse(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-token-file",
+            token_file.to_str().unwrap(),
+            "--metrics-listen",
+            "127.0.0.1:9464",
+            "--usage-flush-ms",
+            "250",
+        ],
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        config.metrics_token.as_ref().map(Secret::expose),
+        Some("a-long-enough-metrics-token")
+    );
+    assert!(!format!("{config:?}").contains("a-long-enough"), "redacted");
+    assert_eq!(
+        config.metrics_listen,
+        Some("127.0.0.1:9464".parse().unwrap())
+    );
+    assert_eq!(config.usage_flush_interval, Duration::from_millis(250));
+
+    let defaults = parse(&["--listen", "127.0.0.1:0"], None).unwrap();
+    assert!(defaults.metrics_token.is_none() && defaults.metrics_listen.is_none());
+    assert_eq!(defaults.usage_flush_interval, Duration::from_secs(1));
+}
+
+#[test]
+fn bad_metrics_and_usage_flags_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short");
+    std::fs::write(&short, "tiny\n").unwrap();
+    let missing = dir.path().join("missing");
+    for (token_file, needle) in [
+        (&short, "at least 16 characters"),
+        (&missing, "cannot read it"),
+    ] {
+        let problems = parse(
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-token-file",
+                token_file.to_str().unwrap(),
+                "--metrics-listen",
+                "localhost",
+                "--usage-flush-ms",
+                "0",
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains(needle)), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("--metrics-listen")));
+        assert!(problems.iter().any(|p| p.contains("--usage-flush-ms")));
+    }
+}

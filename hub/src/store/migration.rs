@@ -10,7 +10,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(UsageTables)]
     }
 }
 
@@ -74,6 +74,65 @@ impl MigrationTrait for Initial {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         for table in ["sessions", "hosts", "logins", "users"] {
+            db.execute_unprepared(&format!("DROP TABLE {table}"))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Session usage: the latest totals per session and the usage per UTC day.
+///
+/// `session_usage` holds the last report of each session (the whole
+/// `SessionUsage` as JSON plus the columns queries need). `usage_daily` holds,
+/// per session and UTC day, the tokens and cost that arrived that day: each
+/// report adds its increase over what was already counted (see
+/// `crate::usage`), so a session's daily rows add up to its totals.
+struct UsageTables;
+
+impl MigrationName for UsageTables {
+    fn name(&self) -> &str {
+        "m0002_usage"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UsageTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for statement in [
+            "CREATE TABLE session_usage (
+                session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+                usage_json TEXT NOT NULL,
+                tokens_total BIGINT NOT NULL,
+                cost_nano_usd BIGINT NOT NULL,
+                unpriced INTEGER NOT NULL,
+                requests BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )",
+            "CREATE TABLE usage_daily (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                day TEXT NOT NULL,
+                input BIGINT NOT NULL,
+                output BIGINT NOT NULL,
+                cache_read BIGINT NOT NULL,
+                cache_write BIGINT NOT NULL,
+                reasoning BIGINT NOT NULL,
+                tool BIGINT NOT NULL,
+                other BIGINT NOT NULL,
+                cost_nano_usd BIGINT NOT NULL,
+                PRIMARY KEY (session_id, day)
+            )",
+            "CREATE INDEX usage_daily_day ON usage_daily (day)",
+        ] {
+            db.execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for table in ["usage_daily", "session_usage"] {
             db.execute_unprepared(&format!("DROP TABLE {table}"))
                 .await?;
         }
