@@ -284,8 +284,14 @@ impl HubProcess {
     /// Starts a hub on a given address (a restart reuses the old port so
     /// daemons find it again).
     pub fn start_at(workspace: &Workspace, listen: &str) -> HubProcess {
+        Self::start_with(workspace, listen, &[])
+    }
+
+    /// Starts a hub on a given address with extra flags.
+    pub fn start_with(workspace: &Workspace, listen: &str, extra_args: &[&str]) -> HubProcess {
         let mut command = Command::new(binaries().join("flotilla-hub"));
         command
+            .args(extra_args)
             .args(["--listen", listen, "--data-dir"])
             .arg(workspace.data_dir())
             .arg("--static-dir")

@@ -4,3 +4,4 @@
 mod live_loop;
 mod profiles;
 mod tidy;
+mod usage;
