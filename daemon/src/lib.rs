@@ -5,7 +5,8 @@
 //! [`run`]. Modules: [`config`] (CLI and validation), [`profile`] (agent
 //! profiles), [`project`] (discovery and confinement), [`session`] (PTY
 //! actors), [`host`] (inventory and sessions), [`link`] (the hub connection),
-//! [`shutdown`] (signals).
+//! [`telemetry`] (usage totals from the agents' OTLP data), [`shutdown`]
+//! (signals).
 
 pub mod config;
 pub mod containerfile;
@@ -18,6 +19,7 @@ pub mod project;
 pub mod run_config;
 pub mod session;
 pub mod shutdown;
+pub mod telemetry;
 
 use std::collections::HashMap;
 use std::time::Duration;

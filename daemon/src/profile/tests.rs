@@ -214,6 +214,115 @@ fn price_is_the_longest_prefix_then_the_first_regex() {
 }
 
 #[test]
+fn token_type_mappings_and_their_defaults_parse() {
+    let text = format!(
+        "{VALID}telemetry:\n  token_metrics:\n    - name: t.tokens\n      type_attribute: kind\n      types: {{ in: input, cached: cache_read, total: ignore, misc: other }}\n      includes: {{ input: [cache_read] }}\n  activity_metrics:\n    - name: t.tools\n      attributes: [tool]\n  pricing:\n    - {{ match: {{ prefix: m }}, input: 1, output: 2 }}\n"
+    );
+    let telemetry = parse("demo.yaml", &text).unwrap().telemetry;
+    let metric = &telemetry.token_metrics[0];
+    assert_eq!(metric.types["in"], telemetry::TokenTypeMapping::Input);
+    assert_eq!(metric.types["total"], telemetry::TokenTypeMapping::Ignore);
+    assert_eq!(
+        metric.includes[&telemetry::TokenType::Input],
+        [telemetry::TokenType::CacheRead]
+    );
+    assert_eq!(telemetry.model_attribute, "model");
+    assert_eq!(telemetry.activity_metrics[0].attributes, ["tool"]);
+    // Reasoning is billed as output and tool tokens as input by default.
+    let price = telemetry.price_for("m1").unwrap();
+    assert_eq!(
+        price.per_million(telemetry::TokenType::Reasoning),
+        Some(2.0)
+    );
+    assert_eq!(price.per_million(telemetry::TokenType::Tool), Some(1.0));
+    assert_eq!(price.per_million(telemetry::TokenType::CacheRead), None);
+    // A profile without a telemetry section has the same default.
+    let bare = parse("demo.yaml", VALID).unwrap().telemetry;
+    assert_eq!(bare.model_attribute, "model");
+}
+
+#[test]
+fn an_unknown_canonical_token_type_names_its_field() {
+    let text = format!(
+        "{VALID}telemetry:\n  token_metrics:\n    - name: t.tokens\n      type_attribute: kind\n      types:\n        in: input\n        cached: cache_hit\n"
+    );
+    let found = diagnostics("demo.yaml", &text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "demo.yaml:19:17: telemetry.token_metrics[0].types.cached: unknown variant `cache_hit`"
+        ),
+        "{found:?}"
+    );
+    assert!(found[0].contains("cache_read"), "{found:?}");
+}
+
+#[test]
+fn telemetry_mapping_rules_are_reported_at_their_field() {
+    let text = format!(
+        r#"{VALID}telemetry:
+  model_attribute: " "
+  token_metrics:
+    - name: t.tokens
+      type_attribute: kind
+      types: {{ in: input, out: output, cached: cache_read, r: reasoning }}
+      includes:
+        input: [input, cache_read]
+        output: [cache_read]
+        reasoning: []
+    - name: t.more
+      type_attribute: kind
+      includes:
+        input: [cache_read]
+        cache_read: [tool]
+  cost_metric: t.tokens
+  activity_metrics:
+    - name: t.more
+      attributes: [tool, ""]
+  runtime_metric: {{ name: t.time }}
+  events:
+    api_request:
+      name: t.request
+      filter: {{ kind: "done(" }}
+      main_request: {{ source: main }}
+      input_tokens: ""
+      includes: {{ output: [output] }}
+  pricing:
+    - {{ match: {{ prefix: m }}, input: 1, output: 2, reasoning: -3, tool: .nan }}
+"#
+    );
+    let found = diagnostics("demo.yaml", &text);
+    let expected = [
+        "telemetry.model_attribute: expected a non-empty string",
+        "telemetry.token_metrics[0].includes.input: input cannot include itself",
+        "telemetry.token_metrics[0].includes.output: cache_read is already included in input; it would be subtracted twice",
+        "telemetry.token_metrics[0].includes.reasoning: expected at least one included type",
+        "telemetry.token_metrics[1].types: expected at least one mapping",
+        "telemetry.token_metrics[1].includes.cache_read: cache_read includes other types and is itself included in input",
+        "telemetry.cost_metric: \"t.tokens\" is already used by telemetry.token_metrics[0].name",
+        "telemetry.activity_metrics[0].name: \"t.more\" is already used by telemetry.token_metrics[1].name",
+        "telemetry.activity_metrics[0].attributes[1]: expected a non-empty string",
+        "telemetry.events.api_request.filter.kind: expected a valid regular expression",
+        "telemetry.events.api_request.input_tokens: expected a non-empty string",
+        "telemetry.events.api_request.includes.output: output cannot include itself",
+        "telemetry.pricing[0].reasoning: expected a non-negative price",
+        "telemetry.pricing[0].tool: expected a non-negative price",
+    ];
+    for message in expected {
+        assert!(
+            found.iter().any(|line| line.contains(message)),
+            "missing {message:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    // Every diagnostic has a real position.
+    assert!(
+        found.iter().all(|line| !line.starts_with("demo.yaml:0:")),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn json_merge_adds_missing_keys_and_never_overwrites() {
     let patch = serde_json::json!({"a": 1, "nested": {"x": true, "y": "new"}, "scalar": {"z": 1}});
     let existing = r#"{"nested": {"y": "user"}, "scalar": 5, "keep": [1]}"#;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::diagnostic::Diagnostic;
 use super::spawn_settings::SettingsFormat;
-use super::telemetry::PriceMatch;
+use super::telemetry::{Includes, PriceMatch, TokenType};
 use super::{Profile, PromptMode};
 use crate::session::env::is_secret;
 
@@ -144,36 +144,101 @@ impl Rules {
 
     fn telemetry(&mut self, profile: &Profile) {
         let telemetry = &profile.telemetry;
+        // Every metric name has one role: a data point is counted once.
+        let mut roles: BTreeMap<String, String> = BTreeMap::new();
+        let mut claim = |rules: &mut Rules, path: String, name: &str| {
+            if name.trim().is_empty() {
+                return;
+            }
+            if let Some(first) = roles.get(name) {
+                rules.report(path, format!("{name:?} is already used by {first}"));
+            } else {
+                roles.insert(name.to_owned(), path);
+            }
+        };
         for (index, metric) in telemetry.token_metrics.iter().enumerate() {
-            self.non_empty(
-                &format!("telemetry.token_metrics[{index}].name"),
-                &metric.name,
-            );
-            self.non_empty(
-                &format!("telemetry.token_metrics[{index}].type_attribute"),
-                &metric.type_attribute,
-            );
+            let base = format!("telemetry.token_metrics[{index}]");
+            self.non_empty(&format!("{base}.name"), &metric.name);
+            self.non_empty(&format!("{base}.type_attribute"), &metric.type_attribute);
             if telemetry.excluded_metrics.contains(&metric.name) {
                 self.report(
-                    format!("telemetry.token_metrics[{index}].name"),
+                    format!("{base}.name"),
                     format!("{:?} is also in telemetry.excluded_metrics", metric.name),
                 );
             }
+            claim(self, format!("{base}.name"), &metric.name);
+            if metric.types.is_empty() {
+                self.report(
+                    format!("{base}.types"),
+                    "expected at least one mapping from the agent's type value to a canonical \
+                     type (input, output, cache_read, cache_write, reasoning, tool, other, ignore)",
+                );
+            }
+            for value in metric.types.keys() {
+                if value.trim().is_empty() {
+                    self.report(format!("{base}.types"), "expected non-empty type values");
+                }
+            }
+            self.includes(&format!("{base}.includes"), &metric.includes);
         }
+        self.non_empty("telemetry.model_attribute", &telemetry.model_attribute);
         if let Some(cost) = &telemetry.cost_metric {
             self.non_empty("telemetry.cost_metric", cost);
+            claim(self, "telemetry.cost_metric".to_owned(), cost);
         }
-        for (index, name) in telemetry.activity_metrics.iter().enumerate() {
-            self.non_empty(&format!("telemetry.activity_metrics[{index}]"), name);
+        for (index, metric) in telemetry.activity_metrics.iter().enumerate() {
+            let base = format!("telemetry.activity_metrics[{index}]");
+            self.non_empty(&format!("{base}.name"), &metric.name);
+            claim(self, format!("{base}.name"), &metric.name);
+            for (position, attribute) in metric.attributes.iter().enumerate() {
+                self.non_empty(&format!("{base}.attributes[{position}]"), attribute);
+            }
         }
         if let Some(runtime) = &telemetry.runtime_metric {
             self.non_empty("telemetry.runtime_metric.name", &runtime.name);
+            claim(
+                self,
+                "telemetry.runtime_metric.name".to_owned(),
+                &runtime.name,
+            );
         }
         for (index, name) in telemetry.excluded_metrics.iter().enumerate() {
             self.non_empty(&format!("telemetry.excluded_metrics[{index}]"), name);
         }
         if let Some(event) = &telemetry.events.api_request {
-            self.non_empty("telemetry.events.api_request.name", &event.name);
+            let base = "telemetry.events.api_request";
+            self.non_empty(&format!("{base}.name"), &event.name);
+            for (field, matchers) in [
+                ("filter", &event.filter),
+                ("main_request", &event.main_request),
+            ] {
+                for (attribute, pattern) in matchers {
+                    let path = format!("{base}.{field}.{attribute}");
+                    if attribute.trim().is_empty() {
+                        self.report(&path, "expected a non-empty attribute name");
+                    }
+                    self.regex(&path, pattern);
+                }
+            }
+            let attributes = [
+                ("model", event.model.as_ref()),
+                ("input_tokens", event.input_tokens.as_ref()),
+                ("output_tokens", event.output_tokens.as_ref()),
+                ("cache_read_tokens", event.cache_read_tokens.as_ref()),
+                (
+                    "cache_creation_tokens",
+                    event.cache_creation_tokens.as_ref(),
+                ),
+                ("reasoning_tokens", event.reasoning_tokens.as_ref()),
+                ("tool_tokens", event.tool_tokens.as_ref()),
+                ("cost", event.cost.as_ref()),
+            ];
+            for (field, attribute) in attributes {
+                if let Some(attribute) = attribute {
+                    self.non_empty(&format!("{base}.{field}"), attribute);
+                }
+            }
+            self.includes(&format!("{base}.includes"), &event.includes);
         }
         for (index, price) in telemetry.pricing.iter().enumerate() {
             let base = format!("telemetry.pricing[{index}]");
@@ -188,6 +253,8 @@ impl Rules {
                 ("output", Some(price.output)),
                 ("cache_read", price.cache_read),
                 ("cache_write", price.cache_write),
+                ("reasoning", price.reasoning),
+                ("tool", price.tool),
             ];
             for (field, amount) in amounts {
                 if let Some(amount) = amount
@@ -205,6 +272,47 @@ impl Rules {
                 self.report(
                     format!("{base}.context_window"),
                     "expected a positive number of tokens",
+                );
+            }
+        }
+    }
+
+    /// `includes` subtracts the included types' counts once: a type includes
+    /// neither itself nor a type another one already includes, and a type
+    /// that includes others is not itself included (no chains or cycles).
+    fn includes(&mut self, path: &str, includes: &Includes) {
+        let mut included: BTreeMap<TokenType, TokenType> = BTreeMap::new();
+        for (outer, inner) in includes {
+            let entry = format!("{path}.{}", outer.as_str());
+            if inner.is_empty() {
+                self.report(&entry, "expected at least one included type");
+            }
+            for token_type in inner {
+                if token_type == outer {
+                    self.report(&entry, format!("{} cannot include itself", outer.as_str()));
+                } else if let Some(first) = included.insert(*token_type, *outer) {
+                    self.report(
+                        &entry,
+                        format!(
+                            "{} is already included in {}; it would be subtracted twice",
+                            token_type.as_str(),
+                            first.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        for outer in includes.keys() {
+            if let Some(container) = included.get(outer) {
+                self.report(
+                    format!("{path}.{}", outer.as_str()),
+                    format!(
+                        "{} includes other types and is itself included in {}; list every type \
+                         {} contains there instead",
+                        outer.as_str(),
+                        container.as_str(),
+                        container.as_str()
+                    ),
                 );
             }
         }
