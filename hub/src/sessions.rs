@@ -308,6 +308,7 @@ pub async fn end_session(
     if let Some(relay) = app.relay.get(id) {
         relay.mark_ended();
     }
+    app.usage.session_ended(id);
     publish(app, id).await?;
     Ok(())
 }

@@ -124,6 +124,9 @@ struct Tracked {
     counted: UsageTotals,
     /// Requests counted for the Prometheus counter.
     requests: u64,
+    /// The session ended: once flushed, memory lets it go (a late report
+    /// reloads it from the database).
+    ended: bool,
 }
 
 /// A session's changes since the last flush.
@@ -180,9 +183,10 @@ struct Inner {
     pending: HashMap<SessionId, Pending>,
 }
 
-/// The usage state of the hub. Memory holds the sessions reported since the
-/// hub started (their latest snapshot and counted totals) and what awaits
-/// the next flush; everything else is read from the database.
+/// The usage state of the hub. Memory holds the live sessions that reported
+/// since the hub started (their latest snapshot and counted totals) and
+/// what awaits the next flush; ended sessions leave it once flushed, and
+/// everything else is read from the database.
 #[derive(Default)]
 pub struct Usage {
     /// Short lookups and updates only; never held across an `.await`.
@@ -252,6 +256,7 @@ impl Usage {
                     latest: baseline.latest.map(Arc::new),
                     counted: baseline.counted,
                     requests: baseline.requests,
+                    ended: false,
                 });
                 owner
             }
@@ -299,6 +304,20 @@ impl Usage {
         ))
     }
 
+    /// Lets memory drop the session after its next flush: memory then holds
+    /// only sessions that are live or have unwritten usage.
+    pub fn session_ended(&self, id: SessionId) {
+        if let Some(tracked) = self
+            .inner
+            .lock()
+            .expect("usage lock poisoned")
+            .sessions
+            .get_mut(&id)
+        {
+            tracked.ended = true;
+        }
+    }
+
     /// Drops what memory holds for these sessions (their host was deleted).
     pub fn forget(&self, sessions: &[SessionId]) {
         let mut inner = self.inner.lock().expect("usage lock poisoned");
@@ -344,6 +363,9 @@ impl Usage {
             }
             return Err(error);
         }
+        let mut inner = self.inner.lock().expect("usage lock poisoned");
+        let Inner { sessions, pending } = &mut *inner;
+        sessions.retain(|id, tracked| !tracked.ended || pending.contains_key(id));
         Ok(())
     }
 

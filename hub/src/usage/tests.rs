@@ -392,3 +392,35 @@ async fn reports_group_by_host_project_agent_and_day_with_exact_sums() {
     assert!(empty.rows.is_empty());
     assert_eq!(empty.total.sessions, 0);
 }
+
+#[tokio::test]
+async fn ended_sessions_leave_memory_after_their_flush_and_keep_counting_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path()).await;
+    let laptop = host(&app, "laptop").await;
+    let id = session(&app, laptop, "claude", "/src/app").await;
+    let in_memory = |app: &App| app.usage.inner.lock().unwrap().sessions.contains_key(&id);
+    send(&app, laptop, id, snap(100, 10, 0, 1_000)).await;
+    crate::sessions::end_session(
+        &app,
+        id,
+        flotilla_protocol::rest::SessionState::Exited,
+        Some(0),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(in_memory(&app), "kept until its usage is written");
+    app.usage.flush(&app.store).await.unwrap();
+    assert!(!in_memory(&app));
+    let shown = crate::sessions::get(&app, id).await.unwrap().usage.unwrap();
+    assert_eq!(shown.tokens, tokens(100, 10, 0));
+    // A final report after the exit still counts only its growth.
+    send(&app, laptop, id, snap(120, 10, 0, 1_200)).await;
+    app.usage.flush(&app.store).await.unwrap();
+    let rows = day_rows(&app).await;
+    assert_eq!(rows[0].tokens, tokens(120, 10, 0));
+    assert_eq!(rows[0].cost_nano_usd, 1_200);
+    app.shutdown.cancel();
+}
