@@ -6,6 +6,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,8 +21,12 @@ pub const DEFAULT_SCAN_DEPTH: usize = 3;
 /// Default grace period between SIGTERM and SIGKILL, in milliseconds.
 pub const DEFAULT_STOP_GRACE_MS: u64 = 3000;
 
-/// Default OTLP receiver URL agents export to (`{otlp_endpoint}`).
+/// Default OTLP receiver URL agents export to (`{otlp_endpoint}`) when
+/// the receiver listens on [`DEFAULT_OTLP_LISTEN`].
 pub const DEFAULT_OTLP_ENDPOINT: &str = "http://127.0.0.1:4318";
+
+/// Default address of the OTLP/HTTP receiver.
+pub const DEFAULT_OTLP_LISTEN: &str = "127.0.0.1:4318";
 
 /// Largest accepted `--scan-depth`; deeper scans of big trees take too long.
 pub const MAX_SCAN_DEPTH: usize = 32;
@@ -92,9 +97,13 @@ pub struct RunArgs {
     #[arg(long, env = "DAEMON_STOP_GRACE_MS", default_value_t = DEFAULT_STOP_GRACE_MS)]
     pub stop_grace_ms: u64,
     /// The OTLP receiver URL given to agents as `{otlp_endpoint}`
-    /// [default: http://127.0.0.1:4318].
+    /// [default: http:// and the receiver's bound address].
     #[arg(long, env = "DAEMON_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// The loopback address the OTLP/HTTP receiver listens on; port 0 picks
+    /// a free port [default: 127.0.0.1:4318].
+    #[arg(long, env = "DAEMON_OTLP_LISTEN")]
+    pub otlp_listen: Option<String>,
 }
 
 /// A secret string: its `Debug` and `Display` never show the value.
@@ -134,8 +143,25 @@ pub struct Config {
     pub scan_depth: usize,
     /// Grace period between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
-    /// The OTLP receiver URL agents export to.
-    pub otlp_endpoint: String,
+    /// The OTLP receiver URL agents export to, when set explicitly;
+    /// otherwise it is derived from the receiver's bound address.
+    pub otlp_endpoint: Option<String>,
+    /// Where the OTLP/HTTP receiver listens (always a loopback address: it
+    /// has no authentication).
+    pub otlp_listen: SocketAddr,
+    /// Whether the receiver may listen on a free port instead when
+    /// `otlp_listen` is taken: only when neither the listen address nor the
+    /// endpoint was configured, so agents are still told the real address.
+    pub otlp_listen_fallback: bool,
+}
+
+impl Config {
+    /// The URL agents export to, given the receiver's bound address.
+    pub fn otlp_endpoint_for(&self, bound: SocketAddr) -> String {
+        self.otlp_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
 }
 
 /// Every problem found in the configuration, reported together.
@@ -257,16 +283,35 @@ impl Config {
         let otlp_endpoint = args
             .otlp_endpoint
             .as_deref()
-            .map_or(DEFAULT_OTLP_ENDPOINT, str::trim)
-            .trim_end_matches('/')
-            .to_owned();
-        if !(otlp_endpoint.starts_with("http://") || otlp_endpoint.starts_with("https://"))
-            || otlp_endpoint.contains('?')
+            .map(|endpoint| endpoint.trim().trim_end_matches('/').to_owned());
+        if let Some(endpoint) = &otlp_endpoint
+            && (!(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+                || endpoint.contains('?'))
         {
             problems.push(format!(
-                "--otlp-endpoint {otlp_endpoint:?} must be an http(s) URL without a query (e.g. {DEFAULT_OTLP_ENDPOINT})"
+                "--otlp-endpoint {endpoint:?} must be an http(s) URL without a query (e.g. {DEFAULT_OTLP_ENDPOINT})"
             ));
         }
+        let otlp_listen_text = args
+            .otlp_listen
+            .as_deref()
+            .map_or(DEFAULT_OTLP_LISTEN, str::trim);
+        let otlp_listen = match otlp_listen_text.parse::<SocketAddr>() {
+            Ok(addr) if addr.ip().is_loopback() => addr,
+            Ok(_) => {
+                problems.push(format!(
+                    "--otlp-listen {otlp_listen_text:?} must be a loopback address (the OTLP receiver has no authentication), e.g. {DEFAULT_OTLP_LISTEN}"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+            Err(_) => {
+                problems.push(format!(
+                    "--otlp-listen {otlp_listen_text:?} is not an IP address and port (e.g. {DEFAULT_OTLP_LISTEN})"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        };
+        let otlp_listen_fallback = args.otlp_listen.is_none() && otlp_endpoint.is_none();
 
         match token {
             Some(token) if problems.is_empty() => Ok(Config {
@@ -277,6 +322,8 @@ impl Config {
                 scan_depth: args.scan_depth,
                 stop_grace: Duration::from_millis(args.stop_grace_ms),
                 otlp_endpoint,
+                otlp_listen,
+                otlp_listen_fallback,
             }),
             _ => Err(ConfigError { problems }),
         }

@@ -26,6 +26,7 @@ use tracing::{info, warn};
 use crate::profile::spawn_settings::{self, SpawnSetting};
 use crate::profile::{EnvPlaceholders, HostFacts, Placeholders, Profile};
 use crate::session::{self, SessionEvent, SessionHandle, SessionSpec};
+use crate::telemetry::Registry;
 
 /// A command from the hub, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,9 @@ pub struct Host {
     /// `InventoryChanged` when it sees that.
     inventory_changed: Arc<watch::Sender<()>>,
     sessions: Arc<Mutex<HashMap<SessionId, SessionHandle>>>,
+    /// The sessions the OTLP receiver may attribute telemetry to; a session
+    /// is registered before its agent starts.
+    telemetry: Registry,
     /// Shared by every session; see [`session::spawn`].
     events: mpsc::Sender<SessionEvent>,
     tracker: TaskTracker,
@@ -102,6 +106,7 @@ impl Host {
             })),
             inventory_changed: Arc::new(watch::Sender::new(())),
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            telemetry: Registry::default(),
             events,
             tracker,
             cancel,
@@ -116,6 +121,11 @@ impl Host {
     /// The profiles new sessions are started from.
     pub fn profiles(&self) -> Arc<Vec<Profile>> {
         lock(&self.state).profiles.clone()
+    }
+
+    /// The telemetry registry shared with the OTLP receiver and the link.
+    pub fn telemetry(&self) -> &Registry {
+        &self.telemetry
     }
 
     /// A receiver that is marked changed whenever the inventory changes.
@@ -284,6 +294,8 @@ impl Host {
         let cwd = crate::project::confine(&self.config.projects_roots, &request.project)?;
         let session_text = request.session_id.to_string();
         let cwd_text = cwd.display().to_string();
+        let session_endpoint =
+            crate::profile::session_endpoint(&self.config.otlp_endpoint, &session_text);
         let argv = profile.command(
             &Placeholders {
                 prompt: request
@@ -293,6 +305,7 @@ impl Host {
                 session_id: Some(&session_text),
                 project_dir: Some(&cwd_text),
                 model: None,
+                otlp_session_endpoint: Some(&session_endpoint),
             },
             false,
         );
@@ -313,7 +326,11 @@ impl Host {
         let typed_prompt = profile
             .typed_prompt(request.prompt.as_deref())
             .map(str::to_owned);
-        let handle = session::spawn(
+        // Registered before the agent starts, so its first export counts.
+        let registered = self
+            .telemetry
+            .register(request.session_id, Arc::new(profile.telemetry.clone()));
+        let spawned = session::spawn(
             SessionSpec {
                 id: request.session_id,
                 argv,
@@ -326,7 +343,16 @@ impl Host {
             self.events.clone(),
             &self.tracker,
             self.cancel.child_token(),
-        )?;
+        );
+        let handle = match spawned {
+            Ok(handle) => handle,
+            Err(error) => {
+                if registered {
+                    self.telemetry.unregister(request.session_id);
+                }
+                return Err(error);
+            }
+        };
         Ok((handle, typed_prompt))
     }
 

@@ -5,7 +5,7 @@
 //! [`run`]. Modules: [`config`] (CLI and validation), [`profile`] (agent
 //! profiles), [`project`] (discovery and confinement), [`session`] (PTY
 //! actors), [`host`] (inventory and sessions), [`link`] (the hub connection),
-//! [`telemetry`] (usage totals from the agents' OTLP data), [`shutdown`]
+//! [`telemetry`] (the OTLP receiver and usage totals), [`shutdown`]
 //! (signals).
 
 pub mod config;
@@ -22,6 +22,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -169,6 +171,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         profile_errors: Vec::new(),
     };
 
+    let otlp_listener = bind_otlp(&config).await?;
+    let otlp_addr = otlp_listener
+        .local_addr()
+        .context("reading the OTLP receiver's address")?;
+    info!(addr = %otlp_addr, "otlp receiver listening");
+    announce_otlp_listening(otlp_addr);
+
     let tracker = TaskTracker::new();
     let sessions_cancel = shutdown.child_token();
     let (events_tx, events_rx) = mpsc::channel(SESSION_EVENTS);
@@ -177,7 +186,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             projects_roots: config.projects_roots.clone(),
             stop_grace: config.stop_grace,
             base_env: std::env::vars().collect(),
-            otlp_endpoint: config.otlp_endpoint.clone(),
+            otlp_endpoint: config.otlp_endpoint_for(otlp_addr),
         },
         Vec::new(),
         inventory,
@@ -188,6 +197,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     host.set_profiles(catalog.profiles(), catalog.error_lines());
     let inventory = host.inventory();
     info!(profiles = ?inventory.profiles.iter().map(|profile| &profile.name).collect::<Vec<_>>(), "profiles available");
+    // The receiver outlives the link: sessions stopping at shutdown still
+    // flush their telemetry into it, and it stops with them.
+    let receiver = telemetry::receiver::serve(
+        otlp_listener,
+        host.telemetry().clone(),
+        sessions_cancel.clone(),
+    );
+    tracker.spawn(async move {
+        if let Err(error) = receiver.await {
+            error!(%error, "otlp receiver failed");
+        }
+    });
     let reload = tracker.spawn(host::reload::watch(
         config.profiles_dir.clone(),
         catalog,
@@ -235,6 +256,39 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             Ok(DaemonExit::Refused(refusal))
         }
         Err(error) => Err(error),
+    }
+}
+
+/// Binds the OTLP receiver's listener. When the default address is taken
+/// and nothing about the receiver was configured, listens on a free
+/// loopback port instead (agents are given the bound address).
+async fn bind_otlp(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(config.otlp_listen).await {
+        Ok(listener) => Ok(listener),
+        Err(error)
+            if config.otlp_listen_fallback && error.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            warn!(addr = %config.otlp_listen, "otlp address in use; listening on a free port instead");
+            let any_port = SocketAddr::new(config.otlp_listen.ip(), 0);
+            tokio::net::TcpListener::bind(any_port)
+                .await
+                .with_context(|| format!("binding the OTLP receiver to {any_port}"))
+        }
+        Err(error) => Err(error).with_context(|| {
+            format!(
+                "binding the OTLP receiver to {} (--otlp-listen)",
+                config.otlp_listen
+            )
+        }),
+    }
+}
+
+/// Prints the machine-readable `otlp_listening` line on stdout.
+fn announce_otlp_listening(addr: SocketAddr) {
+    let line = serde_json::json!({"event": "otlp_listening", "addr": addr.to_string()});
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        warn!(%error, "cannot write the otlp_listening announcement");
     }
 }
 

@@ -5,6 +5,11 @@
 //! in order and an exit is always sent after its session's last frame. While
 //! disconnected, output events are dropped: each session's ring is the source
 //! of truth and is resent from the hub's offset after the next Hello.
+//!
+//! Usage totals are coalesced: once per [`USAGE_EVERY`] the link sends a
+//! `SessionUsageReport` for each session whose totals changed, a session's
+//! changed totals just before its exit, and every session's totals after
+//! each Hello. Reports carry full totals, so a repeat is harmless.
 
 pub mod backoff;
 pub mod socket;
@@ -13,7 +18,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -38,6 +43,9 @@ const INCOMING_CAPACITY: usize = 256;
 
 /// Largest frame the link builds when resending retained output.
 const RESEND_CHUNK: usize = 64 * 1024;
+
+/// How often changed usage totals are sent, at most, per session.
+pub const USAGE_EVERY: Duration = Duration::from_secs(1);
 
 /// Settings of the link.
 #[derive(Debug, Clone)]
@@ -141,7 +149,12 @@ impl Link {
         match event {
             // The ring keeps the bytes; they are resent after the next Hello.
             SessionEvent::Output { .. } => {}
-            SessionEvent::Exited(exited) => self.pending_exits.push(exited),
+            SessionEvent::Exited(exited) => {
+                self.host
+                    .telemetry()
+                    .mark_exited(exited.session_id, Instant::now());
+                self.pending_exits.push(exited);
+            }
         }
     }
 
@@ -250,6 +263,9 @@ impl Link {
             }
         }
 
+        let mut usage =
+            tokio::time::interval_at(tokio::time::Instant::now() + USAGE_EVERY, USAGE_EVERY);
+        usage.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rescan = self.config.rescan_every.map(|every| {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -257,7 +273,8 @@ impl Link {
         });
         loop {
             // Every branch is cancel-safe: mpsc `recv`, interval `tick` and
-            // watch `changed`.
+            // watch `changed` (a usage tick lost to another branch only
+            // delays the reports to the next tick).
             tokio::select! {
                 () = cancel.cancelled() => return ConnectionEnd::Shutdown,
                 message = incoming.recv() => match message {
@@ -278,6 +295,13 @@ impl Link {
                     let Some(event) = event else { return ConnectionEnd::Shutdown };
                     if let Err(error) = self.relay(socket, event).await {
                         return lost(format!("{error:#}"));
+                    }
+                }
+                _ = usage.tick() => {
+                    for report in self.host.telemetry().take_all_changed(Instant::now()) {
+                        if let Err(error) = socket.emit_json(&report).await {
+                            return lost(format!("{error:#}"));
+                        }
                     }
                 }
                 _ = async { rescan.as_mut()?.tick().await; Some(()) }, if rescan.is_some() => {
@@ -341,6 +365,11 @@ impl Link {
             self.sent.remove(&exited.session_id);
             self.host.forget(exited.session_id);
         }
+        // The hub may have missed any number of updates: send every
+        // session's totals once.
+        for report in self.host.telemetry().take_all() {
+            socket.emit_json(&report).await?;
+        }
         Ok(())
     }
 
@@ -363,6 +392,14 @@ impl Link {
                 send_frame(socket, session_id, start, &data[skip.min(data.len())..]).await
             }
             SessionEvent::Exited(exited) => {
+                // Totals first, so the hub has them when it records the
+                // exit; later data within the grace period follows on the
+                // usage tick.
+                let telemetry = self.host.telemetry();
+                telemetry.mark_exited(exited.session_id, Instant::now());
+                if let Some(report) = telemetry.take_changed(exited.session_id) {
+                    socket.emit_json(&report).await?;
+                }
                 socket.emit_json(&exited).await?;
                 self.sent.remove(&exited.session_id);
                 self.host.forget(exited.session_id);

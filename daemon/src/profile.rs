@@ -55,7 +55,8 @@ pub struct Profile {
     /// The argv templates and how the initial prompt is passed.
     pub commands: ProfileCommands,
     /// Extra environment for the agent process. Values may contain
-    /// `{otlp_endpoint}`, `{session_id}` and `{agent_id}`.
+    /// `{otlp_endpoint}`, `{otlp_session_endpoint}`, `{session_id}` and
+    /// `{agent_id}`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// How to tell whether the agent can authenticate on this host.
@@ -82,8 +83,9 @@ pub struct Profile {
 }
 
 /// The argv templates of a profile. Arguments may contain the placeholders
-/// `{prompt}`, `{session_id}`, `{project_dir}` and `{model}`; an argument
-/// whose placeholder has no value is dropped.
+/// `{prompt}`, `{session_id}`, `{project_dir}`, `{model}` and
+/// `{otlp_session_endpoint}`; an argument whose placeholder has no value is
+/// dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileCommands {
@@ -128,6 +130,15 @@ pub struct Placeholders<'a> {
     pub project_dir: Option<&'a str>,
     /// The model, if any.
     pub model: Option<&'a str>,
+    /// The session's own OTLP endpoint ([`session_endpoint`]), if any.
+    pub otlp_session_endpoint: Option<&'a str>,
+}
+
+/// The OTLP endpoint of one session, `{otlp_session_endpoint}`: the
+/// receiver's URL plus `/s/{session_id}`. Data sent there is attributed to
+/// the session by its path, for agents that cannot set resource attributes.
+pub fn session_endpoint(otlp_endpoint: &str, session_id: &str) -> String {
+    format!("{}/s/{session_id}", otlp_endpoint.trim_end_matches('/'))
 }
 
 /// Values substituted into the profile's `env`.
@@ -306,6 +317,10 @@ impl Profile {
             .iter()
             .map(|(key, value)| {
                 let value = value
+                    .replace(
+                        "{otlp_session_endpoint}",
+                        &session_endpoint(values.otlp_endpoint, values.session_id),
+                    )
                     .replace("{otlp_endpoint}", values.otlp_endpoint)
                     .replace("{session_id}", values.session_id)
                     .replace("{agent_id}", values.agent_id);
@@ -351,6 +366,10 @@ pub fn substitute(template: &[String], placeholders: &Placeholders<'_>) -> Vec<S
         ("{session_id}", placeholders.session_id),
         ("{project_dir}", placeholders.project_dir),
         ("{model}", placeholders.model),
+        (
+            "{otlp_session_endpoint}",
+            placeholders.otlp_session_endpoint,
+        ),
     ];
     template
         .iter()

@@ -2,6 +2,7 @@
 //! an environment map and a working directory.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use super::*;
 
@@ -113,4 +114,43 @@ fn cli_has_no_token_flag_and_splits_roots() {
             PathBuf::from("/c")
         ]
     );
+}
+
+#[test]
+fn otlp_receiver_listens_on_loopback_and_the_endpoint_follows_it() {
+    let (dir, args) = setup();
+    let token = env(&[(TOKEN_ENV, "tok")]);
+    let config = Config::validate(args.clone(), &token, dir.path()).unwrap();
+    assert_eq!(config.otlp_listen.to_string(), DEFAULT_OTLP_LISTEN);
+    assert!(config.otlp_listen_fallback);
+    let bound: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+    assert_eq!(config.otlp_endpoint_for(bound), "http://127.0.0.1:40001");
+
+    let mut zero = args.clone();
+    zero.otlp_listen = Some("[::1]:0".to_owned());
+    let config = Config::validate(zero, &token, dir.path()).unwrap();
+    assert!(!config.otlp_listen_fallback);
+    let bound: SocketAddr = "[::1]:40002".parse().unwrap();
+    assert_eq!(config.otlp_endpoint_for(bound), "http://[::1]:40002");
+
+    let mut explicit = args.clone();
+    explicit.otlp_endpoint = Some("http://agents.local:4318/".to_owned());
+    let config = Config::validate(explicit, &token, dir.path()).unwrap();
+    assert!(!config.otlp_listen_fallback);
+    assert_eq!(config.otlp_endpoint_for(bound), "http://agents.local:4318");
+
+    for (listen, needle) in [
+        ("0.0.0.0:4318", "must be a loopback address"),
+        ("192.168.1.2:4318", "must be a loopback address"),
+        ("localhost:4318", "is not an IP address and port"),
+        ("4318", "is not an IP address and port"),
+    ] {
+        let mut bad = args.clone();
+        bad.otlp_listen = Some(listen.to_owned());
+        bad.otlp_endpoint = Some("ftp://x".to_owned());
+        let error = Config::validate(bad, &token, dir.path()).unwrap_err();
+        assert_eq!(error.problems.len(), 2, "{error}");
+        assert!(error.problems[1].contains(needle), "{listen}: {error}");
+        assert!(error.problems[0].contains("--otlp-endpoint"), "{error}");
+    }
 }

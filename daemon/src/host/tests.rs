@@ -183,3 +183,35 @@ async fn set_profiles_updates_the_inventory_and_notifies() {
     assert!(fixture.host.inventory().profiles.is_empty());
     fixture.cancel.cancel();
 }
+
+const SESSION_ENDPOINT: &str = r#"
+name: endpoint
+display_name: Endpoint
+color: red
+binary: sh
+commands:
+  new: [sh, -c, 'printf "arg:%s env:%s\n" "$0" "$DEMO_OTLP"', "{otlp_session_endpoint}"]
+env:
+  DEMO_OTLP: "{otlp_session_endpoint}/v1/metrics"
+"#;
+
+#[tokio::test]
+async fn spawned_sessions_get_their_own_otlp_endpoint_and_are_attributable() {
+    let mut fixture = fixture(&[("endpoint.yaml", SESSION_ENDPOINT)]);
+    let session_id = fixture.spawn("endpoint", None).await;
+    // Registered before the agent started.
+    assert!(
+        fixture
+            .host
+            .telemetry()
+            .lookup(session_id, std::time::Instant::now())
+            .is_some()
+    );
+    let endpoint = format!("http://127.0.0.1:9/s/{session_id}");
+    let output = fixture.output_until("\n").await;
+    assert_eq!(
+        output.trim_end(),
+        format!("arg:{endpoint} env:{endpoint}/v1/metrics")
+    );
+    fixture.cancel.cancel();
+}

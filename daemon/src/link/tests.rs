@@ -110,6 +110,7 @@ mod against_socketioxide {
                 "session:spawn_failed",
                 "session:exited",
                 "host:inventory",
+                "session:usage",
             ] {
                 let seen_tx = seen_tx.clone();
                 socket.on(name, async move |Data(value): Data<serde_json::Value>| {
@@ -285,6 +286,84 @@ mod against_socketioxide {
         }
         assert_eq!(names, ["daemon:hello", "session:started", "session:exited"]);
         assert_eq!(String::from_utf8_lossy(&output), "out:hello-from-prompt");
+        cancel.cancel();
+        assert_eq!(link.await.unwrap().unwrap(), LinkExit::Shutdown);
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    /// Feeds one fixture export into `session`'s aggregate, as the
+    /// receiver would.
+    fn ingest(host: &Host, session: SessionId, fixture: &str) {
+        use crate::telemetry::decode::{Format, decode_message};
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/telemetry/fixtures")
+            .join(fixture);
+        let request: ExportMetricsServiceRequest =
+            decode_message(&std::fs::read(path).unwrap(), Format::Json).unwrap();
+        let entry = host
+            .telemetry()
+            .lookup(session, std::time::Instant::now())
+            .unwrap();
+        let mut telemetry = entry.telemetry();
+        telemetry.count_request();
+        telemetry.ingest_metrics(&request.resource_metrics[0], 1);
+    }
+
+    #[tokio::test]
+    async fn usage_totals_follow_hello_and_then_each_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (url, mut seen) = hub(SessionId::new(), root.display().to_string()).await;
+        let (config, host, events, tracker, cancel) = setup(url, "good", root);
+        let claude =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/claude.yaml");
+        let mapping = std::sync::Arc::new(crate::profile::load_file(&claude).unwrap().telemetry);
+        // A session with telemetry before the hub connection, one without.
+        let (busy, idle) = (SessionId::new(), SessionId::new());
+        host.telemetry().register(busy, mapping.clone());
+        host.telemetry().register(idle, mapping);
+        ingest(&host, busy, "claude_delta_1.json");
+        let link = tokio::spawn(crate::link::run(
+            config,
+            host.clone(),
+            events,
+            cancel.clone(),
+        ));
+
+        let mut next_usage = async || loop {
+            let seen = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+                .await
+                .expect("no usage report")
+                .unwrap();
+            if let Seen::Json(name, value) = seen
+                && name == "session:usage"
+            {
+                return value;
+            }
+        };
+        // After Hello: the full totals of every session with telemetry.
+        let first = next_usage().await;
+        assert_eq!(first["sessionId"], busy.to_string());
+        assert_eq!(first["usage"]["tokens"]["input"], 1050, "{first}");
+        assert_eq!(first["usage"]["costNanoUsd"], 625_000_000, "{first}");
+        // A change is sent on the next tick, with the new totals.
+        ingest(&host, busy, "claude_delta_2.json");
+        let started = tokio::time::Instant::now();
+        let second = next_usage().await;
+        assert!(started.elapsed() <= crate::link::USAGE_EVERY * 3);
+        assert_eq!(second["sessionId"], busy.to_string());
+        assert_eq!(second["usage"]["tokens"]["input"], 1550, "{second}");
+        assert_eq!(second["usage"]["requests"], 2, "{second}");
+        // Nothing changed: nothing more is sent.
+        tokio::time::sleep(crate::link::USAGE_EVERY * 2).await;
+        while let Ok(seen) = seen.try_recv() {
+            assert!(
+                !matches!(&seen, Seen::Json(name, _) if name == "session:usage"),
+                "{seen:?}"
+            );
+        }
         cancel.cancel();
         assert_eq!(link.await.unwrap().unwrap(), LinkExit::Shutdown);
         tracker.close();

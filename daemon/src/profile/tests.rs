@@ -120,6 +120,7 @@ fn placeholders_are_substituted_and_absent_ones_dropped() {
         session_id: Some("s1"),
         project_dir: Some("/p"),
         model: None,
+        otlp_session_endpoint: None,
     };
     assert_eq!(
         profile.command(&full, false),

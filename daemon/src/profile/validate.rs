@@ -11,9 +11,20 @@ use super::{Profile, PromptMode};
 use crate::session::env::is_secret;
 
 /// Placeholders allowed in `commands`.
-pub const COMMAND_PLACEHOLDERS: &[&str] = &["prompt", "session_id", "project_dir", "model"];
+pub const COMMAND_PLACEHOLDERS: &[&str] = &[
+    "prompt",
+    "session_id",
+    "project_dir",
+    "model",
+    "otlp_session_endpoint",
+];
 /// Placeholders allowed in `env` values.
-pub const ENV_PLACEHOLDERS: &[&str] = &["otlp_endpoint", "session_id", "agent_id"];
+pub const ENV_PLACEHOLDERS: &[&str] = &[
+    "otlp_endpoint",
+    "otlp_session_endpoint",
+    "session_id",
+    "agent_id",
+];
 /// Placeholders allowed in `spawn_settings[].merge` strings.
 pub const MERGE_PLACEHOLDERS: &[&str] = &["otlp_endpoint"];
 /// Placeholders allowed in `spawn_settings[].path`.
