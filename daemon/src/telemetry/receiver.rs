@@ -417,10 +417,17 @@ pub fn process<S: Signal>(
             format!("{dropped}; {message}")
         };
     }
+    let body = if rejected == 0 && message.is_empty() && format == Format::Json {
+        // A full success: `{}` rather than `{"partialSuccess":null}`, which
+        // not every OTLP/JSON client parses.
+        b"{}".to_vec()
+    } else {
+        decode::encode_message(&S::response(rejected, message), format)
+    };
     Reply {
         status: 200,
         format,
-        body: decode::encode_message(&S::response(rejected, message), format),
+        body,
     }
 }
 

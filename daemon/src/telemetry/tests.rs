@@ -227,6 +227,7 @@ async fn claude_deltas_over_json_and_protobuf_sum_to_exact_totals() {
         )
         .await;
     assert_eq!(first.content_type, JSON);
+    assert_eq!(first.body, b"{}");
     assert_eq!(first.metrics_partial(), None);
     let second = server
         .post(
