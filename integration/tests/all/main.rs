@@ -3,5 +3,6 @@
 
 mod live_loop;
 mod profiles;
+mod telemetry;
 mod tidy;
 mod usage;
