@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -283,6 +283,152 @@ async function typeInTerminal(page, text) {
 }
 
 // ---------------------------------------------------------------------------
+// A fake agent that reports telemetry (the approach of
+// integration/tests/all/telemetry.rs): a bash script, spawned through a
+// profile, posts OTLP/HTTP JSON with curl to the endpoint the daemon injected,
+// then idles. Its exact totals are what the browser must show.
+
+const FAKE_AGENT = 'fakeagent';
+// Two delta exports for a priced model: 100+50 input, 20+30 output tokens.
+const FAKE_TOKENS = { input: 150, output: 50 };
+const FAKE_TOTAL_TOKENS = FAKE_TOKENS.input + FAKE_TOKENS.output;
+// Priced at 3 (input) and 15 (output) USD per million tokens:
+// (150 × 3 + 50 × 15) USD / 1e6 = 0.0012 USD = 1_200_000 nano-USD.
+const FAKE_COST_NANO_USD = (FAKE_TOKENS.input * 3 + FAKE_TOKENS.output * 15) * 1000;
+const FAKE_WINDOW = 200_000;
+const FAKE_CONTEXT_USED = 1000;
+
+function fakeProfile(script) {
+  return `name: ${FAKE_AGENT}
+display_name: Fake agent
+color: "#888888"
+binary: bash
+always_available: true
+commands:
+  new: ["bash", ${JSON.stringify(script)}]
+env:
+  OTEL_EXPORTER_OTLP_ENDPOINT: "{otlp_endpoint}"
+  OTEL_RESOURCE_ATTRIBUTES: "flotilla.session_id={session_id}"
+telemetry:
+  token_metrics:
+    - name: fake.token.usage
+      type_attribute: type
+      types:
+        input: input
+        output: output
+        cacheRead: cache_read
+  model_attribute: model
+  events:
+    api_request:
+      name: fake.api_request
+      model: model
+      input_tokens: input_tokens
+      output_tokens: output_tokens
+      cache_read_tokens: cache_read_tokens
+  pricing:
+    - match: { prefix: fake-priced }
+      input: 3
+      output: 15
+      cache_read: 0.3
+      context_window: ${FAKE_WINDOW}
+`;
+}
+
+function otlpAttr(key, value) {
+  return { key, value: typeof value === 'string' ? { stringValue: value } : { intValue: String(value) } };
+}
+
+function fakeAgentScript() {
+  const resource = { attributes: [otlpAttr('flotilla.session_id', 'SESSION_ID')] };
+  const point = (type, value, start, end) => ({
+    attributes: [otlpAttr('model', 'fake-priced'), otlpAttr('type', type)],
+    startTimeUnixNano: String(start),
+    timeUnixNano: String(end),
+    asInt: String(value),
+  });
+  const metrics = (points) => ({
+    resourceMetrics: [
+      {
+        resource,
+        scopeMetrics: [
+          {
+            scope: { name: 'fake' },
+            metrics: [
+              {
+                name: 'fake.token.usage',
+                sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: points },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const exports = [
+    metrics([point('input', 100, 1000, 2000), point('output', 20, 1000, 2000)]),
+    metrics([
+      point('input', FAKE_TOKENS.input - 100, 2000, 3000),
+      point('output', FAKE_TOKENS.output - 20, 2000, 3000),
+    ]),
+  ];
+  // One request event, for the context bar (it adds no tokens).
+  const logs = {
+    resourceLogs: [
+      {
+        resource,
+        scopeLogs: [
+          {
+            scope: { name: 'fake' },
+            logRecords: [
+              {
+                timeUnixNano: '3000',
+                body: { stringValue: 'fake.api_request' },
+                attributes: [
+                  otlpAttr('event.name', 'api_request'),
+                  otlpAttr('model', 'fake-priced'),
+                  otlpAttr('input_tokens', FAKE_CONTEXT_USED),
+                  otlpAttr('output_tokens', 30),
+                  otlpAttr('cache_read_tokens', 0),
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const lines = [
+    '#!/bin/bash',
+    'set -eu',
+    'sid=${OTEL_RESOURCE_ATTRIBUTES#flotilla.session_id=}',
+    `post() { printf '%s' "\${2//SESSION_ID/$sid}" | curl -fsS -o /dev/null -H 'content-type: application/json' --data-binary @- "$1"; }`,
+  ];
+  for (const body of exports) lines.push(`post "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/metrics" '${JSON.stringify(body)}'`);
+  lines.push(`post "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/logs" '${JSON.stringify(logs)}'`);
+  lines.push('echo FAKE-AGENT-SENT', 'exec sleep 600', '');
+  return lines.join('\n');
+}
+
+/** The profiles the daemon uses: those of PROFILES plus the fake agent's, in a temp dir. */
+function profilesWithFakeAgent() {
+  const dir = makeTemp('flotilla-e2e-profiles-');
+  const profiles = join(dir, 'profiles');
+  cpSync(PROFILES, profiles, { recursive: true });
+  const script = join(dir, 'fake-agent.sh');
+  writeFileSync(script, fakeAgentScript());
+  writeFileSync(join(profiles, `${FAKE_AGENT}.yaml`), fakeProfile(script));
+  return profiles;
+}
+
+/** Reads `attr` of the element `testid` inside `scope`; pending with what it saw. */
+async function attrIs(scope, testid, attr, want) {
+  const el = scope.getByTestId(testid);
+  if ((await el.count()) === 0) return { pending: `no ${testid}` };
+  const got = await el.first().getAttribute(attr);
+  return got === String(want) ? got : { pending: `${testid} ${attr}=${got}, want ${want}` };
+}
+
+// ---------------------------------------------------------------------------
 // The run.
 
 async function main() {
@@ -317,10 +463,22 @@ async function main() {
   writeFileSync(join(projectDir, 'README.md'), '# e2e demo project\n');
 
   const daemonHome = makeTemp('flotilla-e2e-daemon-');
+  const profilesDir = profilesWithFakeAgent();
   const daemon = new Child(
     'daemon',
     DAEMON_BIN,
-    ['run', '--hub-url', base, '--profiles-dir', PROFILES, '--projects-root', projectsRoot],
+    [
+      'run',
+      '--hub-url',
+      base,
+      '--profiles-dir',
+      profilesDir,
+      '--projects-root',
+      projectsRoot,
+      // Any free port, so the run never collides with an OTLP receiver on 4318.
+      '--otlp-listen',
+      '127.0.0.1:0',
+    ],
     {
       FLOTILLA_HOST_TOKEN: created.token,
       RUST_LOG: process.env.RUST_LOG ?? 'info',
@@ -332,13 +490,15 @@ async function main() {
       DAEMON_STOP_GRACE_MS: '1000',
     },
   );
+  await daemon.waitForJson('{"event":"otlp_listening"}', (v) => v?.event === 'otlp_listening' && v.addr);
   await daemon.waitForJson('{"event":"connected"}', (v) => v?.event === 'connected');
-  await waitUntil(`host online with the "${PROFILE}" profile and the demo project`, async () => {
+  const host = await waitUntil(`host online with the "${PROFILE}" and "${FAKE_AGENT}" profiles and the demo project`, async () => {
     const hosts = await rest.ok('GET', '/api/hosts');
     const h = hosts.find((x) => x.id === hostId);
     const ready =
       h?.online &&
       h.inventory?.profiles.some((p) => p.name === PROFILE) &&
+      h.inventory?.profiles.some((p) => p.name === FAKE_AGENT) &&
       h.inventory?.projects.some((p) => p.path.endsWith('/demo'));
     if (ready) return h;
     // What the failure message shows as the last observed state.
@@ -490,6 +650,69 @@ async function main() {
       const state = await row.getAttribute('data-state');
       return state && state !== 'running' && state !== 'starting' ? state : false;
     });
+  });
+
+  await scenario('agent telemetry reaches the session and the usage report', async () => {
+    const project = host.inventory.projects.find((p) => p.path.endsWith('/demo')).path;
+    const spawned = await rest.ok('POST', '/api/sessions', {
+      hostId,
+      profile: FAKE_AGENT,
+      project,
+      size: { cols: 80, rows: 24 },
+    });
+    const fakeId = spawned?.id;
+    if (!fakeId) throw new Error(`POST /api/sessions returned ${short(spawned)}`);
+    await page.goto(`${base}/#/session/${fakeId}`);
+    await page.locator(`[data-testid=terminal-view][data-session-id="${fakeId}"][data-attach=attached]`).waitFor();
+    await waitUntil('the fake agent to report that it sent its telemetry', () =>
+      terminalHasLine(page, fakeId, 'FAKE-AGENT-SENT'),
+    );
+    // The header and the session list both show the exact totals, pushed live.
+    for (const testid of [`session-usage-detail-${fakeId}`, `session-usage-${fakeId}`]) {
+      const strip = page.getByTestId(testid);
+      await waitUntil(`${testid} to show ${FAKE_TOTAL_TOKENS} tokens`, () =>
+        attrIs(strip, 'usage-tokens', 'data-total-tokens', FAKE_TOTAL_TOKENS),
+      );
+      await waitUntil(`${testid} to show a cost of ${FAKE_COST_NANO_USD} nano-USD`, () =>
+        attrIs(strip, 'usage-cost', 'data-cost-nano-usd', FAKE_COST_NANO_USD),
+      );
+    }
+    const percent = ((FAKE_CONTEXT_USED / FAKE_WINDOW) * 100).toFixed(1);
+    await waitUntil(`the header's context bar at ${percent}%`, () =>
+      attrIs(page.getByTestId(`session-usage-detail-${fakeId}`), 'context-bar', 'data-percent', percent),
+    );
+    await shot(page, 'session-usage');
+
+    // The usage report, grouped by agent, lists the fake agent's session.
+    await page.getByTestId('nav-usage').click();
+    await page.getByTestId('usage-view').waitFor();
+    await page.getByTestId('usage-group-by').selectOption('agent');
+    const row = page.getByTestId(`usage-row-${FAKE_AGENT}`);
+    // The hub records usage in batches: refresh (at most twice a second) until the row has caught up.
+    let refreshed = Date.now();
+    const refresh = async () => {
+      const button = page.getByTestId('usage-refresh');
+      if (Date.now() - refreshed < 500 || !(await button.isEnabled())) return;
+      refreshed = Date.now();
+      await button.click({ timeout: 1000 });
+    };
+    await waitUntil(`the "${FAKE_AGENT}" row in the usage report`, async () => {
+      const view = page.getByTestId('usage-view');
+      const state = await view.getAttribute('data-state');
+      const table = await page.getByTestId('usage-table').getAttribute('data-group-by').catch(() => null);
+      if (state === 'ready' && table === 'agent' && (await row.count()) > 0) {
+        const sessions = (await row.getByTestId('usage-row-sessions').textContent())?.trim();
+        const tokens = await row.getByTestId('usage-tokens').getAttribute('data-total-tokens');
+        const cost = await row.getByTestId('usage-cost').getAttribute('data-cost-nano-usd');
+        if (sessions === '1' && tokens === String(FAKE_TOTAL_TOKENS) && cost === String(FAKE_COST_NANO_USD)) return true;
+        await refresh();
+        return { pending: `row: sessions=${sessions} tokens=${tokens} cost=${cost}` };
+      }
+      if (state === 'ready') await refresh();
+      return { pending: `view ${state}, table grouped by ${table}, row ${await row.count()}` };
+    });
+    await page.getByTestId('usage-total').waitFor();
+    await shot(page, 'usage-by-agent');
   });
 
   console.log(`e2e: ${results.length} scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
