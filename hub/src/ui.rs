@@ -228,44 +228,8 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             ready(())
         },
     );
-    let watch_app = app.clone();
-    socket.on(
-        WatchHost::NAME,
-        move |socket: SocketRef,
-              TryData(data): TryData<WatchHost>,
-              ack: AckSender,
-              WantsAck(wants): WantsAck| {
-            let app = watch_app.clone();
-            async move {
-                let result = match data {
-                    Ok(data) => existing_host(&app, data.host_id)
-                        .await
-                        .map(|()| socket.join(usage::host_room(data.host_id))),
-                    Err(error) => Err(malformed(error)),
-                };
-                respond(&socket, ack, wants, WatchHost::NAME, result);
-            }
-        },
-    );
-    let unwatch_app = app.clone();
-    socket.on(
-        UnwatchHost::NAME,
-        move |socket: SocketRef,
-              TryData(data): TryData<UnwatchHost>,
-              ack: AckSender,
-              WantsAck(wants): WantsAck| {
-            let app = unwatch_app.clone();
-            async move {
-                let result = match data {
-                    Ok(data) => existing_host(&app, data.host_id)
-                        .await
-                        .map(|()| socket.leave(usage::host_room(data.host_id))),
-                    Err(error) => Err(malformed(error)),
-                };
-                respond(&socket, ack, wants, UnwatchHost::NAME, result);
-            }
-        },
-    );
+    on_host_watch::<WatchHost>(&socket, app, |w| w.host_id, true);
+    on_host_watch::<UnwatchHost>(&socket, app, |w| w.host_id, false);
     let disconnect_app = app.clone();
     socket.on_disconnect(move |socket: SocketRef| {
         disconnect_app.viewers.stop_all(socket.id);
@@ -275,6 +239,41 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
 }
 
 /// `Ok` when the host exists, else a `not_found` error.
+/// Registers `E` (`host:watch` or `host:unwatch`): joins or leaves the
+/// host's usage room once the host is known to exist.
+fn on_host_watch<E>(socket: &SocketRef, app: &Arc<App>, host_of: fn(&E) -> HostId, join: bool)
+where
+    E: Event + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let app = Arc::clone(app);
+    socket.on(
+        E::NAME,
+        move |socket: SocketRef,
+              TryData(data): TryData<E>,
+              ack: AckSender,
+              WantsAck(wants): WantsAck| {
+            let app = app.clone();
+            async move {
+                let result = match data {
+                    Ok(data) => {
+                        let host = host_of(&data);
+                        existing_host(&app, host).await.map(|()| {
+                            let room = usage::host_room(host);
+                            if join {
+                                socket.join(room);
+                            } else {
+                                socket.leave(room);
+                            }
+                        })
+                    }
+                    Err(error) => Err(malformed(error)),
+                };
+                respond(&socket, ack, wants, E::NAME, result);
+            }
+        },
+    );
+}
+
 async fn existing_host(app: &App, id: HostId) -> Result<(), ErrorBody> {
     match app.store.get_host(id).await {
         Ok(Some(_)) => Ok(()),
