@@ -215,6 +215,22 @@ fn price_is_the_longest_prefix_then_the_first_regex() {
 }
 
 #[test]
+fn shipped_claude_prices_tell_opus_generations_apart() {
+    let path = shipped_dir().join("claude.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let telemetry = parse("claude.yaml", &text).unwrap().telemetry;
+    let input = |model: &str| telemetry.price_for(model).map(|price| price.input);
+    assert_eq!(input("claude-opus-4-20250514"), Some(15.0));
+    assert_eq!(input("claude-opus-4-0"), Some(15.0));
+    assert_eq!(input("claude-opus-4-1-20250805"), Some(15.0));
+    assert_eq!(input("claude-opus-4-5-20251101"), Some(5.0));
+    assert_eq!(input("claude-opus-4-6"), Some(5.0));
+    assert_eq!(input("claude-sonnet-4-5-20250929"), Some(3.0));
+    assert_eq!(input("claude-haiku-4-5"), Some(1.0));
+    assert_eq!(input("gpt-5"), None);
+}
+
+#[test]
 fn token_type_mappings_and_their_defaults_parse() {
     let text = format!(
         "{VALID}telemetry:\n  token_metrics:\n    - name: t.tokens\n      type_attribute: kind\n      types: {{ in: input, cached: cache_read, total: ignore, misc: other }}\n      includes: {{ input: [cache_read] }}\n  activity_metrics:\n    - name: t.tools\n      attributes: [tool]\n  pricing:\n    - {{ match: {{ prefix: m }}, input: 1, output: 2 }}\n"
