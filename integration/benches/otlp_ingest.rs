@@ -93,11 +93,7 @@ fn request(session: &str, n: u64, tokens: i64) -> Vec<u8> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(run())
+    flotilla_integration::block_on_bench(run())
 }
 
 async fn run() -> anyhow::Result<()> {

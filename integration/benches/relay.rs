@@ -31,11 +31,7 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(run())
+    flotilla_integration::block_on_bench(run())
 }
 
 /// Text lines like a build log, and what a PTY turns them into (`\n` → `\r\n`).

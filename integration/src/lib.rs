@@ -20,6 +20,16 @@ pub use process::{DaemonProcess, HubProcess, LogTail, Workspace};
 pub use socket::UiSocket;
 pub use stack::Stack;
 
+/// Runs a benchmark's body on the runtime every benchmark uses: two worker
+/// threads, like the 2-core machines the targets are stated for.
+pub fn block_on_bench<F: Future<Output = anyhow::Result<()>>>(body: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(body)
+}
+
 /// The deadline for each wait.
 pub fn timeout() -> Duration {
     let ms = std::env::var("FLOTILLA_TEST_TIMEOUT_MS")
