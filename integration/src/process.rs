@@ -50,8 +50,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A temp directory with a hub data dir and a projects root holding one git
-/// repository (`app`), removed on drop.
+/// What the test HOME's `~/.bashrc` exports, so a test can tell that a
+/// session's shell read the harness's start-up files and not the user's.
+pub const TEST_RC_MARKER: (&str, &str) = ("FLOTILLA_TEST_RC", "hermetic");
+
+/// A temp directory with a hub data dir, a projects root holding one git
+/// repository (`app`) and a HOME of its own (see [`Workspace::home`]),
+/// removed on drop.
 pub struct Workspace {
     dir: tempfile::TempDir,
 }
@@ -62,12 +67,31 @@ impl Workspace {
         let dir = tempfile::tempdir().expect("creating a temp dir");
         std::fs::create_dir_all(dir.path().join("projects/app/.git")).expect("creating a repo");
         std::fs::create_dir_all(dir.path().join("hub")).expect("creating the data dir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("creating the test HOME");
+        // A login bash reads ~/.bash_profile first and then no other user
+        // file; it sources the rc file so interactive and login shells agree.
+        std::fs::write(home.join(".bash_profile"), ". ~/.bashrc\n").expect("writing .bash_profile");
+        let (key, value) = TEST_RC_MARKER;
+        std::fs::write(
+            home.join(".bashrc"),
+            format!("PS1='$ '\nexport {key}={value}\n"),
+        )
+        .expect("writing .bashrc");
         Workspace { dir }
     }
 
     /// The temp directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The HOME every daemon of this workspace runs with (and so its agents):
+    /// its own `.bash_profile` and `.bashrc`, so tests never run the user's
+    /// shell start-up files (a slow version-manager init, a prompt that
+    /// differs) nor touch the user's agent configuration.
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
     }
 
     /// The hub's data dir.
@@ -356,6 +380,13 @@ impl DaemonProcess {
             .args(options.extra_args)
             .env("FLOTILLA_HOST_TOKEN", options.token)
             .env("RUST_LOG", "info")
+            .env("HOME", workspace.home())
+            .env("XDG_CONFIG_HOME", workspace.home().join(".config"))
+            .env("XDG_DATA_HOME", workspace.home().join(".local/share"))
+            .env("XDG_STATE_HOME", workspace.home().join(".local/state"))
+            .env("XDG_CACHE_HOME", workspace.home().join(".cache"))
+            .env_remove("BASH_ENV")
+            .env_remove("ENV")
             .current_dir(workspace.path());
         DaemonProcess {
             process: Process::spawn("daemon", command),

@@ -1,7 +1,7 @@
 //! The live loop, end to end through the real binaries: browser-like client
 //! ⇄ hub ⇄ daemon ⇄ PTY, with authentication, bad input and restarts.
 
-use flotilla_integration::process::DaemonOptions;
+use flotilla_integration::process::{DaemonOptions, TEST_RC_MARKER};
 use flotilla_integration::socket::{ConnectError, ConnectOptions};
 use flotilla_integration::{
     Api, DaemonProcess, HubProcess, LogTail, Stack, UiSocket, Workspace, wait_until,
@@ -108,6 +108,24 @@ async fn spawn_type_resize_share_and_stop() {
         .request("POST", &format!("/api/sessions/{session}/stop"), None)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+/// Tests never run the user's shell start-up files: a session's login bash
+/// sees the workspace's HOME and read its `.bashrc`, so a slow or unusual
+/// `~/.bashrc` on a developer's machine cannot change any test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_run_with_the_workspaces_own_home_and_rc_files() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    let (key, value) = TEST_RC_MARKER;
+    // The expanded values only appear in the output, never in the echoed input.
+    type_text(&viewer, session, &format!("echo \"rc=${key}\"\"@$HOME\"\r")).await;
+    let home = stack.workspace.home();
+    stack
+        .wait_output(&viewer, session, &format!("rc={value}@{}", home.display()))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
