@@ -276,6 +276,78 @@ async function shot(page, name) {
   await page.screenshot({ path: join(RESULTS, `${name}.png`) });
 }
 
+/** Where the terminal, its screen and its scrollbar are, and how big a cell is (CSS pixels). */
+function terminalGeometry(page, sessionId) {
+  return page.evaluate((id) => {
+    const host = document.querySelector('[data-testid=terminal]');
+    const screen = host?.querySelector('.xterm-screen');
+    const bar = host?.querySelector('.xterm-scrollable-element > .scrollbar.vertical');
+    const info = window.__flotilla?.terminalInfo(id);
+    if (!host || !screen || !info) return null;
+    const hs = getComputedStyle(host);
+    const h = host.getBoundingClientRect();
+    const sc = screen.getBoundingClientRect();
+    const b = bar?.getBoundingClientRect();
+    return {
+      ...info,
+      screen: { left: sc.left, top: sc.top, right: sc.right, bottom: sc.bottom },
+      cellWidth: sc.width / info.cols,
+      cellHeight: sc.height / info.rows,
+      barLeft: b ? b.left : null,
+      barWidth: b ? b.width : null,
+      contentRight: h.right - parseFloat(hs.paddingRight) - parseFloat(hs.borderRightWidth),
+      contentBottom: h.bottom - parseFloat(hs.paddingBottom) - parseFloat(hs.borderBottomWidth),
+      innerWidth: window.innerWidth,
+      innerHeight: window.innerHeight,
+    };
+  }, sessionId);
+}
+
+/**
+ * The fitted terminal leaves the scrollbar's strip free (no column beneath
+ * it), shows its last row whole inside the window, and wastes less than a
+ * cell either way. Returns the geometry, or pending with what it saw.
+ */
+async function terminalFits(page, sessionId) {
+  const g = await terminalGeometry(page, sessionId);
+  if (!g) return { pending: 'no terminal' };
+  const problems = [];
+  const eps = 0.75;
+  if (g.barLeft === null) problems.push('no vertical scrollbar element');
+  else {
+    if (g.screen.right > g.barLeft + eps) problems.push(`the last column ends at ${g.screen.right}, under the scrollbar at ${g.barLeft}`);
+    if (g.barLeft - g.screen.right >= g.cellWidth) problems.push(`a whole column (${g.cellWidth} px) is unused: screen ends at ${g.screen.right}, scrollbar at ${g.barLeft}`);
+  }
+  if (g.screen.bottom > g.contentBottom + eps) problems.push(`the last row ends at ${g.screen.bottom}, below the terminal's box at ${g.contentBottom}`);
+  if (g.screen.bottom > g.innerHeight + eps) problems.push(`the last row ends at ${g.screen.bottom}, below the window (${g.innerHeight})`);
+  if (g.contentBottom - g.screen.bottom >= g.cellHeight) problems.push(`a whole row is unused: ${g.screen.bottom} of ${g.contentBottom}`);
+  return problems.length === 0 ? g : { pending: `${problems.join('; ')} (${JSON.stringify(g)})` };
+}
+
+/** The buffer line that is exactly `text`, as an index into the whole buffer. */
+async function bufferLineIndex(page, sessionId, text) {
+  const lines = (await terminalText(page, sessionId)).split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i].trim() === text) return i;
+  return -1;
+}
+
+/** A one-finger vertical drag on the terminal, through the DevTools protocol (real touch events). */
+async function touchDrag(page, x, fromY, toY, steps = 8) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y: fromY }] });
+    for (let i = 1; i <= steps; i++) {
+      const y = fromY + ((toY - fromY) * i) / steps;
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y }] });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: false });
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
 async function typeInTerminal(page, text) {
   await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
   await page.keyboard.type(text);
@@ -598,6 +670,108 @@ async function main() {
       }));
     });
     await page.locator(`[data-testid=session-item][data-session-id="${sessionId}"][data-state=running]`).waitFor();
+    // Rows touch (line height 1) and box/block glyphs are drawn by xterm, not the font.
+    const info = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+    if (info?.lineHeight !== 1 || info?.customGlyphs !== true) throw new Error(`terminal options: ${short(info)}`);
+    console.log(`    (renderer: ${info.renderer})`);
+  });
+
+  await scenario('Ctrl+C copies a selection instead of interrupting; Ctrl+Shift+V pastes', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const word = `copyme-${randomBytes(4).toString('hex')}`;
+    await typeInTerminal(page, `echo ${word}`);
+    await waitUntil(`"${word}" on its own line`, () => terminalHasLine(page, sessionId, word));
+    // A half-typed command line: an interrupt would discard it.
+    await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+    await page.keyboard.type('echo still-');
+    const g = await terminalGeometry(page, sessionId);
+    const line = await bufferLineIndex(page, sessionId, word);
+    if (!g || line < 0) throw new Error(`cannot locate "${word}" on screen (${short(g)}, line ${line})`);
+    const x = g.screen.left + g.cellWidth * 3.5;
+    const y = g.screen.top + g.cellHeight * (line - g.viewportY + 0.5);
+    await page.mouse.dblclick(x, y);
+    await waitUntil('a selection in the terminal', async () => {
+      const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+      return i?.hasSelection ? true : { pending: short(i) };
+    });
+    await page.keyboard.press('Control+c');
+    await waitUntil('the word on the clipboard', async () => {
+      const clip = await page.evaluate(() => navigator.clipboard.readText());
+      return clip === word ? true : { pending: `clipboard: ${short(clip)}` };
+    });
+    const after = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+    if (after?.hasSelection) throw new Error('the selection was not cleared after copying');
+    await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+    await page.keyboard.type('here');
+    await page.keyboard.press('Enter');
+    // Had ^C been sent, bash would have dropped "echo still-" and run "here".
+    await waitUntil('"still-here": the command line survived Ctrl+C', () => terminalHasLine(page, sessionId, 'still-here'));
+    // Without a selection, Ctrl+C is still an interrupt.
+    // (Each step waits for the echo: an interrupt flushes input the shell has not read yet.)
+    await page.keyboard.type('echo never-');
+    await waitUntil('"echo never-" echoed', async () => {
+      const text = await terminalText(page, sessionId);
+      return text.trimEnd().endsWith('echo never-') ? true : { pending: text.slice(-200) };
+    });
+    await page.keyboard.press('Control+c');
+    await waitUntil('the interrupt echoed as ^C', async () => {
+      const text = await terminalText(page, sessionId);
+      return text.includes('echo never-^C') ? true : { pending: text.slice(-200) };
+    });
+    await page.keyboard.type('echo after-interrupt');
+    await page.keyboard.press('Enter');
+    await waitUntil('"after-interrupt" alone: Ctrl+C interrupted', () => terminalHasLine(page, sessionId, 'after-interrupt'));
+    // Ctrl+Shift+V types the clipboard.
+    const pasted = `pasted-${randomBytes(4).toString('hex')}`;
+    await page.evaluate((t) => navigator.clipboard.writeText(t), `echo ${pasted}`);
+    await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+    await page.keyboard.press('Control+Shift+V');
+    await waitUntil('the pasted command on the command line', async () => {
+      const text = await terminalText(page, sessionId);
+      return text.includes(`echo ${pasted}`) ? true : { pending: text.slice(-300) };
+    });
+    await page.keyboard.press('Enter');
+    await waitUntil(`"${pasted}" output`, () => terminalHasLine(page, sessionId, pasted));
+  });
+
+  await scenario('the terminal fits: no column under the scrollbar, whole rows, touch scrolls (desktop and phone)', async () => {
+    // Scrollback, so the scrollbar is live.
+    await typeInTerminal(page, 'seq 1 400');
+    await waitUntil('"400" in the terminal', () => terminalHasLine(page, sessionId, '400'));
+    await waitUntil('the desktop terminal to fit', () => terminalFits(page, sessionId));
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const phone = await waitUntil('the phone terminal to fit', () => terminalFits(page, sessionId));
+      await shot(page, 'phone-terminal-fit');
+      if (phone.cols >= 80) throw new Error(`the phone terminal kept ${phone.cols} columns`);
+      // The PTY follows the phone's size.
+      await waitUntil(`the PTY to be ${phone.rows}x${phone.cols}`, async () => {
+        const probe = `phone-${randomBytes(3).toString('hex')}`;
+        await typeInTerminal(page, `echo ${probe} $(stty size)`);
+        const want = `${probe} ${phone.rows} ${phone.cols}`;
+        return waitUntil(`"${want}"`, () => terminalHasLine(page, sessionId, want), 1000).catch((e) => ({ pending: e.message }));
+      });
+      // A finger dragged down scrolls back through the output, and up again returns.
+      const before = await terminalGeometry(page, sessionId);
+      const x = (before.screen.left + before.screen.right) / 2;
+      const mid = (before.screen.top + before.screen.bottom) / 2;
+      await touchDrag(page, x, mid - 150, mid + 150);
+      const up = await waitUntil('a touch drag to scroll back', async () => {
+        const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+        return i && i.viewportY < i.baseY ? i : { pending: short(i) };
+      });
+      const lines = up.baseY - up.viewportY;
+      const expected = Math.trunc(300 / before.cellHeight);
+      if (Math.abs(lines - expected) > 1) throw new Error(`a 300 px drag scrolled ${lines} lines, expected about ${expected}`);
+      await touchDrag(page, x, mid + 150, mid - 150);
+      await waitUntil('a touch drag back to the bottom', async () => {
+        const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+        return i && i.viewportY === i.baseY ? i : { pending: short(i) };
+      });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    await waitUntil('the desktop terminal to fit again', () => terminalFits(page, sessionId));
   });
 
   await scenario('a second tab sees the output and can type', async () => {
@@ -631,7 +805,6 @@ async function main() {
   await scenario('a spawn outside the project roots shows the hub error', async () => {
     await page.getByTestId('open-spawn').click();
     await page.getByTestId('spawn-dialog').waitFor();
-    await page.getByTestId('spawn-profile').selectOption(PROFILE);
     await page.getByTestId('spawn-path').fill('/etc');
     await page.getByTestId('spawn-submit').click();
     const err = page.getByTestId('spawn-error');

@@ -5,6 +5,7 @@
 import type { Terminal } from '@xterm/xterm';
 
 const terminals = new Map<string, Terminal>();
+const renderers = new WeakMap<Terminal, () => string>();
 
 function bufferText(term: Terminal): string {
   const buf = term.buffer.active;
@@ -20,6 +21,21 @@ export interface FlotillaTestHook {
   readTerminal(sessionId?: string): string;
   /** The terminal's size in cells, or null when it is not open. */
   terminalSize(sessionId: string): { cols: number; rows: number } | null;
+  /** How the terminal is drawn and scrolled, or null when it is not open. */
+  terminalInfo(sessionId: string): TerminalInfo | null;
+}
+
+/** See {@link FlotillaTestHook.terminalInfo}. */
+export interface TerminalInfo {
+  cols: number;
+  rows: number;
+  /** The first buffer line in view, and the line it shows when scrolled to the bottom. */
+  viewportY: number;
+  baseY: number;
+  lineHeight: number;
+  customGlyphs: boolean;
+  renderer: string;
+  hasSelection: boolean;
 }
 
 declare global {
@@ -28,7 +44,8 @@ declare global {
   }
 }
 
-export function registerTerminal(sessionId: string, term: Terminal): () => void {
+export function registerTerminal(sessionId: string, term: Terminal, renderer: () => string): () => void {
+  renderers.set(term, renderer);
   terminals.set(sessionId, term);
   if (!window.__flotilla) {
     window.__flotilla = {
@@ -43,6 +60,20 @@ export function registerTerminal(sessionId: string, term: Terminal): () => void 
       terminalSize: (id: string) => {
         const t = terminals.get(id);
         return t ? { cols: t.cols, rows: t.rows } : null;
+      },
+      terminalInfo: (id: string) => {
+        const t = terminals.get(id);
+        if (!t) return null;
+        return {
+          cols: t.cols,
+          rows: t.rows,
+          viewportY: t.buffer.active.viewportY,
+          baseY: t.buffer.active.baseY,
+          lineHeight: t.options.lineHeight ?? 1,
+          customGlyphs: t.options.customGlyphs ?? true,
+          renderer: renderers.get(t)?.() ?? 'unknown',
+          hasSelection: t.hasSelection(),
+        };
       },
     };
   }

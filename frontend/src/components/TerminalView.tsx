@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import type { HostSummary, SessionSummary } from '../protocol/generated/protocol';
 import { MAX_INPUT_BYTES, MAX_TERMINAL_DIMENSION } from '../protocol/generated/constants';
@@ -11,8 +10,10 @@ import { InputQueue } from '../input';
 import { projectName } from '../lists';
 import { openOverview } from '../route';
 import { store } from '../store';
+import { fitGeometry, touchScrollStep, type TouchScroll } from '../terminalFit';
+import { keyAction } from '../terminalKeys';
 import { registerTerminal } from '../testHook';
-import { ProfileChip, findProfile } from './common';
+import { ProfileChip, copyText, findProfile } from './common';
 import { StopButton, isLive, stateLabel } from './SessionsList';
 import { SessionUsageDetail } from './SessionUsage';
 
@@ -40,10 +41,110 @@ const THEME = {
   brightWhite: '#f0f6fc',
 };
 
+/** xterm 6's vertical scrollbar width when no overview ruler is configured (`DEFAULT_SCROLL_BAR_WIDTH`). */
+const XTERM_SCROLLBAR_WIDTH = 14;
+
+/** The rendered cell size. xterm has no public API for it; FitAddon reads the same private field. */
+function cellSize(term: Terminal): { width: number; height: number } {
+  const core = (term as unknown as { _core?: { _renderService?: { dimensions?: { css?: { cell?: { width: number; height: number } } } } } })
+    ._core;
+  const cell = core?._renderService?.dimensions?.css?.cell;
+  return cell ?? { width: 0, height: 0 };
+}
+
+function px(style: CSSStyleDeclaration, prop: string): number {
+  return parseFloat(style.getPropertyValue(prop)) || 0;
+}
+
+/**
+ * Resizes the terminal to the cells that fit its container's content box
+ * (`fitGeometry`). Unlike FitAddon it subtracts the container's padding (the
+ * addon reads the border-box width, which hid the last column under the
+ * scrollbar and cut the bottom row) and uses the scrollbar's real width.
+ */
+function fitTerminal(term: Terminal, container: HTMLElement): void {
+  const el = term.element;
+  if (!el || !container.isConnected) return;
+  const box = container.getBoundingClientRect();
+  const cs = window.getComputedStyle(container);
+  const es = window.getComputedStyle(el);
+  const horizontal = ['padding-left', 'padding-right', 'border-left-width', 'border-right-width'];
+  const vertical = ['padding-top', 'padding-bottom', 'border-top-width', 'border-bottom-width'];
+  const width = box.width - horizontal.reduce((n, p) => n + px(cs, p) + px(es, p), 0);
+  const height = box.height - vertical.reduce((n, p) => n + px(cs, p) + px(es, p), 0);
+  const bar = el.querySelector<HTMLElement>('.xterm-scrollable-element > .scrollbar.vertical');
+  const scrollbarWidth = Math.max(bar?.offsetWidth ?? 0, term.options.overviewRuler?.width ?? XTERM_SCROLLBAR_WIDTH);
+  const cell = cellSize(term);
+  const size = fitGeometry({ width, height, cellWidth: cell.width, cellHeight: cell.height, scrollbarWidth });
+  if (size && (size.cols !== term.cols || size.rows !== term.rows)) term.resize(size.cols, size.rows);
+}
+
+/**
+ * Copies the terminal's selection. `execCommand('copy')` fires a copy event
+ * on the focused xterm textarea, whose handler puts the selection on the
+ * clipboard; that works on plain http too. The Clipboard API is the fallback.
+ */
+function copySelection(term: Terminal): void {
+  const text = term.getSelection();
+  if (!text) return;
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  if (!copied) {
+    void copyText(text).then((ok) => {
+      if (!ok) store.toast('Could not copy: the browser refused clipboard access', 'info');
+      term.focus();
+    });
+  }
+  term.clearSelection();
+}
+
+/** Pastes the clipboard as typed input (bracketed when the program asks for it). */
+function pasteClipboard(term: Terminal): void {
+  if (!navigator.clipboard?.readText) {
+    store.toast('Paste with the browser menu: clipboard access needs https', 'info');
+    return;
+  }
+  navigator.clipboard
+    .readText()
+    .then((text) => {
+      if (text) term.paste(text);
+    })
+    .catch(() => store.toast('Could not read the clipboard: allow clipboard access for this site', 'info'));
+}
+
+/** Which renderer each terminal ended up with (for the test hook). */
+const rendererOf = new WeakMap<Terminal, 'webgl' | 'dom'>();
+
+/** Loads the WebGL renderer, which draws box-drawing and block glyphs itself; the DOM renderer stays where WebGL fails. */
+function loadWebgl(term: Terminal, isDisposed: () => boolean, onChange: () => void): void {
+  import('@xterm/addon-webgl')
+    .then(({ WebglAddon }) => {
+      if (isDisposed()) return;
+      try {
+        const webgl = new WebglAddon();
+        webgl.onContextLoss(() => {
+          webgl.dispose();
+          rendererOf.set(term, 'dom');
+          onChange();
+        });
+        term.loadAddon(webgl);
+        rendererOf.set(term, 'webgl');
+      } catch (e) {
+        console.info('flotilla: WebGL unavailable, using the DOM renderer:', errorMessage(e));
+      }
+      onChange();
+    })
+    .catch((e: unknown) => console.info('flotilla: WebGL renderer not loaded:', errorMessage(e)));
+}
+
 /** What the effects share: the terminal and how to push its size to the hub. */
 interface Live {
   term: Terminal;
-  fit: FitAddon;
+  fit: () => void;
   /** Sends the current size unless it was already sent; `force` resends it. */
   sendSize: (force?: boolean) => void;
 }
@@ -79,23 +180,64 @@ export function TerminalView({
       theme: THEME,
       fontFamily: '"JetBrains Mono", "Fira Code", "Cascadia Code", Menlo, Consolas, "DejaVu Sans Mono", monospace',
       fontSize: window.innerWidth < 600 ? 12 : 13,
-      lineHeight: 1.15,
+      // Rows touch, so box drawing and block art have no gaps; customGlyphs
+      // (WebGL renderer) draws those characters to fill their cells exactly.
+      lineHeight: 1,
+      customGlyphs: true,
+      rescaleOverlappingGlyphs: true,
       scrollback: 10_000,
       cursorBlink: true,
       allowProposedApi: false,
     });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
+    rendererOf.set(term, 'dom');
     term.loadAddon(new WebLinksAddon());
     term.open(container);
+    let disposed = false;
     const safeFit = () => {
       try {
-        fit.fit();
+        fitTerminal(term, container);
       } catch {
         // The container can be detached or zero-sized mid-layout; the next resize fixes it.
       }
     };
     safeFit();
+
+    // Ctrl+C copies a selection instead of interrupting; Ctrl+Shift+C/V copy and paste.
+    term.attachCustomKeyEventHandler((e) => {
+      const action = keyAction(e, term.hasSelection());
+      if (action === 'pass') return true;
+      if (e.type === 'keydown') {
+        e.preventDefault();
+        if (action === 'copy') copySelection(term);
+        else pasteClipboard(term);
+      }
+      return false;
+    });
+
+    // xterm 6.0 does not scroll on touch; a vertical drag scrolls the
+    // scrollback here. Capture phase, so the terminal's own handlers cannot
+    // swallow it; not passive, so the page does not scroll or bounce instead.
+    let touch: TouchScroll | null = null;
+    const onTouchStart = (e: TouchEvent) => {
+      const t = e.touches[0];
+      touch = e.touches.length === 1 && t ? { lastY: t.clientY, restPx: 0 } : null;
+    };
+    const onTouchMove = (e: TouchEvent) => {
+      const t = e.touches[0];
+      if (!touch || e.touches.length !== 1 || !t) return;
+      const step = touchScrollStep(touch, t.clientY, cellSize(term).height);
+      touch = step.state;
+      if (step.lines !== 0) term.scrollLines(step.lines);
+      if (e.cancelable) e.preventDefault();
+    };
+    const onTouchEnd = () => {
+      touch = null;
+    };
+    const touchOpts: AddEventListenerOptions = { capture: true, passive: false };
+    container.addEventListener('touchstart', onTouchStart, touchOpts);
+    container.addEventListener('touchmove', onTouchMove, touchOpts);
+    container.addEventListener('touchend', onTouchEnd, touchOpts);
+    container.addEventListener('touchcancel', onTouchEnd, touchOpts);
 
     const cursor = new OutputCursor();
     const unsubscribe = hub.onOutput(sessionId, (frame) => {
@@ -131,23 +273,37 @@ export function TerminalView({
         console.warn('flotilla: resize not applied:', errorMessage(e));
       });
     };
-    liveRef.current = { term, fit, sendSize };
+    liveRef.current = { term, fit: safeFit, sendSize };
 
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const observer = new ResizeObserver(() => {
+    const refit = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         safeFit();
         sendSize();
       }, 120);
-    });
+    };
+    const observer = new ResizeObserver(refit);
     observer.observe(container);
-    const unregister = registerTerminal(sessionId, term);
+    // The phone's visible area changes (keyboard, URL bar) without always resizing the layout viewport.
+    window.visualViewport?.addEventListener('resize', refit);
+    // Cell sizes change when the web font arrives and when the renderer switches.
+    void document.fonts?.ready.then(() => {
+      if (!disposed) refit();
+    });
+    loadWebgl(term, () => disposed, refit);
+    const unregister = registerTerminal(sessionId, term, () => rendererOf.get(term) ?? 'unknown');
     term.focus();
 
     return () => {
+      disposed = true;
       clearTimeout(timer);
       observer.disconnect();
+      window.visualViewport?.removeEventListener('resize', refit);
+      container.removeEventListener('touchstart', onTouchStart, touchOpts);
+      container.removeEventListener('touchmove', onTouchMove, touchOpts);
+      container.removeEventListener('touchend', onTouchEnd, touchOpts);
+      container.removeEventListener('touchcancel', onTouchEnd, touchOpts);
       unregister();
       onData.dispose();
       onBinary.dispose();
@@ -180,11 +336,7 @@ export function TerminalView({
         setAttach({ state: 'attached' });
         const live = liveRef.current;
         if (live) {
-          try {
-            live.fit.fit();
-          } catch {
-            // See safeFit above.
-          }
+          live.fit();
           live.sendSize(true);
         }
       })

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { fitGeometry, touchScrollStep, type TouchScroll } from './terminalFit';
+
+describe('fitGeometry', () => {
+  const cell = { cellWidth: 8, cellHeight: 16 };
+
+  it('keeps the scrollbar strip free of columns', () => {
+    // 814 px hold 101 columns, but 14 of them are the scrollbar: 100 columns.
+    expect(fitGeometry({ width: 814, height: 480, ...cell, scrollbarWidth: 14 })).toEqual({ cols: 100, rows: 30 });
+    expect(fitGeometry({ width: 813, height: 479, ...cell, scrollbarWidth: 14 })).toEqual({ cols: 99, rows: 29 });
+    expect(fitGeometry({ width: 814, height: 480, ...cell, scrollbarWidth: 0 })).toEqual({ cols: 101, rows: 30 });
+  });
+
+  it('counts whole cells of fractional sizes, without losing one to rounding', () => {
+    // 7.8 px cells, 80 columns exactly: float error must not make it 79.
+    expect(fitGeometry({ width: 80 * 7.8 + 14, height: 24 * 15.6, cellWidth: 7.8, cellHeight: 15.6, scrollbarWidth: 14 })).toEqual({
+      cols: 80,
+      rows: 24,
+    });
+    expect(fitGeometry({ width: 370.5, height: 700.2, cellWidth: 7.22, cellHeight: 15, scrollbarWidth: 14 })).toEqual({
+      cols: 49,
+      rows: 46,
+    });
+  });
+
+  it('is null while there is nothing to measure, and never below the minimum', () => {
+    expect(fitGeometry({ width: 0, height: 480, ...cell, scrollbarWidth: 14 })).toBeNull();
+    expect(fitGeometry({ width: 800, height: 480, cellWidth: 0, cellHeight: 16, scrollbarWidth: 14 })).toBeNull();
+    expect(fitGeometry({ width: Number.NaN, height: 480, ...cell, scrollbarWidth: 14 })).toBeNull();
+    expect(fitGeometry({ width: 10, height: 4, ...cell, scrollbarWidth: 14 })).toEqual({ cols: 2, rows: 1 });
+  });
+});
+
+describe('touchScrollStep', () => {
+  function drag(ys: number[], cellHeight = 16): number[] {
+    let state: TouchScroll = { lastY: ys[0] ?? 0, restPx: 0 };
+    const out: number[] = [];
+    for (const y of ys.slice(1)) {
+      const step = touchScrollStep(state, y, cellHeight);
+      out.push(step.lines);
+      state = step.state;
+    }
+    return out;
+  }
+
+  it('scrolls down through the output when the finger moves up, and back', () => {
+    expect(drag([500, 468])).toEqual([2]);
+    expect(drag([300, 348])).toEqual([-3]);
+  });
+
+  it('keeps the remainder, so slow drags scroll too', () => {
+    // Five moves of 5 px: 25 px = one line after the fourth move, 9 px left over.
+    expect(drag([100, 95, 90, 85, 80, 75])).toEqual([0, 0, 0, 1, 0]);
+    // The sum over a drag equals the whole distance in lines, whichever the steps.
+    const steps = drag([400, 397, 380, 371, 330, 329, 300]);
+    expect(steps.reduce((a, b) => a + b, 0)).toBe(Math.trunc(100 / 16));
+  });
+
+  it('a reversal spends the remainder first', () => {
+    expect(drag([100, 90, 100])).toEqual([0, 0]);
+  });
+
+  it('does nothing before the cell size is known', () => {
+    expect(touchScrollStep({ lastY: 100, restPx: 3 }, 20, 0)).toEqual({ lines: 0, state: { lastY: 20, restPx: 0 } });
+  });
+});
