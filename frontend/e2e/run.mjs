@@ -603,6 +603,7 @@ async function main() {
   browser = context;
   const page = await newPage(context, 'tab1');
   let sessionId = '';
+  let fakeSessionId = '';
   const results = [];
 
   async function scenario(name, fn) {
@@ -816,13 +817,66 @@ async function main() {
     await page.getByTestId('spawn-dialog').waitFor({ state: 'detached' });
   });
 
-  await scenario('stop the session', async () => {
+  await scenario('stopping asks first; Escape cancels', async () => {
     const row = page.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`);
     await row.getByTestId('stop-session').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    const display = host.inventory.profiles.find((p) => p.name === PROFILE)?.displayName || PROFILE;
+    const heading = (await dialog.locator('h2').textContent()) ?? '';
+    if (!heading.includes(`${display} · demo`)) throw new Error(`the confirmation does not name the session: "${heading}"`);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    if ((await row.getAttribute('data-state')) !== 'running') throw new Error('Escape stopped the session');
+    // The dialog's clicks do not reach the row underneath (which would open the session).
+    await row.getByTestId('stop-session').click();
+    await dialog.waitFor();
+    await page.getByTestId('confirm-ok').click();
+    await dialog.waitFor({ state: 'detached' });
     await waitUntil('the session to leave the running state in the list', async () => {
       const state = await row.getAttribute('data-state');
       return state && state !== 'running' && state !== 'starting' ? state : false;
     });
+  });
+
+  await scenario('ended sessions are hidden by default; filters and search live in the URL', async () => {
+    await page.getByTestId('nav-sessions').click();
+    const row = page.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`);
+    await row.waitFor({ state: 'detached' });
+    await waitUntil('"1 ended hidden"', () => attrIs(page, 'hidden-ended', 'data-count', 1));
+    await page.getByTestId('show-ended').click();
+    await row.waitFor();
+    if (!page.url().includes('state=all')) throw new Error(`the filter is not in the URL: ${page.url()}`);
+    // Reloaded, the view keeps its filter.
+    await page.reload();
+    await row.waitFor();
+    if ((await page.getByTestId('filter-state-all').getAttribute('aria-pressed')) !== 'true') {
+      throw new Error('the "All" filter did not survive a reload');
+    }
+    // Search: a session id prefix, the host name, a project that does not exist.
+    await page.getByTestId('filter-search').fill(sessionId.slice(0, 6));
+    await row.waitFor();
+    await page.getByTestId('filter-search').fill('no-such-project');
+    await page.getByTestId('filter-empty').waitFor();
+    await page.getByTestId('filter-search').fill('e2e-host');
+    await row.waitFor();
+    await page.getByTestId('filter-search').fill('');
+    // Host and agent.
+    await page.getByTestId('filter-agent').selectOption(PROFILE);
+    await row.waitFor();
+    await page.getByTestId('filter-host').selectOption(hostId);
+    await row.waitFor();
+    if (!page.url().includes(`host=${hostId}`) || !page.url().includes(`agent=${PROFILE}`)) throw new Error(`URL: ${page.url()}`);
+    // Opening a session keeps the list's filter.
+    await row.click();
+    await page.locator(`[data-testid=terminal-view][data-session-id="${sessionId}"]`).waitFor();
+    if (!page.url().includes('state=all')) throw new Error(`opening a session dropped the filter: ${page.url()}`);
+    await page.getByTestId('nav-sessions').click();
+    await page.getByTestId('filter-state-running').click();
+    await page.getByTestId('filter-agent').selectOption('');
+    await page.getByTestId('filter-host').selectOption('');
+    await row.waitFor({ state: 'detached' });
+    await shot(page, 'session-filter');
   });
 
   await scenario('agent telemetry reaches the session and the usage report', async () => {
@@ -886,6 +940,28 @@ async function main() {
     });
     await page.getByTestId('usage-total').waitFor();
     await shot(page, 'usage-by-agent');
+    fakeSessionId = fakeId;
+  });
+
+  await scenario('a running session whose host went offline says so', async () => {
+    await page.goto(`${base}/#/session/${fakeSessionId}`);
+    await page.locator(`[data-testid=terminal-view][data-session-id="${fakeSessionId}"][data-attach=attached]`).waitFor();
+    // A crash, not a shutdown: the hub still records the session as running.
+    daemon.proc.kill('SIGKILL');
+    await daemon.exited;
+    await page.locator(`[data-testid=host-item][data-host-id="${hostId}"][data-online=false]`).waitFor();
+    for (const scope of [
+      page.getByTestId('terminal-view'),
+      page.locator(`[data-testid=session-item][data-session-id="${fakeSessionId}"]`),
+    ]) {
+      const badge = scope.locator('[data-host-offline=true]').first();
+      await badge.waitFor();
+      const text = (await badge.textContent())?.trim() ?? '';
+      if (!/^host offline( since .+)?$/.test(text)) throw new Error(`the offline badge says "${text}"`);
+    }
+    const row = page.locator(`[data-testid=session-item][data-session-id="${fakeSessionId}"]`);
+    if ((await row.getAttribute('data-state')) !== 'running') throw new Error('the session is no longer recorded as running');
+    await shot(page, 'host-offline');
   });
 
   console.log(`e2e: ${results.length} scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,18 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { defaultUsageQuery, isIsoDay, parseHash, parseUsageQuery, usageHash } from './route';
+import { DEFAULT_FILTER } from './sessionFilter';
 
 // 2026-03-15T12:00:00Z
 const NOW = Date.UTC(2026, 2, 15, 12);
 
 describe('parseHash', () => {
   it('routes sessions, usage and the overview', () => {
-    expect(parseHash('#/session/ABC-1', NOW)).toEqual({ view: 'session', sessionId: 'abc-1' });
-    expect(parseHash('', NOW)).toEqual({ view: 'overview' });
-    expect(parseHash('#/nope', NOW)).toEqual({ view: 'overview' });
+    expect(parseHash('#/session/ABC-1', NOW)).toEqual({ view: 'session', sessionId: 'abc-1', list: DEFAULT_FILTER });
+    expect(parseHash('', NOW)).toEqual({ view: 'overview', list: DEFAULT_FILTER });
+    expect(parseHash('#/nope', NOW)).toEqual({ view: 'overview', list: DEFAULT_FILTER });
     expect(parseHash('#/usage', NOW)).toEqual({ view: 'usage', query: { groupBy: 'day', from: '2026-02-14', to: '2026-03-15' } });
     expect(parseHash('#/usage?groupBy=host&from=2026-01-01&to=2026-01-31', NOW)).toEqual({
       view: 'usage',
       query: { groupBy: 'host', from: '2026-01-01', to: '2026-01-31' },
+    });
+  });
+});
+
+describe('the session list filter in the hash', () => {
+  it('is read on the overview and on a session', () => {
+    expect(parseHash('#/?state=all&q=web', NOW)).toEqual({ view: 'overview', list: { ...DEFAULT_FILTER, state: 'all', q: 'web' } });
+    expect(parseHash('#?host=h1', NOW)).toEqual({ view: 'overview', list: { ...DEFAULT_FILTER, host: 'h1' } });
+    expect(parseHash('#/session/abc?agent=claude&state=ended', NOW)).toEqual({
+      view: 'session',
+      sessionId: 'abc',
+      list: { ...DEFAULT_FILTER, agent: 'claude', state: 'ended' },
     });
   });
 });

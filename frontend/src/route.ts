@@ -1,14 +1,17 @@
 /**
  * Hash routing: `#/session/<id>` opens a terminal, `#/usage?groupBy=…&from=…&to=…`
- * the usage report, anything else is the overview.
+ * the usage report, anything else is the overview. The overview and the
+ * session view carry the session list's filter (`?state=…&host=…&agent=…&q=…`),
+ * so it survives opening a session, a reload and a shared link.
  */
 import { useEffect, useState } from 'react';
 import type { UsageGroupBy } from './protocol/generated/protocol';
 import type { UsageQuery } from './api';
+import { filterSearch, parseFilter, type SessionFilter } from './sessionFilter';
 
 export type Route =
-  | { view: 'overview' }
-  | { view: 'session'; sessionId: string }
+  | { view: 'overview'; list: SessionFilter }
+  | { view: 'session'; sessionId: string; list: SessionFilter }
   | { view: 'usage'; query: UsageQuery };
 
 /** The groupings `GET /api/usage` offers, in the order the UI lists them. */
@@ -62,19 +65,56 @@ export function usageHash(q: UsageQuery): string {
 }
 
 export function parseHash(hash: string, now: number = Date.now()): Route {
-  const m = /^#\/session\/([0-9a-fA-F-]{1,64})$/.exec(hash);
-  if (m && m[1]) return { view: 'session', sessionId: m[1].toLowerCase() };
+  const m = /^#\/session\/([0-9a-fA-F-]{1,64})(?:\?(.*))?$/.exec(hash);
+  if (m && m[1]) return { view: 'session', sessionId: m[1].toLowerCase(), list: parseFilter(new URLSearchParams(m[2] ?? '')) };
   const u = /^#\/usage(?:\?(.*))?$/.exec(hash);
   if (u) return { view: 'usage', query: parseUsageQuery(u[1] ?? '', now) };
-  return { view: 'overview' };
+  const o = /^#\/?\?(.*)$/.exec(hash);
+  return { view: 'overview', list: parseFilter(new URLSearchParams(o?.[1] ?? '')) };
+}
+
+/** The session list's filter in the current URL (the default on the usage view). */
+function currentFilter(): SessionFilter {
+  const r = parseHash(window.location.hash);
+  return r.view === 'usage' ? parseFilter(new URLSearchParams()) : r.list;
+}
+
+function withFilter(path: string, f: SessionFilter): string {
+  const q = filterSearch(f);
+  return q ? `${path}?${q}` : path;
+}
+
+/** The hash of a session's terminal; the list keeps its current filter. */
+export function sessionHash(id: string, f: SessionFilter = currentFilter()): string {
+  return withFilter(`#/session/${id}`, f);
+}
+
+/** The hash of the overview with a filter; `''` (no hash at all) for the default. */
+export function overviewHash(f: SessionFilter = currentFilter()): string {
+  const q = filterSearch(f);
+  return q ? `#/?${q}` : '';
 }
 
 export function openSession(id: string): void {
-  window.location.hash = `#/session/${id}`;
+  window.location.hash = sessionHash(id);
 }
 
 export function openOverview(): void {
-  if (window.location.hash) window.location.hash = '';
+  const next = overviewHash();
+  if (window.location.hash !== next) window.location.hash = next;
+}
+
+/**
+ * Changes the list's filter in place: replaces the history entry (typing a
+ * search is not a series of pages to go back through) and tells the router.
+ */
+export function setListFilter(f: SessionFilter): void {
+  const r = parseHash(window.location.hash);
+  const next = r.view === 'session' ? sessionHash(r.sessionId, f) : overviewHash(f);
+  if (next === window.location.hash) return;
+  const url = `${window.location.pathname}${window.location.search}${next || ''}`;
+  window.history.replaceState(window.history.state, '', url);
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
 export function openUsage(q: UsageQuery): void {

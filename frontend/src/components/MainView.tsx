@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Me } from '../protocol/generated/protocol';
 import { ApiError, api, errorMessage } from '../api';
 import { HubConnection } from '../hub';
-import { openOverview, useRoute } from '../route';
+import { openOverview, overviewHash, useRoute } from '../route';
 import { store, useAppState } from '../store';
 import { visibleHostIds } from '../watch';
 import { HostsPanel } from './HostsPanel';
@@ -81,6 +81,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
   );
   const openHost = openSession ? state.hosts.find((h) => h.id === openSession.hostId) : undefined;
 
+
   // Usage updates arrive for the hosts whose sessions are listed; the key
   // keeps the effect from running on every usage event.
   const watchKey = visibleHostIds(state.sessions, state.hosts).join(' ');
@@ -97,7 +98,12 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
         </div>
         <ConnectionBadge status={state.connection} detail={state.connectionDetail} />
         <nav className="tabs" aria-label="Views">
-          <a href="#/" className="tab" aria-current={route.view !== 'usage' ? 'page' : undefined} data-testid="nav-sessions">
+          <a
+            href={(route.view === 'usage' ? '' : overviewHash(route.list)) || '#/'}
+            className="tab"
+            aria-current={route.view !== 'usage' ? 'page' : undefined}
+            data-testid="nav-sessions"
+          >
             Sessions
           </a>
           <a href="#/usage" className="tab" aria-current={route.view === 'usage' ? 'page' : undefined} data-testid="nav-usage">
@@ -125,6 +131,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
               hosts={state.hosts}
               loaded={state.loaded}
               selectedId={openId}
+              filter={route.list}
             />
             <HostsPanel hosts={state.hosts} loaded={state.loaded} />
           </aside>

@@ -13,8 +13,8 @@ import { store } from '../store';
 import { fitGeometry, touchScrollStep, type TouchScroll } from '../terminalFit';
 import { keyAction } from '../terminalKeys';
 import { registerTerminal } from '../testHook';
-import { ProfileChip, copyText, findProfile } from './common';
-import { StopButton, isLive, stateLabel } from './SessionsList';
+import { ProfileChip, copyText, findProfile, useNow } from './common';
+import { SessionStateBadge, StopButton, isLive } from './SessionsList';
 import { SessionUsageDetail } from './SessionUsage';
 
 const THEME = {
@@ -171,6 +171,7 @@ export function TerminalView({
   const [gaps, setGaps] = useState(0);
   const running = session ? isLive(session) : true;
   const runningRef = useRef(running);
+  const now = useNow();
 
   // The terminal lives as long as the view; it is not recreated on reconnects.
   useEffect(() => {
@@ -362,9 +363,7 @@ export function TerminalView({
               {projectName(host, session.project)}
             </span>
             <span className="muted small hide-narrow">on {host?.name ?? 'unknown host'}</span>
-            <span className={`state state-${session.state}`} data-testid="terminal-state">
-              {stateLabel(session)}
-            </span>
+            <SessionStateBadge session={session} host={host} now={now} testId="terminal-state" />
           </>
         ) : (
           <span className="terminal-title mono">{sessionId}</span>
@@ -376,12 +375,7 @@ export function TerminalView({
           </span>
         )}
         {!connected && <span className="badge warn">reconnecting</span>}
-        {connected && host && !host.online && session && isLive(session) && (
-          <span className="badge warn" title="Output resumes when its daemon reconnects" data-testid="host-offline">
-            host offline
-          </span>
-        )}
-        {session && <StopButton session={session} />}
+        {session && <StopButton session={session} host={host} />}
       </div>
       {session?.usage && <SessionUsageDetail sessionId={session.id} usage={session.usage} />}
       {attach.state === 'error' && (
