@@ -634,6 +634,14 @@ async function main() {
     await page.getByTestId('current-user').waitFor();
     await page.locator('[data-testid=connection-status][data-status=connected]').waitFor();
     await page.locator(`[data-testid=host-item][data-host-id="${hostId}"][data-online=true]`).waitFor();
+    // The footer shows the hub's own version, as /healthz reports it.
+    const health = await rest.ok('GET', '/healthz');
+    await waitUntil(`the footer to show hub version ${health.version}`, () =>
+      attrIs(page, 'hub-version', 'data-version', health.version),
+    );
+    const footer = (await page.getByTestId('hub-version').textContent()) ?? '';
+    if (!footer.includes(health.version)) throw new Error(`the footer says "${footer}"`);
+    if ((await page.title()) !== 'Flotilla') throw new Error(`the overview's title is "${await page.title()}"`);
   });
 
   await scenario(`spawn ${PROFILE} and read typed output back`, async () => {
@@ -671,6 +679,15 @@ async function main() {
       }));
     });
     await page.locator(`[data-testid=session-item][data-session-id="${sessionId}"][data-state=running]`).waitFor();
+    // The title names the open session's agent and project.
+    const display = host.inventory.profiles.find((p) => p.name === PROFILE)?.displayName || PROFILE;
+    const title = `${display} · demo — Flotilla`;
+    await waitUntil(`the page title "${title}"`, async () => ((await page.title()) === title ? true : { pending: await page.title() }));
+    // The dialog remembers what was started.
+    const memory = await page.evaluate(() => JSON.parse(localStorage.getItem('flotilla.spawn.last') ?? 'null'));
+    if (memory?.hostId !== hostId || memory?.profile !== PROFILE || !memory?.project?.endsWith('/demo')) {
+      throw new Error(`the spawn dialog remembered ${short(memory)}`);
+    }
     // Rows touch (line height 1) and box/block glyphs are drawn by xterm, not the font.
     const info = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
     if (info?.lineHeight !== 1 || info?.customGlyphs !== true) throw new Error(`terminal options: ${short(info)}`);
@@ -806,6 +823,15 @@ async function main() {
   await scenario('a spawn outside the project roots shows the hub error', async () => {
     await page.getByTestId('open-spawn').click();
     await page.getByTestId('spawn-dialog').waitFor();
+    // Reopened, the dialog starts from the last choice.
+    const chosen = {
+      host: await page.getByTestId('spawn-host').inputValue(),
+      profile: await page.getByTestId('spawn-profile').inputValue(),
+      project: await page.getByTestId('spawn-project').inputValue(),
+    };
+    if (chosen.host !== hostId || chosen.profile !== PROFILE || !chosen.project.endsWith('/demo')) {
+      throw new Error(`the spawn dialog did not restore the last choice: ${short(chosen)}`);
+    }
     await page.getByTestId('spawn-path').fill('/etc');
     await page.getByTestId('spawn-submit').click();
     const err = page.getByTestId('spawn-error');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSummary, SessionState, SessionSummary } from './protocol/generated/protocol';
-import { sessionStatus, sinceTime, stateLabel } from './sessionStatus';
+import { pageTitle, sessionStatus, sinceTime, stateLabel } from './sessionStatus';
 
 function session(state: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
   return {
@@ -76,5 +76,19 @@ describe('sinceTime', () => {
     expect(sinceTime('2026-03-15T00:01:00Z', NOW, UTC)).toBe('00:01');
     expect(sinceTime('2026-03-14T23:59:00Z', NOW, UTC)).toBe('14 Mar 23:59');
     expect(sinceTime('not a time', NOW, UTC)).toBe('not a time');
+  });
+});
+
+describe('pageTitle', () => {
+  it('names the agent and project of the open session', () => {
+    expect(pageTitle(null)).toBe('Flotilla');
+    expect(pageTitle({ session: session('running'), host: undefined })).toBe('bash · app — Flotilla');
+    const withInventory = host({
+      inventory: {
+        profiles: [{ name: 'bash', displayName: 'Bash' }],
+        projects: [{ path: '/srv/projects/app', name: 'My App' }],
+      } as unknown as HostSummary['inventory'],
+    });
+    expect(pageTitle({ session: session('running'), host: withInventory })).toBe('Bash · My App — Flotilla');
   });
 });

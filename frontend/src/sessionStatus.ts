@@ -1,9 +1,10 @@
 /**
  * How a session's state reads to a person: the label in the list and the
  * terminal header (a running session whose host is offline must not look
- * healthy).
+ * healthy), and the page title.
  */
 import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
+import { projectName } from './lists';
 
 /** The state as shown: `exited (1)`, `exited (SIGTERM)`, `failed`, … */
 export function stateLabel(s: SessionSummary): string {
@@ -72,4 +73,13 @@ export function sessionStatus(
     };
   }
   return { label: stateLabel(s), tone: s.state, hostOffline: false };
+}
+
+/** The page title: `bash · app — Flotilla` while a session is open, else `Flotilla`. */
+export function pageTitle(open: { session: SessionSummary; host: HostSummary | undefined } | null): string {
+  if (!open) return 'Flotilla';
+  const { session, host } = open;
+  const profile = host?.inventory?.profiles.find((p) => p.name === session.profile);
+  const agent = profile?.displayName || session.profile;
+  return `${agent} · ${projectName(host, session.project)} — Flotilla`;
 }

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { Me } from '../protocol/generated/protocol';
+import type { Health, Me } from '../protocol/generated/protocol';
 import { ApiError, api, errorMessage } from '../api';
 import { HubConnection } from '../hub';
 import { openOverview, overviewHash, useRoute } from '../route';
+import { pageTitle } from '../sessionStatus';
 import { store, useAppState } from '../store';
 import { visibleHostIds } from '../watch';
 import { HostsPanel } from './HostsPanel';
@@ -81,6 +82,34 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
   );
   const openHost = openSession ? state.hosts.find((h) => h.id === openSession.hostId) : undefined;
 
+  const title = pageTitle(openSession ? { session: openSession, host: openHost } : null);
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
+  useEffect(
+    () => () => {
+      // Logged out: no session is open.
+      document.title = 'Flotilla';
+    },
+    [],
+  );
+
+  // The hub's own version, for the footer; `/healthz` is public and cheap.
+  const [health, setHealth] = useState<Health | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .health()
+      .then((h) => {
+        if (!cancelled) setHealth(h);
+      })
+      .catch(() => {
+        // Only the footer misses it; every other request reports its own failure.
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
 
   // Usage updates arrive for the hosts whose sessions are listed; the key
   // keeps the effect from running on every usage event.
@@ -134,6 +163,11 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
               filter={route.list}
             />
             <HostsPanel hosts={state.hosts} loaded={state.loaded} />
+            <footer className="app-footer muted small">
+              <span data-testid="hub-version" data-version={health?.version ?? ''}>
+                {health ? `Flotilla hub ${health.version} · protocol ${health.protocolVersion}` : 'Flotilla hub'}
+              </span>
+            </footer>
           </aside>
           <section className="content">
             {openId && hub ? (

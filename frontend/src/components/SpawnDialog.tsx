@@ -2,6 +2,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import type { HostSummary, TermSize } from '../protocol/generated/protocol';
 import { api, errorMessage } from '../api';
 import { openSession } from '../route';
+import { initialSpawnChoice, loadSpawnMemory, saveSpawnMemory } from '../spawnMemory';
 import { store } from '../store';
 import { Modal } from './Modal';
 
@@ -14,15 +15,26 @@ function sizeGuess(): TermSize {
   return Number.isFinite(cols) && Number.isFinite(rows) ? { cols, rows } : { cols: 120, rows: 40 };
 }
 
+/** localStorage, or undefined where the browser refuses it (reading the property can throw). */
+function browserStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose: () => void }) {
   const online = useMemo(() => hosts.filter((h) => h.online), [hosts]);
-  const [hostId, setHostId] = useState(() => online[0]?.id ?? '');
+  // The last choice, as far as it still exists (see `initialSpawnChoice`).
+  const [initial] = useState(() => initialSpawnChoice(online, loadSpawnMemory(browserStorage())));
+  const [hostId, setHostId] = useState(initial.hostId);
   const host = online.find((h) => h.id === hostId) ?? online[0];
   const profiles = host?.inventory?.profiles ?? [];
   const projects = host?.inventory?.projects ?? [];
-  const [profile, setProfile] = useState('');
-  const [project, setProject] = useState('');
-  const [customPath, setCustomPath] = useState('');
+  const [profile, setProfile] = useState(initial.profile);
+  const [project, setProject] = useState(initial.project);
+  const [customPath, setCustomPath] = useState(initial.customPath);
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -47,6 +59,7 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
         ...(trimmed ? { prompt: trimmed } : {}),
         size: sizeGuess(),
       });
+      saveSpawnMemory(browserStorage(), { hostId: host.id, profile: effectiveProfile, project: path });
       store.upsertSession(s);
       onClose();
       openSession(s.id);
