@@ -348,6 +348,52 @@ async function touchDrag(page, x, fromY, toY, steps = 8) {
   }
 }
 
+/**
+ * Looks for gaps in block and box-drawing art: the pixels of `rows` screen
+ * rows from `firstRow`, five cells wide ("██│██" on each row), must be lit
+ * top to bottom through the middle of each block and along the vertical
+ * line. Returns how many pixel rows are dark where they should not be.
+ */
+async function glyphGaps(page, sessionId, firstRow, rows) {
+  const g = await terminalGeometry(page, sessionId);
+  const row = firstRow - g.viewportY;
+  // One pixel in from the art's top and bottom edges: rounding must not bring in the rows around it.
+  const clip = {
+    x: Math.round(g.screen.left),
+    y: Math.round(g.screen.top + row * g.cellHeight) + 1,
+    width: Math.round(5 * g.cellWidth),
+    height: Math.round(rows * g.cellHeight) - 2,
+  };
+  const png = await page.screenshot({ clip });
+  return page.evaluate(
+    async ({ b64, cellWidth }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const { data, width, height } = ctx.getImageData(0, 0, img.width, img.height);
+      const lit = (x, y) => {
+        const i = (y * width + x) * 4;
+        return 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2] > 100;
+      };
+      const darkIn = (x) => {
+        let n = 0;
+        for (let y = 0; y < height; y++) if (!lit(x, y)) n++;
+        return n;
+      };
+      const blocks = [0, 1, 3, 4].map((c) => darkIn(Math.min(width - 1, Math.floor((c + 0.5) * cellWidth))));
+      let line = height;
+      for (let x = Math.floor(2 * cellWidth); x < Math.min(width, Math.ceil(3 * cellWidth)); x++) line = Math.min(line, darkIn(x));
+      return { blockDarkRows: Math.max(...blocks), lineDarkRows: line, height };
+    },
+    { b64: png.toString('base64'), cellWidth: g.cellWidth },
+  );
+}
+
 async function typeInTerminal(page, text) {
   await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
   await page.keyboard.type(text);
@@ -757,6 +803,18 @@ async function main() {
     await typeInTerminal(page, 'seq 1 400');
     await waitUntil('"400" in the terminal', () => terminalHasLine(page, sessionId, '400'));
     await waitUntil('the desktop terminal to fit', () => terminalFits(page, sessionId));
+    // Block and box-drawing art joins across rows: no gap of background between them.
+    const marker = `glyphs-${randomBytes(3).toString('hex')}`;
+    const art = '\\xe2\\x96\\x88\\xe2\\x96\\x88\\xe2\\x94\\x82\\xe2\\x96\\x88\\xe2\\x96\\x88\\n';
+    await typeInTerminal(page, `printf '${marker}\\n${art.repeat(4)}'`);
+    await waitUntil('the art in the terminal', () => terminalHasLine(page, sessionId, '██│██'));
+    const artRow = (await bufferLineIndex(page, sessionId, marker)) + 1;
+    const gaps = await glyphGaps(page, sessionId, artRow, 4);
+    await shot(page, 'terminal-glyphs');
+    if (gaps.blockDarkRows > 0 || gaps.lineDarkRows > 0) {
+      const info = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+      throw new Error(`gaps between rows of box/block glyphs (${info?.renderer} renderer): ${short(gaps)}`);
+    }
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       const phone = await waitUntil('the phone terminal to fit', () => terminalFits(page, sessionId));
@@ -785,6 +843,27 @@ async function main() {
       await waitUntil('a touch drag back to the bottom', async () => {
         const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
         return i && i.viewportY === i.baseY ? i : { pending: short(i) };
+      });
+      // In a full-screen program (the alternate screen has no scrollback) a drag is a wheel:
+      // xterm sends arrow keys, so one line down recalls bash's previous command.
+      const enter = "printf '\\033[?1049h'";
+      await typeInTerminal(page, enter);
+      await waitUntil('the alternate screen', async () => {
+        const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+        return i?.buffer === 'alternate' ? i : { pending: short(i) };
+      });
+      const alt = await terminalGeometry(page, sessionId);
+      await touchDrag(page, x, mid, mid + alt.cellHeight * 1.5, 3);
+      await waitUntil('the previous command recalled by the drag', async () => {
+        // The command line may wrap on a phone: compare without line breaks.
+        const text = (await terminalText(page, sessionId)).replace(/\n/g, '').trimEnd();
+        return text.endsWith(enter) ? true : { pending: text.slice(-120) };
+      });
+      await page.keyboard.press('Control+u');
+      await typeInTerminal(page, "printf '\\033[?1049l'");
+      await waitUntil('the normal screen again', async () => {
+        const i = await page.evaluate((id) => window.__flotilla?.terminalInfo(id), sessionId);
+        return i?.buffer === 'normal' ? i : { pending: short(i) };
       });
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });

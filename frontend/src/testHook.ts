@@ -32,6 +32,8 @@ export interface TerminalInfo {
   /** The first buffer line in view, and the line it shows when scrolled to the bottom. */
   viewportY: number;
   baseY: number;
+  /** `normal`, or `alternate` while a full-screen program runs. */
+  buffer: string;
   lineHeight: number;
   customGlyphs: boolean;
   renderer: string;
@@ -69,6 +71,7 @@ export function registerTerminal(sessionId: string, term: Terminal, renderer: ()
           rows: t.rows,
           viewportY: t.buffer.active.viewportY,
           baseY: t.buffer.active.baseY,
+          buffer: t.buffer.active.type,
           lineHeight: t.options.lineHeight ?? 1,
           customGlyphs: t.options.customGlyphs ?? true,
           renderer: renderers.get(t)?.() ?? 'unknown',

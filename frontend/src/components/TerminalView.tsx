@@ -216,7 +216,7 @@ export function TerminalView({
     });
 
     // xterm 6.0 does not scroll on touch; a vertical drag scrolls the
-    // scrollback here. Capture phase, so the terminal's own handlers cannot
+    // scrollback here (or scrolls a full-screen program, see below). Capture phase, so the terminal's own handlers cannot
     // swallow it; not passive, so the page does not scroll or bounce instead.
     let touch: TouchScroll | null = null;
     const onTouchStart = (e: TouchEvent) => {
@@ -226,9 +226,31 @@ export function TerminalView({
     const onTouchMove = (e: TouchEvent) => {
       const t = e.touches[0];
       if (!touch || e.touches.length !== 1 || !t) return;
-      const step = touchScrollStep(touch, t.clientY, cellSize(term).height);
+      const cellHeight = cellSize(term).height;
+      const step = touchScrollStep(touch, t.clientY, cellHeight);
       touch = step.state;
-      if (step.lines !== 0) term.scrollLines(step.lines);
+      if (step.lines !== 0) {
+        if (term.modes.mouseTrackingMode !== 'none' || term.buffer.active.type === 'alternate') {
+          // A full-screen program (vim, less, an agent's TUI) has no scrollback
+          // here: hand it wheel events, which xterm turns into mouse reports
+          // or arrow keys, as it does for a mouse wheel.
+          for (let i = 0; i < Math.abs(step.lines); i++) {
+            term.element?.dispatchEvent(
+              new WheelEvent('wheel', {
+                // One line per event (pixel deltas this small count as a trackpad's, at a third).
+                deltaY: Math.sign(step.lines),
+                deltaMode: WheelEvent.DOM_DELTA_LINE,
+                clientX: t.clientX,
+                clientY: t.clientY,
+                bubbles: true,
+                cancelable: true,
+              }),
+            );
+          }
+        } else {
+          term.scrollLines(step.lines);
+        }
+      }
       if (e.cancelable) e.preventDefault();
     };
     const onTouchEnd = () => {
