@@ -1067,6 +1067,45 @@ async function main() {
     const row = page.locator(`[data-testid=session-item][data-session-id="${fakeSessionId}"]`);
     if ((await row.getAttribute('data-state')) !== 'running') throw new Error('the session is no longer recorded as running');
     await shot(page, 'host-offline');
+    // On a phone, the longer state fits too: nothing sticks out sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const overflow = () =>
+        page.evaluate(() => {
+          const head = document.querySelector('.terminal-head');
+          const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
+          // The header's pieces (leaf elements) must not overlap one another.
+          const leaves = head ? [...head.querySelectorAll('*')].filter((el) => el.children.length === 0 && el.getClientRects().length > 0) : [];
+          const overlaps = [];
+          for (let i = 0; i < leaves.length; i++) {
+            for (let j = i + 1; j < leaves.length; j++) {
+              const a = leaves[i].getBoundingClientRect();
+              const b = leaves[j].getBoundingClientRect();
+              const x = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+              const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+              if (x > 1 && y > 1) overlaps.push(`${leaves[i].textContent} / ${leaves[j].textContent}`);
+            }
+          }
+          return {
+            page: document.documentElement.scrollWidth - window.innerWidth,
+            head: head ? head.scrollWidth - head.clientWidth : 0,
+            overlaps,
+            wide: wide.slice(0, 3).map((el) => el.className || el.tagName),
+          };
+        });
+      const noOverflow = async () => {
+        const o = await overflow();
+        return o.page <= 0 && o.head <= 0 && o.wide.length === 0 && o.overlaps.length === 0 ? true : { pending: short(o) };
+      };
+      await waitUntil('the phone session view to fit the width', noOverflow);
+      await shot(page, 'phone-host-offline');
+      await page.getByTestId('close-terminal').click();
+      await page.getByTestId('sessions-panel').waitFor();
+      await waitUntil('the phone overview to fit the width', noOverflow);
+      await shot(page, 'phone-overview-offline');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   console.log(`e2e: ${results.length} scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -28,9 +28,18 @@ export function SessionStateBadge({
   testId: string;
 }) {
   const st = sessionStatus(session, host, now);
+  // "host offline since 10:20 PM" may wrap, but only before "since".
+  const since = st.hostOffline ? st.label.indexOf(' since ') : -1;
   return (
     <span className={`state state-${st.tone}`} title={st.title} data-testid={testId} data-host-offline={st.hostOffline}>
-      {st.label}
+      {since === -1 ? (
+        st.label
+      ) : (
+        <>
+          {st.label.slice(0, since + 1)}
+          <span className="nowrap">{st.label.slice(since + 1)}</span>
+        </>
+      )}
     </span>
   );
 }

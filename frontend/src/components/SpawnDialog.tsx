@@ -38,6 +38,17 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Opened before any host was online (the first snapshot still loading, a
+  // daemon connecting): apply the remembered choice once one is.
+  const [seeded, setSeeded] = useState(initial.hostId !== '');
+  if (!seeded && online.length > 0) {
+    const late = initialSpawnChoice(online, loadSpawnMemory(browserStorage()));
+    setSeeded(true);
+    setHostId(late.hostId);
+    setProfile(late.profile);
+    setProject(late.project);
+    if (!customPath) setCustomPath(late.customPath);
+  }
 
   // Selections fall back to the host's first option when the host changes.
   const effectiveProfile = profiles.some((p) => p.name === profile) ? profile : (profiles[0]?.name ?? '');
