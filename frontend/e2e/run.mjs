@@ -785,6 +785,16 @@ async function main() {
     await page.keyboard.type('echo after-interrupt');
     await page.keyboard.press('Enter');
     await waitUntil('"after-interrupt" alone: Ctrl+C interrupted', () => terminalHasLine(page, sessionId, 'after-interrupt'));
+    // Ctrl+Shift+C copies too.
+    await page.evaluate(() => navigator.clipboard.writeText(''));
+    const again = await bufferLineIndex(page, sessionId, word);
+    const g2 = await terminalGeometry(page, sessionId);
+    await page.mouse.dblclick(g2.screen.left + g2.cellWidth * 3.5, g2.screen.top + g2.cellHeight * (again - g2.viewportY + 0.5));
+    await page.keyboard.press('Control+Shift+C');
+    await waitUntil('the word on the clipboard after Ctrl+Shift+C', async () => {
+      const clip = await page.evaluate(() => navigator.clipboard.readText());
+      return clip === word ? true : { pending: `clipboard: ${short(clip)}` };
+    });
     // Ctrl+Shift+V types the clipboard.
     const pasted = `pasted-${randomBytes(4).toString('hex')}`;
     await page.evaluate((t) => navigator.clipboard.writeText(t), `echo ${pasted}`);

@@ -186,7 +186,7 @@ export function SessionsList({
               <option value="">All agents</option>
               {agents.map((a) => (
                 <option key={a} value={a}>
-                  {a}
+                  {hosts.map((h) => findProfile(h, a)?.displayName).find(Boolean) ?? a}
                 </option>
               ))}
             </select>
