@@ -263,11 +263,12 @@ async fn login(
     }
     let user = CurrentUser::try_from(user)?;
     let token = auth::new_token("");
+    let ttl_ms = i64::try_from(app.config.login_ttl.as_millis()).unwrap_or(i64::MAX);
     app.store
         .create_login(
             &auth::token_hash(&token),
             user.id,
-            crate::store::now_ms() + auth::LOGIN_TTL_MS,
+            crate::store::now_ms().saturating_add(ttl_ms),
         )
         .await?;
     tracing::info!(user = %user.username, "logged in");
@@ -276,19 +277,25 @@ async fn login(
         username: user.username,
     })
     .into_response();
-    response.headers_mut().insert(
-        SET_COOKIE,
-        login_cookie(&app, &token, auth::LOGIN_TTL_MS / 1000),
-    );
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, login_cookie(&app, &token, ttl_ms / 1000));
     Ok(response)
 }
 
-/// Revokes the current login.
-#[utoipa::path(post, path = "/api/logout", responses((status = 204)))]
+/// Revokes the current login and disconnects its browser sockets; 401
+/// without a valid login, like every other route.
+#[utoipa::path(post, path = "/api/logout", responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(cookie) = auth::session_cookie(&headers) {
-        app.store.delete_login(&auth::token_hash(&cookie)).await?;
+    let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "log in first");
+    let hash = auth::session_cookie(&headers)
+        .map(|cookie| auth::token_hash(&cookie))
+        .ok_or_else(unauthorized)?;
+    if app.store.find_login(&hash).await?.is_none() || !app.store.delete_login(&hash).await? {
+        return Err(unauthorized());
     }
+    crate::ui::revoke_login(&app, &hash).await;
+    tracing::info!("logged out");
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

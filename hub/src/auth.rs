@@ -4,8 +4,16 @@
 //! Passwords are hashed with Argon2id. Host tokens and login cookies are 256
 //! random bits, so a single SHA-256 is enough to store them safely and lets
 //! the hub look them up by hash.
+//!
+//! Browser sockets outlive the request that authenticated them, so every
+//! `/ui` socket holds its login's [`LoginGrant`] from [`LiveLogins`]:
+//! logging out revokes the grant (and disconnects the login's sockets), and
+//! each input, resize and attach checks the grant, which costs an atomic
+//! load and a clock read, not a database query.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use anyhow::Context;
 use argon2::Argon2;
@@ -20,12 +28,117 @@ use flotilla_protocol::{ErrorCode, SESSION_COOKIE, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::App;
 use crate::api::ApiError;
 use crate::store::UserRow;
+use crate::{App, lock};
 
-/// How long a login lasts.
+/// How long a login lasts by default (`--login-ttl-ms`).
 pub const LOGIN_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The room every `/ui` socket of one login joins, so logging out can
+/// disconnect them all at once.
+pub fn login_room(token_hash: &str) -> String {
+    format!("login:{token_hash}")
+}
+
+/// What a browser socket holds of its login: revoked at logout, expiring at
+/// its deadline. Shared by every socket of the same login.
+#[derive(Debug)]
+pub struct LoginGrant {
+    token_hash: String,
+    /// Epoch milliseconds; `i64::MAX` until the database read sets it.
+    expires_at_ms: AtomicI64,
+    revoked: AtomicBool,
+}
+
+impl LoginGrant {
+    /// The login's cookie hash.
+    pub fn token_hash(&self) -> &str {
+        &self.token_hash
+    }
+
+    /// When the login expires, in epoch milliseconds.
+    pub fn expires_at_ms(&self) -> i64 {
+        self.expires_at_ms.load(Ordering::Acquire)
+    }
+
+    /// Records the expiry read from the database.
+    pub fn set_expiry(&self, expires_at_ms: i64) {
+        self.expires_at_ms.store(expires_at_ms, Ordering::Release);
+    }
+
+    /// Whether the login is neither revoked nor expired at `now_ms`.
+    pub fn is_live_at(&self, now_ms: i64) -> bool {
+        !self.revoked.load(Ordering::Acquire) && now_ms < self.expires_at_ms()
+    }
+
+    /// Whether the login is live now.
+    pub fn is_live(&self) -> bool {
+        self.is_live_at(crate::store::now_ms())
+    }
+}
+
+/// The logins that have browser sockets open, by cookie hash.
+///
+/// A socket takes its grant *before* it reads the login from the database:
+/// a logout that deletes the login before that read makes the read fail, and
+/// one that comes after finds the grant here and revokes it. So no socket
+/// keeps a login that was revoked while it connected.
+#[derive(Default)]
+pub struct LiveLogins {
+    /// Short map operations only, never held across an `.await`. Entries
+    /// are weak: a grant lives as long as its sockets, and dead entries are
+    /// pruned whenever the map doubles, so it stays within twice the number
+    /// of logins with open sockets.
+    grants: Mutex<LoginMap>,
+}
+
+#[derive(Default)]
+struct LoginMap {
+    by_hash: HashMap<String, Weak<LoginGrant>>,
+    prune_at: usize,
+}
+
+impl LiveLogins {
+    /// The grant of the login whose cookie hashes to `token_hash`, shared
+    /// with its other sockets.
+    pub fn track(&self, token_hash: &str) -> Arc<LoginGrant> {
+        let mut map = lock(&self.grants);
+        if let Some(grant) = map.by_hash.get(token_hash).and_then(Weak::upgrade) {
+            return grant;
+        }
+        let grant = Arc::new(LoginGrant {
+            token_hash: token_hash.to_owned(),
+            expires_at_ms: AtomicI64::new(i64::MAX),
+            revoked: AtomicBool::new(false),
+        });
+        map.by_hash
+            .insert(token_hash.to_owned(), Arc::downgrade(&grant));
+        if map.by_hash.len() > map.prune_at {
+            map.by_hash.retain(|_, grant| grant.strong_count() > 0);
+            map.prune_at = (map.by_hash.len() * 2).max(64);
+        }
+        grant
+    }
+
+    /// Revokes the login's grant, if any socket holds it.
+    pub fn revoke(&self, token_hash: &str) {
+        let grant = lock(&self.grants).by_hash.remove(token_hash);
+        if let Some(grant) = grant.and_then(|grant| grant.upgrade()) {
+            grant.revoked.store(true, Ordering::Release);
+        }
+    }
+
+    /// How many logins are tracked (live or not yet pruned).
+    pub fn len(&self) -> usize {
+        lock(&self.grants).by_hash.len()
+    }
+
+    /// Whether no login is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A secret string whose `Debug` never shows the value.
 #[derive(Clone)]

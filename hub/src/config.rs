@@ -40,6 +40,10 @@ pub struct HubArgs {
     /// milliseconds (and once more at shutdown).
     #[arg(long, env = "HUB_USAGE_FLUSH_MS", default_value_t = 1_000)]
     pub usage_flush_ms: u64,
+    /// How long a login lasts, in milliseconds (30 days). Its browser
+    /// sockets are disconnected when it expires.
+    #[arg(long, env = "HUB_LOGIN_TTL_MS", default_value_t = crate::auth::LOGIN_TTL_MS as u64)]
+    pub login_ttl_ms: u64,
     /// A file holding the bearer token that lets a scraper read `/metrics`
     /// on the main listener without a login. The token never goes in argv.
     #[arg(long, env = "HUB_METRICS_TOKEN_FILE")]
@@ -91,6 +95,8 @@ pub struct HubConfig {
     pub shutdown_grace: Duration,
     /// How often usage is flushed to the database.
     pub usage_flush_interval: Duration,
+    /// How long a login lasts.
+    pub login_ttl: Duration,
     /// The bearer token for `/metrics`, when configured.
     pub metrics_token: Option<Secret>,
     /// Where to serve `/metrics` without authentication, when configured.
@@ -143,6 +149,9 @@ impl HubConfig {
         if args.spawn_timeout_ms == 0 {
             problems.push("--spawn-timeout-ms must be positive".into());
         }
+        if args.login_ttl_ms == 0 {
+            problems.push("--login-ttl-ms must be positive".into());
+        }
         if args.usage_flush_ms == 0 {
             problems.push("--usage-flush-ms must be positive".into());
         }
@@ -173,6 +182,7 @@ impl HubConfig {
                 spawn_timeout: Duration::from_millis(args.spawn_timeout_ms),
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
                 usage_flush_interval: Duration::from_millis(args.usage_flush_ms),
+                login_ttl: Duration::from_millis(args.login_ttl_ms),
                 metrics_token,
                 metrics_listen,
             }),

@@ -16,7 +16,7 @@ pub mod store;
 pub mod ui;
 pub mod usage;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use axum::Router;
@@ -40,6 +40,16 @@ pub const UI_ROOM: &str = "ui";
 /// connection at the transport; application limits below it get error replies.
 pub const MAX_SOCKET_PAYLOAD: u64 = 1024 * 1024;
 
+/// Locks a mutex, recovering it if a holder panicked: every critical
+/// section in the hub is a single map, buffer or field update that leaves
+/// its data consistent, so a panic elsewhere never turns into a cascade of
+/// poisoned-lock panics.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Shared state of a running hub. Cheap to reach through an `Arc`.
 pub struct App {
     /// The validated configuration.
@@ -54,6 +64,8 @@ pub struct App {
     pub daemons: daemons::Daemons,
     /// Viewer tasks per browser socket.
     pub viewers: ui::Viewers,
+    /// The logins that have browser sockets open.
+    pub logins: auth::LiveLogins,
     /// Session usage held in memory until flushed.
     pub usage: usage::Usage,
     /// Prometheus metrics.
@@ -104,6 +116,7 @@ pub async fn build(
         relay: relay::Relay::default(),
         daemons: daemons::Daemons::default(),
         viewers: ui::Viewers::default(),
+        logins: auth::LiveLogins::default(),
         usage: usage::Usage::default(),
         metrics,
         tracker: TaskTracker::new(),

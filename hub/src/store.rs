@@ -136,6 +136,18 @@ impl Store {
 
     /// The user behind an unexpired login.
     pub async fn find_login(&self, token_hash: &str) -> anyhow::Result<Option<UserRow>> {
+        Ok(self
+            .find_login_with_expiry(token_hash)
+            .await?
+            .map(|(user, _)| user))
+    }
+
+    /// The user behind an unexpired login and when the login expires (epoch
+    /// milliseconds). An expired login is deleted on the way.
+    pub async fn find_login_with_expiry(
+        &self,
+        token_hash: &str,
+    ) -> anyhow::Result<Option<(UserRow, i64)>> {
         let Some(login) = login::Entity::find_by_id(token_hash.to_owned())
             .one(&self.db)
             .await?
@@ -150,15 +162,16 @@ impl Store {
         }
         Ok(user::Entity::find_by_id(login.user_id)
             .one(&self.db)
-            .await?)
+            .await?
+            .map(|user| (user, login.expires_at)))
     }
 
-    /// Revokes a login.
-    pub async fn delete_login(&self, token_hash: &str) -> anyhow::Result<()> {
-        login::Entity::delete_by_id(token_hash.to_owned())
+    /// Revokes a login; `false` when there was none.
+    pub async fn delete_login(&self, token_hash: &str) -> anyhow::Result<bool> {
+        let res = login::Entity::delete_by_id(token_hash.to_owned())
             .exec(&self.db)
             .await?;
-        Ok(())
+        Ok(res.rows_affected == 1)
     }
 
     // ---- hosts ----

@@ -2,7 +2,9 @@
 //! per-viewer output tasks.
 //!
 //! A browser socket is accepted only with a valid login cookie and an
-//! allowed `Origin`. Input and resize are forwarded from the synchronous part
+//! allowed `Origin`, and lives only as long as that login: logout and
+//! expiry disconnect it, and attach, input and resize are refused once the
+//! login is gone (see `auth::LiveLogins`). Input and resize are forwarded from the synchronous part
 //! of their handlers so keystrokes keep their order; everything is answered
 //! with a [`Reply`], or with a [`HubError`] event when no ack was asked for.
 
@@ -31,7 +33,7 @@ use socketioxide::{SendError, SocketError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::auth::{self, CurrentUser};
+use crate::auth::{self, CurrentUser, LoginGrant};
 use crate::relay::{REPLAY_BYTES, SessionRelay};
 use crate::{App, UI_ROOM, usage};
 
@@ -135,10 +137,17 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
             "forbidden: the Origin does not match the hub's public URL",
         ));
     }
-    match auth::user_from_headers(app, headers).await {
-        Ok(Some(row)) => match CurrentUser::try_from(row) {
+    let Some(cookie) = auth::session_cookie(headers) else {
+        return Err(UiRefused("unauthorized: log in first"));
+    };
+    // The grant is taken before the login is read; see `LiveLogins`.
+    let grant = app.logins.track(&auth::token_hash(&cookie));
+    match app.store.find_login_with_expiry(grant.token_hash()).await {
+        Ok(Some((row, expires_at_ms))) => match CurrentUser::try_from(row) {
             Ok(user) => {
+                grant.set_expiry(expires_at_ms);
                 socket.extensions.insert(user);
+                socket.extensions.insert(grant);
                 Ok(())
             }
             Err(error) => {
@@ -154,6 +163,65 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
     }
 }
 
+/// Revokes a login's grant and disconnects its browser sockets. The login
+/// row is already deleted.
+pub async fn revoke_login(app: &App, token_hash: &str) {
+    app.logins.revoke(token_hash);
+    let Some(ns) = app.io.of(UI_NAMESPACE) else {
+        return;
+    };
+    if let Err(error) = ns.to(auth::login_room(token_hash)).disconnect().await {
+        tracing::debug!(%error, "disconnecting a revoked login's sockets");
+    }
+}
+
+/// `Ok` while the socket's login is live; otherwise disconnects the socket
+/// and returns the `unauthorized` error its caller answers with.
+fn live_login(socket: &SocketRef) -> Result<(), ErrorBody> {
+    let live = socket
+        .extensions
+        .get::<Arc<LoginGrant>>()
+        .is_some_and(|grant| grant.is_live());
+    if live {
+        return Ok(());
+    }
+    // An error means it is already closing.
+    let _ = socket.clone().disconnect();
+    Err(ErrorBody::new(
+        ErrorCode::Unauthorized,
+        "the login has ended; log in again",
+    ))
+}
+
+/// Disconnects the socket when its login expires, unless `cancel` (its
+/// disconnect) comes first.
+fn disconnect_at_expiry(
+    app: &App,
+    socket: &SocketRef,
+    grant: &LoginGrant,
+    cancel: CancellationToken,
+) {
+    let remaining_ms = grant
+        .expires_at_ms()
+        .saturating_sub(crate::store::now_ms())
+        .max(0);
+    let remaining = Duration::from_millis(u64::try_from(remaining_ms).unwrap_or(0));
+    let socket = socket.clone();
+    let span = tracing::debug_span!("login_expiry", sid = %socket.id);
+    app.tracker.spawn(
+        async move {
+            tokio::select! {
+                () = tokio::time::sleep(remaining) => {
+                    tracing::info!("login expired; disconnecting its browser socket");
+                    let _ = socket.disconnect();
+                }
+                () = cancel.cancelled() => {}
+            }
+        }
+        .instrument(span),
+    );
+}
+
 fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let attach_app = app.clone();
     socket.on(
@@ -164,9 +232,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               WantsAck(wants): WantsAck| {
             let app = attach_app.clone();
             async move {
-                let result = match data {
-                    Ok(data) => attach(&app, &socket, data.session_id).await,
-                    Err(error) => Err(malformed(error)),
+                let result = match (live_login(&socket), data) {
+                    (Err(error), _) => Err(error),
+                    (Ok(()), Ok(data)) => attach(&app, &socket, data.session_id).await,
+                    (Ok(()), Err(error)) => Err(malformed(error)),
                 };
                 // The ack goes out before the viewer task's first frame.
                 let start = result.as_ref().ok().and_then(|(_, start)| start.clone());
@@ -206,8 +275,8 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               ack: AckSender,
               WantsAck(wants): WantsAck|
               -> Ready<()> {
-            let result = data
-                .map_err(malformed)
+            let result = live_login(&socket)
+                .and_then(|()| data.map_err(malformed))
                 .and_then(|input| forward_input(&input_app, input));
             respond(&socket, ack, wants, SendInput::NAME, result);
             ready(())
@@ -221,8 +290,8 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               ack: AckSender,
               WantsAck(wants): WantsAck|
               -> Ready<()> {
-            let result = data
-                .map_err(malformed)
+            let result = live_login(&socket)
+                .and_then(|()| data.map_err(malformed))
                 .and_then(|resize| forward_resize(&resize_app, resize));
             respond(&socket, ack, wants, ResizeTerminal::NAME, result);
             ready(())
@@ -230,12 +299,24 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     );
     on_host_watch::<WatchHost>(&socket, app, |w| w.host_id, true);
     on_host_watch::<UnwatchHost>(&socket, app, |w| w.host_id, false);
+    let expiry = app.shutdown.child_token();
     let disconnect_app = app.clone();
+    let expiry_on_disconnect = expiry.clone();
     socket.on_disconnect(move |socket: SocketRef| {
+        expiry_on_disconnect.cancel();
         disconnect_app.viewers.stop_all(socket.id);
         ready(())
     });
     socket.join(UI_ROOM);
+    match socket.extensions.get::<Arc<LoginGrant>>() {
+        Some(grant) => {
+            socket.join(auth::login_room(grant.token_hash()));
+            disconnect_at_expiry(app, &socket, &grant, expiry);
+        }
+        None => expiry.cancel(),
+    }
+    // A logout between the login check and joining the login's room.
+    let _ = live_login(&socket);
 }
 
 /// `Ok` when the host exists, else a `not_found` error.
@@ -254,7 +335,7 @@ where
               WantsAck(wants): WantsAck| {
             let app = app.clone();
             async move {
-                let result = match data {
+                let result = match live_login(&socket).and(data.map_err(malformed)) {
                     Ok(data) => {
                         let host = host_of(&data);
                         existing_host(&app, host).await.map(|()| {
@@ -266,7 +347,7 @@ where
                             }
                         })
                     }
-                    Err(error) => Err(malformed(error)),
+                    Err(error) => Err(error),
                 };
                 respond(&socket, ack, wants, E::NAME, result);
             }

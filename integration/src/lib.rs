@@ -8,6 +8,7 @@
 //! what they waited for, the last state seen and every child's log tail.
 
 pub mod api;
+pub mod fake_daemon;
 pub mod process;
 pub mod socket;
 pub mod stack;
@@ -16,6 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use api::Api;
+pub use fake_daemon::FakeDaemon;
 pub use process::{DaemonProcess, HubProcess, LogTail, Workspace};
 pub use socket::UiSocket;
 pub use stack::Stack;

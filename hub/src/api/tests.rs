@@ -32,6 +32,7 @@ async fn hub() -> TestHub {
         spawn_timeout: Duration::from_secs(2),
         shutdown_grace: Duration::from_secs(1),
         usage_flush_interval: Duration::from_secs(1),
+        login_ttl: Duration::from_secs(3600),
         metrics_token: None,
         metrics_listen: None,
     };
@@ -186,6 +187,19 @@ async fn login_logout_cycle() {
         status,
         StatusCode::UNAUTHORIZED,
         "the old cookie is revoked"
+    );
+    let (status, _, body) = hub.send("POST", "/api/logout", None, &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "logging out twice: {body}"
+    );
+    hub.cookie = None;
+    let (status, _, _) = hub.send("POST", "/api/logout", None, &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "logging out without a login"
     );
 }
 
