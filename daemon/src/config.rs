@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-/// The environment variable that carries the host token.
-pub const TOKEN_ENV: &str = "FLOTILLA_HOST_TOKEN";
+pub use crate::secret::{Secret, TOKEN_ENV};
 
 /// Default project-discovery depth below each root.
 pub const DEFAULT_SCAN_DEPTH: usize = 3;
@@ -82,6 +81,20 @@ pub struct RunArgs {
     /// A file holding the host token (overrides FLOTILLA_HOST_TOKEN).
     #[arg(long, env = "DAEMON_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// Read the host token from standard input (the daemon hands a token
+    /// from the environment or a file over to itself this way, so neither
+    /// stays visible in /proc).
+    #[arg(long, conflicts_with = "token_file")]
+    pub token_stdin: bool,
+    /// When started as root: read the token (and everything else at
+    /// startup), then run as this user, and so do the agents. A token file
+    /// readable only by root is then out of every agent's reach.
+    #[arg(long, env = "DAEMON_USER")]
+    pub user: Option<String>,
+    /// Variables of the daemon's environment passed to every agent, beside
+    /// the base set and those each profile names (comma-separated).
+    #[arg(long = "pass-env", env = "DAEMON_PASS_ENV", value_delimiter = ',')]
+    pub pass_env: Vec<String>,
     /// The directory of profile YAML files.
     #[arg(long, env = "DAEMON_PROFILES_DIR", default_value = "profiles")]
     pub profiles_dir: PathBuf,
@@ -106,28 +119,6 @@ pub struct RunArgs {
     pub otlp_listen: Option<String>,
 }
 
-/// A secret string: its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
 /// The validated daemon configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -135,6 +126,8 @@ pub struct Config {
     pub hub_url: String,
     /// The host token.
     pub token: Secret,
+    /// Extra variables passed to every agent (`--pass-env`).
+    pub pass_env: Vec<String>,
     /// The directory of profile YAML files.
     pub profiles_dir: PathBuf,
     /// Canonical project roots.
@@ -234,6 +227,26 @@ impl Config {
             },
         };
 
+        let mut pass_env = Vec::new();
+        for name in args
+            .pass_env
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+        {
+            if crate::secret::is_secret(name) {
+                problems.push(format!(
+                    "--pass-env {name}: the daemon's own secrets never reach an agent"
+                ));
+            } else if !is_env_name(name) {
+                problems.push(format!(
+                    "--pass-env {name:?} is not a variable name (letters, digits and _, not starting with a digit)"
+                ));
+            } else if !pass_env.iter().any(|known| known == name) {
+                pass_env.push(name.to_owned());
+            }
+        }
+
         let profiles_dir = cwd.join(&args.profiles_dir);
         if !profiles_dir.is_dir() {
             problems.push(format!(
@@ -317,6 +330,7 @@ impl Config {
             Some(token) if problems.is_empty() => Ok(Config {
                 hub_url,
                 token,
+                pass_env,
                 profiles_dir,
                 projects_roots,
                 scan_depth: args.scan_depth,
@@ -328,6 +342,15 @@ impl Config {
             _ => Err(ConfigError { problems }),
         }
     }
+}
+
+/// Whether `name` is a portable environment variable name.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// Checks that a hub URL is an http(s) or ws(s) URL with a host and no

@@ -7,7 +7,7 @@ pub mod reload;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -57,8 +57,12 @@ pub struct HostConfig {
     pub projects_roots: Vec<PathBuf>,
     /// Time between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
-    /// The daemon's environment, already read once at startup.
+    /// The daemon's environment, already read once at startup. Agents get
+    /// only the allow-listed part of it (`session::env`).
     pub base_env: Vec<(String, String)>,
+    /// Variables of `base_env` the operator passes to every agent
+    /// (`--pass-env`), beside those each profile names.
+    pub pass_env: Vec<String>,
     /// The OTLP receiver URL agents export to (`{otlp_endpoint}`).
     pub otlp_endpoint: String,
 }
@@ -315,8 +319,18 @@ impl Host {
             // One agent per session for now.
             agent_id: &session_text,
         });
+        let passthrough: BTreeSet<String> = profile
+            .provisioning
+            .passthrough_env
+            .iter()
+            .chain(&profile.auth.env_any)
+            .chain(&profile.auth.env_all)
+            .chain(&self.config.pass_env)
+            .cloned()
+            .collect();
         let env = session::env::child_env(
             self.config.base_env.iter().cloned(),
+            &passthrough,
             &profile_env,
             request.session_id,
         );

@@ -5,6 +5,7 @@
 //! [`run`]. Modules: [`config`] (CLI and validation), [`profile`] (agent
 //! profiles), [`project`] (discovery and confinement), [`session`] (PTY
 //! actors), [`host`] (inventory and sessions), [`link`] (the hub connection),
+//! [`secret`] (the host token and how agents are kept from it),
 //! [`telemetry`] (the OTLP receiver and usage totals), [`shutdown`]
 //! (signals).
 
@@ -17,6 +18,7 @@ pub mod link;
 pub mod profile;
 pub mod project;
 pub mod run_config;
+pub mod secret;
 pub mod session;
 pub mod shutdown;
 pub mod telemetry;
@@ -92,7 +94,40 @@ pub fn main_with_exit_code() -> u8 {
         CliCommand::Containerfile(args) => return containerfile::main(&args),
         CliCommand::RunConfig(args) => return run_config::main(args),
     };
-    let env: HashMap<String, String> = std::env::vars().collect();
+    let mut env: HashMap<String, String> = std::env::vars().collect();
+    if secret::needs_handoff(&args, &env) {
+        // Returns only when it could not re-execute (then the token stays
+        // in this process's environment, which is non-dumpable below).
+        if let Err(error) = secret::handoff(&args, &env) {
+            eprintln!("flotilla-daemon: cannot hand the host token over: {error}");
+            if args.user.is_some() {
+                return EXIT_CONFIG;
+            }
+        }
+    }
+    if args.token_stdin {
+        match secret::read_stdin_token() {
+            Ok(token) => {
+                env.insert(secret::TOKEN_ENV.to_owned(), token);
+            }
+            Err(error) => {
+                eprintln!(
+                    "flotilla-daemon: cannot read the host token from standard input: {error}"
+                );
+                return EXIT_CONFIG;
+            }
+        }
+        if let Some(name) = &args.user
+            && let Err(error) = secret::drop_privileges(name)
+        {
+            eprintln!("flotilla-daemon: {error}");
+            return EXIT_CONFIG;
+        }
+    }
+    if let Err(error) = secret::harden() {
+        eprintln!("flotilla-daemon: cannot make the daemon non-dumpable: {error}");
+        return EXIT_FATAL;
+    }
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(error) => {
@@ -186,6 +221,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             projects_roots: config.projects_roots.clone(),
             stop_grace: config.stop_grace,
             base_env: std::env::vars().collect(),
+            pass_env: config.pass_env.clone(),
             otlp_endpoint: config.otlp_endpoint_for(otlp_addr),
         },
         Vec::new(),

@@ -49,6 +49,10 @@ pub const EOF_WAIT: Duration = Duration::from_secs(2);
 /// Size of one blocking PTY read.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// How long a stopping session has to end on SIGHUP before it also gets
+/// SIGTERM (at most half the grace period).
+const HANG_UP_WAIT: Duration = Duration::from_millis(500);
+
 /// Everything needed to start a session.
 #[derive(Debug, Clone)]
 pub struct SessionSpec {
@@ -126,8 +130,9 @@ impl SessionHandle {
         let _ = self.commands.send(SessionCommand::Resize(size)).await;
     }
 
-    /// Starts stopping the child: SIGTERM to its process group, SIGKILL after
-    /// the grace period. The exit is reported as a [`SessionEvent::Exited`].
+    /// Starts stopping the child: SIGHUP to its process group (as closing
+    /// its terminal would), SIGTERM shortly after, SIGKILL after the grace
+    /// period. The exit is reported as a [`SessionEvent::Exited`].
     pub async fn stop(&self) {
         let _ = self.commands.send(SessionCommand::Stop).await;
     }
@@ -310,6 +315,7 @@ impl Actor {
         let mut pending: Vec<u8> = Vec::new();
         let mut output_done = false;
         let mut exit: Option<ExitInfo> = None;
+        let mut term_at: Option<Instant> = None;
         let mut kill_at: Option<Instant> = None;
         let mut eof_deadline: Option<Instant> = None;
         let mut commands_open = true;
@@ -342,6 +348,7 @@ impl Actor {
                     let info = exit_info(status);
                     debug!(?info, "child exited");
                     exit = Some(info);
+                    term_at = None;
                     kill_at = None;
                     eof_deadline = Some(Instant::now() + EOF_WAIT);
                 }
@@ -359,18 +366,22 @@ impl Actor {
                     Some(SessionCommand::Stop) => {
                         if exit.is_none() && !stopping {
                             stopping = true;
-                            kill_at = Some(self.terminate());
+                            (term_at, kill_at) = self.hang_up();
                         }
                     }
                     None => commands_open = false,
                 },
                 () = self.cancel.cancelled(), if !stopping && exit.is_none() => {
                     stopping = true;
-                    kill_at = Some(self.terminate());
+                    (term_at, kill_at) = self.hang_up();
+                }
+                () = sleep_until(term_at) => {
+                    term_at = None;
+                    self.signal_group(Signal::SIGTERM);
                 }
                 () = sleep_until(kill_at) => {
                     kill_at = None;
-                    warn!("child ignored SIGTERM; sending SIGKILL");
+                    warn!("child ignored SIGHUP and SIGTERM; sending SIGKILL");
                     self.kill_group();
                 }
                 () = sleep_until(eof_deadline), if !output_done => {
@@ -420,21 +431,30 @@ impl Actor {
         }
     }
 
-    /// Sends SIGTERM to the child's process group and returns when to
-    /// escalate to SIGKILL.
-    fn terminate(&mut self) -> Instant {
+    /// Starts stopping the child as closing its terminal would: SIGHUP (and
+    /// SIGCONT, so a stopped job sees it) to its process group. Interactive
+    /// shells ignore SIGTERM but end on SIGHUP. Returns when to send SIGTERM
+    /// (for programs that ignore hang-ups) and when to escalate to SIGKILL.
+    fn hang_up(&mut self) -> (Option<Instant>, Option<Instant>) {
         info!("stopping session");
-        match self.pid {
-            Some(pid) => {
-                if let Err(error) = killpg(to_pid(pid), Signal::SIGTERM) {
-                    debug!(%error, "SIGTERM to the process group failed");
-                }
-            }
-            None => {
-                let _ = self.killer.kill();
-            }
+        let now = Instant::now();
+        if self.pid.is_none() {
+            let _ = self.killer.kill();
+            return (None, Some(now + self.stop_grace));
         }
-        Instant::now() + self.stop_grace
+        self.signal_group(Signal::SIGHUP);
+        self.signal_group(Signal::SIGCONT);
+        let term_after = HANG_UP_WAIT.min(self.stop_grace / 2);
+        (Some(now + term_after), Some(now + self.stop_grace))
+    }
+
+    /// Sends `signal` to the child's process group.
+    fn signal_group(&self, signal: Signal) {
+        if let Some(pid) = self.pid
+            && let Err(error) = killpg(to_pid(pid), signal)
+        {
+            debug!(%error, ?signal, "signal to the process group failed");
+        }
     }
 
     /// SIGKILL to the whole process group.

@@ -365,7 +365,18 @@ pub struct DaemonProcess {
 impl DaemonProcess {
     /// Starts a daemon without waiting for it to connect.
     pub fn spawn(workspace: &Workspace, options: DaemonOptions<'_>) -> DaemonProcess {
+        Self::spawn_with_env(workspace, options, &[])
+    }
+
+    /// Starts a daemon with extra variables in its environment (as if the
+    /// shell that started it had them) without waiting for it to connect.
+    pub fn spawn_with_env(
+        workspace: &Workspace,
+        options: DaemonOptions<'_>,
+        env: &[(&str, &str)],
+    ) -> DaemonProcess {
         let mut command = Command::new(binaries().join("flotilla-daemon"));
+        command.envs(env.iter().copied());
         command
             .arg("run")
             .args(["--hub-url", options.hub_url, "--profiles-dir"])

@@ -29,6 +29,7 @@ fn fixture(profiles: &[(&str, &str)]) -> Fixture {
         HostConfig {
             projects_roots: vec![project.path().canonicalize().unwrap()],
             stop_grace: Duration::from_millis(500),
+            pass_env: Vec::new(),
             base_env: vec![
                 ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
                 ("HOME".to_owned(), home.path().display().to_string()),

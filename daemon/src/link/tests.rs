@@ -213,6 +213,7 @@ mod against_socketioxide {
             HostConfig {
                 projects_roots: vec![root],
                 stop_grace: Duration::from_millis(500),
+                pass_env: Vec::new(),
                 base_env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
                 otlp_endpoint: crate::config::DEFAULT_OTLP_ENDPOINT.to_owned(),
             },

@@ -8,7 +8,7 @@ use super::diagnostic::Diagnostic;
 use super::spawn_settings::SettingsFormat;
 use super::telemetry::{Includes, PriceMatch, TokenType};
 use super::{Profile, PromptMode};
-use crate::session::env::is_secret;
+use crate::secret::is_secret;
 
 /// Placeholders allowed in `commands`.
 pub const COMMAND_PLACEHOLDERS: &[&str] = &[

@@ -1,7 +1,7 @@
 //! Tests for `crate::session`: real PTYs running small shell programs, plus
 //! the pure ring and environment helpers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use flotilla_protocol::daemon_to_hub::SessionExited;
@@ -169,7 +169,7 @@ async fn resize_is_visible_to_stty() {
 
 #[tokio::test]
 async fn stop_escalates_to_sigkill_after_grace() {
-    let script = "trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done";
+    let script = "trap 'echo got-hup' HUP; trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done";
     let mut running = start(spec(script, Duration::from_millis(300)));
     running.until_output("ready").await;
     let started = tokio::time::Instant::now();
@@ -181,12 +181,42 @@ async fn stop_escalates_to_sigkill_after_grace() {
 }
 
 #[tokio::test]
-async fn cancellation_stops_with_sigterm() {
+async fn cancellation_hangs_up_first() {
     let mut running = start(spec("echo ready; exec sleep 30", Duration::from_secs(5)));
     running.until_output("ready").await;
     running.cancel.cancel();
     let exited = running.until_exit().await;
+    assert_eq!(exited.signal.as_deref(), Some("SIGHUP"), "{exited:?}");
+    running.finish().await;
+}
+
+/// A program that ignores hang-ups still gets SIGTERM long before SIGKILL.
+#[tokio::test]
+async fn stop_sends_sigterm_to_what_ignores_sighup() {
+    let script = "trap '' HUP; echo ready; exec sleep 30";
+    let mut running = start(spec(script, Duration::from_secs(60)));
+    running.until_output("ready").await;
+    running.handle.stop().await;
+    let exited = running.until_exit().await;
     assert_eq!(exited.signal.as_deref(), Some("SIGTERM"), "{exited:?}");
+    running.finish().await;
+}
+
+/// Interactive bash ignores SIGTERM; a stop ends it with SIGHUP, as closing
+/// its terminal would, instead of a SIGKILL after the grace period (60 s
+/// here: the test would time out waiting for it).
+#[tokio::test]
+async fn stopping_interactive_bash_hangs_it_up() {
+    let mut spec = spec("", Duration::from_secs(60));
+    spec.argv = ["bash", "--norc", "--noprofile", "-i"]
+        .map(str::to_owned)
+        .into();
+    spec.env.insert("PS1".to_owned(), "ready$ ".to_owned());
+    let mut running = start(spec);
+    running.until_output("ready$ ").await;
+    running.handle.stop().await;
+    let exited = running.until_exit().await;
+    assert_eq!(exited.signal.as_deref(), Some("SIGHUP"), "{exited:?}");
     running.finish().await;
 }
 
@@ -203,23 +233,53 @@ async fn missing_program_fails_without_leftovers() {
 }
 
 #[test]
-fn child_env_drops_secrets_and_sets_identity() {
+fn child_env_is_an_allow_list_without_secrets_with_identity_and_terminal() {
     let id = SessionId::new();
     let base = [
         ("FLOTILLA_HOST_TOKEN", "secret"),
+        ("FLOTILLA_ADMIN_PASSWORD", "hub-admin"),
         ("DAEMON_HUB_URL", "http://hub"),
         ("DAEMON_TOKEN_FILE", "/t"),
+        ("HUB_METRICS_TOKEN_FILE", "/m"),
+        ("AWS_SECRET_ACCESS_KEY", "cloud"),
+        ("ANTHROPIC_API_KEY", "sk-ant"),
+        ("OPENAI_API_KEY", "sk-openai"),
         ("HOME", "/home/me"),
+        ("PATH", "/usr/bin"),
+        ("LC_ALL", "C.UTF-8"),
+        ("HTTPS_PROXY", "http://proxy:3128"),
         ("TERM", "dumb"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let extra: BTreeMap<String, String> = [("AGENT_MODE".to_owned(), "x".to_owned())].into();
-    let env = env::child_env(base, &extra, id);
-    assert!(!env.contains_key("FLOTILLA_HOST_TOKEN"));
-    assert!(!env.keys().any(|key| key.starts_with("DAEMON_")));
+    // A profile that names the token among its passthrough variables still
+    // does not get it.
+    let passthrough: BTreeSet<String> = ["ANTHROPIC_API_KEY", "FLOTILLA_HOST_TOKEN"]
+        .map(str::to_owned)
+        .into();
+    let extra: BTreeMap<String, String> = [
+        ("AGENT_MODE".to_owned(), "x".to_owned()),
+        ("DAEMON_SNEAKY".to_owned(), "y".to_owned()),
+    ]
+    .into();
+    let env = env::child_env(base, &passthrough, &extra, id);
+    let keys: Vec<&str> = env.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "AGENT_MODE",
+            "ANTHROPIC_API_KEY",
+            "COLORTERM",
+            "FLOTILLA_SESSION_ID",
+            "HOME",
+            "HTTPS_PROXY",
+            "LC_ALL",
+            "PATH",
+            "TERM"
+        ]
+    );
     assert_eq!(env["HOME"], "/home/me");
-    assert_eq!(env["AGENT_MODE"], "x");
     assert_eq!(env["TERM"], "xterm-256color");
+    assert_eq!(env["COLORTERM"], "truecolor");
     assert_eq!(env["FLOTILLA_SESSION_ID"], id.to_string());
 }
 
@@ -230,7 +290,7 @@ async fn the_child_never_sees_the_token() {
         ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
     ];
     let mut spec = spec("env", Duration::from_secs(1));
-    spec.env = env::child_env(base, &BTreeMap::new(), spec.id);
+    spec.env = env::child_env(base, &BTreeSet::new(), &BTreeMap::new(), spec.id);
     let mut running = start(spec);
     running.until_exit().await;
     let text = String::from_utf8_lossy(&running.output).into_owned();

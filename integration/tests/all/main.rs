@@ -4,6 +4,7 @@
 mod hardening_hub;
 mod live_loop;
 mod profiles;
+mod secrets;
 mod telemetry;
 mod tidy;
 mod usage;
