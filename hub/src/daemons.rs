@@ -10,10 +10,16 @@
 //! synchronous body runs in arrival order: terminal output is appended to
 //! the relay right there, and every other event is queued on the
 //! connection's inbox, drained by one task.
+//!
+//! Robustness: a frame the relay refuses (an offset past 2^64) is dropped
+//! with a warning and counted; a panic in a handler is contained to that
+//! one message ([`contain_panic`]), and the hub's locks recover from
+//! poisoning, so one bad message never wedges its connection or any other.
 
 use std::collections::HashMap;
 use std::future::{Ready, ready};
-use std::sync::{Arc, Mutex, RwLock};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
@@ -37,14 +43,45 @@ use socketioxide::socket::{DisconnectReason, Sid};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use crate::App;
 use crate::relay::PushOutcome;
+use crate::{App, lock, metrics::Metrics};
 use crate::{sessions, usage};
 
 /// How many non-output events a daemon connection may have queued. They are
 /// rare (lifecycle changes), so a full inbox means a misbehaving daemon: it
 /// is disconnected and resyncs through `Hello` when it reconnects.
 const INBOX_CAPACITY: usize = 1024;
+
+/// Runs a handler's synchronous body and contains a panic in it: it is
+/// logged and counted, and the connection goes on with its next message
+/// (instead of losing its receive loop). `None` when `body` panicked.
+pub fn contain_panic<T>(
+    metrics: &Metrics,
+    handler: &'static str,
+    body: impl FnOnce() -> T,
+) -> Option<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            metrics.handler_panicked();
+            tracing::error!(
+                handler,
+                "a message handler panicked; the message was dropped"
+            );
+            None
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// What a daemon reported about a spawn the hub is waiting for.
 #[derive(Debug)]
@@ -79,6 +116,8 @@ impl DaemonLink {
 #[derive(Default)]
 pub struct Daemons {
     /// Short lookups and updates only; never held across an `.await`.
+    /// Locks here and below recover from poisoning: each critical section
+    /// is one map operation, which leaves the map consistent.
     links: RwLock<HashMap<HostId, DaemonLink>>,
     /// Short insert/remove only; never held across an `.await`.
     pending: Mutex<HashMap<SessionId, (HostId, oneshot::Sender<SpawnOutcome>)>>,
@@ -87,9 +126,7 @@ pub struct Daemons {
 impl Daemons {
     /// The host's daemon, when connected.
     pub fn link(&self, host: HostId) -> Option<DaemonLink> {
-        self.links
-            .read()
-            .expect("links lock poisoned")
+        read(&self.links)
             .get(&host)
             .filter(|link| link.ready)
             .cloned()
@@ -102,17 +139,12 @@ impl Daemons {
 
     /// How many hosts are online.
     pub fn online_count(&self) -> usize {
-        self.links
-            .read()
-            .expect("links lock poisoned")
-            .values()
-            .filter(|link| link.ready)
-            .count()
+        read(&self.links).values().filter(|link| link.ready).count()
     }
 
     /// Marks the host's link ready if it is still this socket.
     fn mark_ready(&self, host: HostId, sid: Sid) {
-        let mut links = self.links.write().expect("links lock poisoned");
+        let mut links = write(&self.links);
         if let Some(link) = links.get_mut(&host).filter(|link| link.socket.id == sid) {
             link.ready = true;
         }
@@ -120,11 +152,7 @@ impl Daemons {
 
     /// Disconnects the host's daemon (token rotated or host deleted).
     pub fn disconnect(&self, host: HostId) {
-        let link = self
-            .links
-            .write()
-            .expect("links lock poisoned")
-            .remove(&host);
+        let link = write(&self.links).remove(&host);
         if let Some(link) = link {
             // An error means it is already gone, which is what we want.
             let _ = link.socket.disconnect();
@@ -138,27 +166,17 @@ impl Daemons {
         host: HostId,
     ) -> oneshot::Receiver<SpawnOutcome> {
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .expect("pending lock poisoned")
-            .insert(session, (host, tx));
+        lock(&self.pending).insert(session, (host, tx));
         rx
     }
 
     /// Drops interest in a spawn (the caller gave up waiting).
     pub fn forget_spawn(&self, session: SessionId) {
-        self.pending
-            .lock()
-            .expect("pending lock poisoned")
-            .remove(&session);
+        lock(&self.pending).remove(&session);
     }
 
     fn resolve_spawn(&self, session: SessionId, outcome: SpawnOutcome) {
-        let waiter = self
-            .pending
-            .lock()
-            .expect("pending lock poisoned")
-            .remove(&session);
+        let waiter = lock(&self.pending).remove(&session);
         if let Some((_, tx)) = waiter {
             // The waiter may have timed out; then nobody needs the answer.
             let _ = tx.send(outcome);
@@ -167,7 +185,7 @@ impl Daemons {
 
     /// Replaces the host's link; returns the previous one.
     fn attach(&self, host: HostId, socket: SocketRef) -> Option<DaemonLink> {
-        self.links.write().expect("links lock poisoned").insert(
+        write(&self.links).insert(
             host,
             DaemonLink {
                 socket,
@@ -179,14 +197,11 @@ impl Daemons {
     /// Removes the host's link if it is still this socket. Pending spawns of
     /// the host are dropped, which tells their waiters the daemon left.
     fn detach(&self, host: HostId, sid: Sid) -> bool {
-        let mut links = self.links.write().expect("links lock poisoned");
+        let mut links = write(&self.links);
         if links.get(&host).is_some_and(|link| link.socket.id == sid) {
             links.remove(&host);
             drop(links);
-            self.pending
-                .lock()
-                .expect("pending lock poisoned")
-                .retain(|_, (pending_host, _)| *pending_host != host);
+            lock(&self.pending).retain(|_, (pending_host, _)| *pending_host != host);
             true
         } else {
             false
@@ -286,6 +301,7 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let (inbox, events) = mpsc::channel::<DaemonEvent>(INBOX_CAPACITY);
     queue_event(
         &socket,
+        app,
         &inbox,
         |TryData(hello): TryData<Hello>, ack: AckSender| match hello {
             Ok(hello) => Some(DaemonEvent::Hello(hello, ack)),
@@ -302,15 +318,16 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
         },
         Hello::NAME,
     );
-    queue_simple::<InventoryChanged>(&socket, &inbox, DaemonEvent::Inventory);
-    queue_simple::<SessionStarted>(&socket, &inbox, DaemonEvent::Started);
-    queue_simple::<SessionSpawnFailed>(&socket, &inbox, DaemonEvent::SpawnFailed);
-    queue_simple::<SessionExited>(&socket, &inbox, DaemonEvent::Exited);
+    queue_simple::<InventoryChanged>(&socket, app, &inbox, DaemonEvent::Inventory);
+    queue_simple::<SessionStarted>(&socket, app, &inbox, DaemonEvent::Started);
+    queue_simple::<SessionSpawnFailed>(&socket, app, &inbox, DaemonEvent::SpawnFailed);
+    queue_simple::<SessionExited>(&socket, app, &inbox, DaemonEvent::Exited);
     // Usage reports arrive every second per session: a malformed one is
     // logged rate-limited rather than once per message.
     let usage_app = app.clone();
     queue_event(
         &socket,
+        app,
         &inbox,
         move |TryData(data): TryData<SessionUsageReport>, _ack: AckSender| match data {
             Ok(report) => Some(DaemonEvent::Usage(report)),
@@ -326,7 +343,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     socket.on(
         SessionOutput::NAME,
         move |TryData(data): TryData<Bytes>| -> Ready<()> {
-            relay_binary_output(&output_app, host_id, data);
+            let app = &output_app;
+            contain_panic(&app.metrics, SessionOutput::NAME, || {
+                relay_binary_output(app, host_id, data);
+            });
             ready(())
         },
     );
@@ -334,7 +354,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     socket.on(
         SessionOutputText::NAME,
         move |TryData(data): TryData<SessionOutputText>| -> Ready<()> {
-            relay_text_output(&text_output_app, host_id, data);
+            let app = &text_output_app;
+            contain_panic(&app.metrics, SessionOutputText::NAME, || {
+                relay_text_output(app, host_id, data);
+            });
             ready(())
         },
     );
@@ -366,6 +389,7 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
 /// handler, preserving arrival order.
 fn queue_event<T, F>(
     socket: &SocketRef,
+    app: &Arc<App>,
     inbox: &mpsc::Sender<DaemonEvent>,
     make: F,
     name: &'static str,
@@ -375,8 +399,9 @@ fn queue_event<T, F>(
 {
     let inbox = inbox.clone();
     let handler_socket = socket.clone();
+    let app = app.clone();
     socket.on(name, move |data: TryData<T>, ack: AckSender| -> Ready<()> {
-        if let Some(event) = make(data, ack) {
+        if let Some(Some(event)) = contain_panic(&app.metrics, name, || make(data, ack)) {
             enqueue(&handler_socket, &inbox, event);
         }
         ready(())
@@ -385,6 +410,7 @@ fn queue_event<T, F>(
 
 fn queue_simple<T>(
     socket: &SocketRef,
+    app: &Arc<App>,
     inbox: &mpsc::Sender<DaemonEvent>,
     wrap: fn(T) -> DaemonEvent,
 ) where
@@ -392,6 +418,7 @@ fn queue_simple<T>(
 {
     queue_event(
         socket,
+        app,
         inbox,
         move |TryData(data): TryData<T>, _ack: AckSender| match data {
             Ok(data) => Some(wrap(data)),
@@ -464,8 +491,15 @@ fn relay_output(app: &App, host_id: HostId, frame: OutputFrame<'_>) {
         tracing::warn!(session_id = %frame.session_id, %host_id, "daemon published output for another host's session; dropped");
         return;
     }
-    if let PushOutcome::Gap { missing } = relay.push(frame.offset, frame.data) {
-        tracing::warn!(session_id = %frame.session_id, missing, "output gap: bytes were lost before reaching the hub");
+    match relay.push(frame.offset, frame.data) {
+        Ok(PushOutcome::Gap { missing }) => {
+            tracing::warn!(session_id = %frame.session_id, missing, "output gap: bytes were lost before reaching the hub");
+        }
+        Ok(PushOutcome::Appended | PushOutcome::Duplicate) => {}
+        Err(error) => {
+            app.metrics.frame_refused();
+            tracing::warn!(session_id = %frame.session_id, %host_id, %error, "output frame from daemon refused");
+        }
     }
 }
 
@@ -484,8 +518,24 @@ async fn drain_inbox(
             () = app.shutdown.cancelled() => None,
         };
         let Some(event) = event else { return };
-        if let Err(error) = handle_event(&app, host_id, sid, event).await {
-            tracing::error!("handling a daemon event: {error:#}");
+        // Each event runs on a task of its own (awaited, so order holds):
+        // a panic drops that event only, and the daemon resyncs anything it
+        // lost through its next `Hello`.
+        let task_app = app.clone();
+        let handled = app
+            .tracker
+            .spawn(
+                async move { handle_event(&task_app, host_id, sid, event).await }.in_current_span(),
+            )
+            .await;
+        match handled {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!("handling a daemon event: {error:#}"),
+            Err(error) if error.is_panic() => {
+                app.metrics.handler_panicked();
+                tracing::error!("handling a daemon event panicked; the event was dropped");
+            }
+            Err(error) => tracing::debug!(%error, "a daemon event's task was cancelled"),
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Metrics {
     tokens: Family<TokenLabels, Counter>,
     cost: Family<AgentHostLabels, UsdCounter>,
     requests: Family<AgentHostLabels, Counter>,
+    frames_refused: Counter,
+    handler_panics: Counter,
 }
 
 impl Default for Metrics {
@@ -136,6 +138,18 @@ impl Default for Metrics {
             "OTLP requests attributed to sessions, by agent and host",
             requests.clone(),
         );
+        let frames_refused = Counter::default();
+        registry.register(
+            "flotilla_output_frames_refused",
+            "Output frames from daemons refused as invalid (offset past 2^64)",
+            frames_refused.clone(),
+        );
+        let handler_panics = Counter::default();
+        registry.register(
+            "flotilla_handler_panics",
+            "Messages dropped because their handler panicked (a bug; see the log)",
+            handler_panics.clone(),
+        );
         Metrics {
             registry,
             sessions,
@@ -143,6 +157,8 @@ impl Default for Metrics {
             tokens,
             cost,
             requests,
+            frames_refused,
+            handler_panics,
         }
     }
 }
@@ -199,6 +215,16 @@ impl Metrics {
                 .get_or_create(&agent_host)
                 .inc_by(added.requests);
         }
+    }
+
+    /// Counts an output frame the relay refused.
+    pub fn frame_refused(&self) {
+        self.frames_refused.inc();
+    }
+
+    /// Counts a message whose handler panicked.
+    pub fn handler_panicked(&self) {
+        self.handler_panics.inc();
     }
 
     /// Reads the gauges and encodes everything.

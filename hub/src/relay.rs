@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use flotilla_protocol::{HostId, SessionId};
 use tokio::sync::watch;
 
+use crate::lock;
+
 /// How much recent output each session keeps, in bytes.
 pub const RETAINED_BYTES: usize = 1024 * 1024;
 
@@ -35,7 +37,24 @@ pub enum PushOutcome {
     },
 }
 
+/// Why a frame was refused. The buffer is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The frame would end past the largest offset a stream can have.
+    #[error("frame at offset {offset} with {len} bytes ends past 2^64")]
+    OffsetOverflow {
+        /// The frame's offset.
+        offset: u64,
+        /// Its length.
+        len: usize,
+    },
+}
+
 /// The retained output of one session: contiguous bytes from `start`.
+///
+/// **Invariant:** `start + bytes.len()` never exceeds `u64::MAX`: a frame
+/// that would end past it is refused before anything changes, so every
+/// offset computed from the buffer fits.
 #[derive(Debug, Default)]
 pub struct OutputBuffer {
     start: u64,
@@ -57,6 +76,7 @@ impl OutputBuffer {
 
     /// The offset just past the last retained byte.
     pub fn end(&self) -> u64 {
+        // Cannot overflow: see the type's invariant.
         self.start + self.bytes.len() as u64
     }
 
@@ -65,8 +85,16 @@ impl OutputBuffer {
         self.start
     }
 
-    /// Appends the new part of a frame that starts at `offset`.
-    pub fn push(&mut self, offset: u64, data: &[u8]) -> PushOutcome {
+    /// Appends the new part of a frame that starts at `offset`; refuses a
+    /// frame whose end does not fit in a `u64`.
+    pub fn push(&mut self, offset: u64, data: &[u8]) -> Result<PushOutcome, FrameError> {
+        let frame_end = u64::try_from(data.len())
+            .ok()
+            .and_then(|len| offset.checked_add(len))
+            .ok_or(FrameError::OffsetOverflow {
+                offset,
+                len: data.len(),
+            })?;
         let mut outcome = PushOutcome::Appended;
         if !self.seen_any {
             // After a hub restart the stream is picked up wherever the
@@ -75,9 +103,8 @@ impl OutputBuffer {
             self.start = offset;
         }
         let end = self.end();
-        let frame_end = offset + data.len() as u64;
         if frame_end <= end && !data.is_empty() {
-            return PushOutcome::Duplicate;
+            return Ok(PushOutcome::Duplicate);
         }
         let new_part = if offset > end {
             outcome = PushOutcome::Gap {
@@ -87,7 +114,8 @@ impl OutputBuffer {
             self.start = offset;
             data
         } else {
-            &data[(end - offset) as usize..]
+            // `offset <= end < frame_end`, so the skip is within `data`.
+            &data[usize::try_from(end - offset).unwrap_or(data.len())..]
         };
         self.bytes.extend(new_part);
         if self.bytes.len() > self.capacity {
@@ -95,14 +123,14 @@ impl OutputBuffer {
             self.bytes.drain(..excess);
             self.start += excess as u64;
         }
-        outcome
+        Ok(outcome)
     }
 
     /// Copies up to `max` bytes starting at `from` (or at the buffer's start
     /// when `from` is older). Returns the offset of the first copied byte.
     pub fn read(&self, from: u64, max: usize) -> (u64, Vec<u8>) {
         let from = from.max(self.start);
-        let skip = (from - self.start) as usize;
+        let skip = usize::try_from(from - self.start).unwrap_or(usize::MAX);
         if skip >= self.bytes.len() {
             return (from, Vec::new());
         }
@@ -127,7 +155,8 @@ pub struct SessionRelay {
     /// The session.
     pub session_id: SessionId,
     /// Short critical sections only (append or copy), never held across
-    /// an `.await`, so a std mutex is the right tool.
+    /// an `.await`, so a std mutex is the right tool; a panic while it is
+    /// held leaves the buffer consistent, so it is recovered, not poisoned.
     buffer: Mutex<OutputBuffer>,
     /// The end offset, so viewers wake when output arrives.
     end: watch::Sender<u64>,
@@ -157,28 +186,25 @@ impl SessionRelay {
     }
 
     /// Appends a frame's data and wakes the viewers.
-    pub fn push(&self, offset: u64, data: &[u8]) -> PushOutcome {
+    pub fn push(&self, offset: u64, data: &[u8]) -> Result<PushOutcome, FrameError> {
         let (outcome, end) = {
-            let mut buffer = self.buffer.lock().expect("relay buffer lock poisoned");
-            (buffer.push(offset, data), buffer.end())
+            let mut buffer = lock(&self.buffer);
+            (buffer.push(offset, data)?, buffer.end())
         };
         if outcome != PushOutcome::Duplicate {
             self.end.send_replace(end);
         }
-        outcome
+        Ok(outcome)
     }
 
     /// Copies retained output from `from`; see [`OutputBuffer::read`].
     pub fn read(&self, from: u64, max: usize) -> (u64, Vec<u8>) {
-        self.buffer
-            .lock()
-            .expect("relay buffer lock poisoned")
-            .read(from, max)
+        lock(&self.buffer).read(from, max)
     }
 
     /// The retained range `(start, end)`.
     pub fn range(&self) -> (u64, u64) {
-        let buffer = self.buffer.lock().expect("relay buffer lock poisoned");
+        let buffer = lock(&self.buffer);
         (buffer.start(), buffer.end())
     }
 
@@ -199,7 +225,7 @@ impl Relay {
     /// The relay of a session, creating it for `host_id` if needed. Returns
     /// `None` when the session is relayed for another host.
     pub fn open(&self, session_id: SessionId, host_id: HostId) -> Option<Arc<SessionRelay>> {
-        let mut sessions = self.sessions.lock().expect("relay map lock poisoned");
+        let mut sessions = lock(&self.sessions);
         let relay = sessions
             .entry(session_id)
             .or_insert_with(|| Arc::new(SessionRelay::new(session_id, host_id)));
@@ -208,19 +234,12 @@ impl Relay {
 
     /// The relay of a session, if the hub has one.
     pub fn get(&self, session_id: SessionId) -> Option<Arc<SessionRelay>> {
-        self.sessions
-            .lock()
-            .expect("relay map lock poisoned")
-            .get(&session_id)
-            .cloned()
+        lock(&self.sessions).get(&session_id).cloned()
     }
 
     /// Forgets a session's output (its host was deleted).
     pub fn remove(&self, session_id: SessionId) {
-        self.sessions
-            .lock()
-            .expect("relay map lock poisoned")
-            .remove(&session_id);
+        lock(&self.sessions).remove(&session_id);
     }
 }
 

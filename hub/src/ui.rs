@@ -34,8 +34,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth::{self, CurrentUser, LoginGrant};
+use crate::daemons::contain_panic;
 use crate::relay::{REPLAY_BYTES, SessionRelay};
-use crate::{App, UI_ROOM, usage};
+use crate::{App, UI_ROOM, lock, usage};
 
 /// How long a viewer task waits before retrying when its socket's send
 /// buffer is full.
@@ -45,16 +46,14 @@ const FULL_BUFFER_RETRY: Duration = Duration::from_millis(5);
 /// stop them.
 #[derive(Default)]
 pub struct Viewers {
-    /// Short insert/remove only; never held across an `.await`.
+    /// Short insert/remove only; never held across an `.await`; recovered
+    /// if poisoned (each critical section is one map operation).
     tasks: Mutex<HashMap<Sid, HashMap<SessionId, CancellationToken>>>,
 }
 
 impl Viewers {
     fn replace(&self, sid: Sid, session: SessionId, token: CancellationToken) {
-        let previous = self
-            .tasks
-            .lock()
-            .expect("viewers lock poisoned")
+        let previous = lock(&self.tasks)
             .entry(sid)
             .or_default()
             .insert(session, token);
@@ -64,10 +63,7 @@ impl Viewers {
     }
 
     fn stop(&self, sid: Sid, session: SessionId) {
-        let token = self
-            .tasks
-            .lock()
-            .expect("viewers lock poisoned")
+        let token = lock(&self.tasks)
             .get_mut(&sid)
             .and_then(|sessions| sessions.remove(&session));
         if let Some(token) = token {
@@ -76,11 +72,7 @@ impl Viewers {
     }
 
     fn stop_all(&self, sid: Sid) {
-        let sessions = self
-            .tasks
-            .lock()
-            .expect("viewers lock poisoned")
-            .remove(&sid);
+        let sessions = lock(&self.tasks).remove(&sid);
         for token in sessions.into_iter().flat_map(HashMap::into_values) {
             token.cancel();
         }
@@ -275,10 +267,12 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               ack: AckSender,
               WantsAck(wants): WantsAck|
               -> Ready<()> {
-            let result = live_login(&socket)
-                .and_then(|()| data.map_err(malformed))
-                .and_then(|input| forward_input(&input_app, input));
-            respond(&socket, ack, wants, SendInput::NAME, result);
+            contain_panic(&input_app.metrics, SendInput::NAME, || {
+                let result = live_login(&socket)
+                    .and_then(|()| data.map_err(malformed))
+                    .and_then(|input| forward_input(&input_app, input));
+                respond(&socket, ack, wants, SendInput::NAME, result);
+            });
             ready(())
         },
     );
@@ -290,10 +284,12 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               ack: AckSender,
               WantsAck(wants): WantsAck|
               -> Ready<()> {
-            let result = live_login(&socket)
-                .and_then(|()| data.map_err(malformed))
-                .and_then(|resize| forward_resize(&resize_app, resize));
-            respond(&socket, ack, wants, ResizeTerminal::NAME, result);
+            contain_panic(&resize_app.metrics, ResizeTerminal::NAME, || {
+                let result = live_login(&socket)
+                    .and_then(|()| data.map_err(malformed))
+                    .and_then(|resize| forward_resize(&resize_app, resize));
+                respond(&socket, ack, wants, ResizeTerminal::NAME, result);
+            });
             ready(())
         },
     );

@@ -31,8 +31,8 @@ use flotilla_protocol::usage::{
 use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, SessionId, UI_NAMESPACE};
 use tracing::Instrument;
 
-use crate::App;
 use crate::store::{self, DayRange, Store, UsageTotals, UsageWrite};
+use crate::{App, lock};
 
 /// Largest figure a report may carry: the browser reads numbers as IEEE
 /// doubles, exact up to 2^53.
@@ -161,7 +161,7 @@ struct WarnLimiter {
 impl WarnLimiter {
     /// `Some(suppressed)` when this occurrence should be logged.
     fn allow(&self) -> Option<u64> {
-        let mut state = self.state.lock().expect("warn limiter lock poisoned");
+        let mut state = lock(&self.state);
         let now = Instant::now();
         match state.0 {
             Some(last) if now.duration_since(last) < WARN_EVERY => {
@@ -221,10 +221,7 @@ impl Usage {
         host_id: HostId,
         session_id: SessionId,
     ) -> anyhow::Result<bool> {
-        let known = self
-            .inner
-            .lock()
-            .expect("usage lock poisoned")
+        let known = lock(&self.inner)
             .sessions
             .get(&session_id)
             .map(|tracked| tracked.host_id);
@@ -245,7 +242,7 @@ impl Usage {
                     .await?
                     .map_or_else(|| owner.to_string(), |host| host.name);
                 let baseline = store.usage_baseline(session_id).await?;
-                let mut inner = self.inner.lock().expect("usage lock poisoned");
+                let mut inner = lock(&self.inner);
                 // Another connection of the same host may have loaded it meanwhile.
                 inner.sessions.entry(session_id).or_insert_with(|| Tracked {
                     host_id: owner,
@@ -277,7 +274,7 @@ impl Usage {
         usage: Arc<SessionUsage>,
         now_ms: i64,
     ) -> Option<(UsageLabels, Increase)> {
-        let mut inner = self.inner.lock().expect("usage lock poisoned");
+        let mut inner = lock(&self.inner);
         let tracked = inner.sessions.get_mut(&session_id)?;
         let added = increase(&tracked.counted, &usage);
         tracked.counted.add(&added);
@@ -307,20 +304,14 @@ impl Usage {
     /// Lets memory drop the session after its next flush: memory then holds
     /// only sessions that are live or have unwritten usage.
     pub fn session_ended(&self, id: SessionId) {
-        if let Some(tracked) = self
-            .inner
-            .lock()
-            .expect("usage lock poisoned")
-            .sessions
-            .get_mut(&id)
-        {
+        if let Some(tracked) = lock(&self.inner).sessions.get_mut(&id) {
             tracked.ended = true;
         }
     }
 
     /// Drops what memory holds for these sessions (their host was deleted).
     pub fn forget(&self, sessions: &[SessionId]) {
-        let mut inner = self.inner.lock().expect("usage lock poisoned");
+        let mut inner = lock(&self.inner);
         for id in sessions {
             inner.sessions.remove(id);
             inner.pending.remove(id);
@@ -331,7 +322,7 @@ impl Usage {
     /// failure the batch is kept for the next flush.
     pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
         let _serial = self.flushing.lock().await;
-        let batch = std::mem::take(&mut self.inner.lock().expect("usage lock poisoned").pending);
+        let batch = std::mem::take(&mut lock(&self.inner).pending);
         if batch.is_empty() {
             return Ok(());
         }
@@ -349,7 +340,7 @@ impl Usage {
             })
             .collect();
         if let Err(error) = store.write_usage(&writes).await {
-            let mut inner = self.inner.lock().expect("usage lock poisoned");
+            let mut inner = lock(&self.inner);
             for (id, older) in batch {
                 if !inner.sessions.contains_key(&id) {
                     continue;
@@ -363,7 +354,7 @@ impl Usage {
             }
             return Err(error);
         }
-        let mut inner = self.inner.lock().expect("usage lock poisoned");
+        let mut inner = lock(&self.inner);
         let Inner { sessions, pending } = &mut *inner;
         sessions.retain(|id, tracked| !tracked.ended || pending.contains_key(id));
         Ok(())
@@ -400,7 +391,7 @@ impl Usage {
         host: Option<HostId>,
     ) -> anyhow::Result<HashMap<SessionId, SessionUsage>> {
         let mut all = store.sessions_usage(host).await?;
-        let inner = self.inner.lock().expect("usage lock poisoned");
+        let inner = lock(&self.inner);
         for (id, tracked) in &inner.sessions {
             if host.is_some_and(|host| host != tracked.host_id) {
                 continue;
@@ -413,9 +404,7 @@ impl Usage {
     }
 
     fn latest(&self, id: SessionId) -> Option<Arc<SessionUsage>> {
-        self.inner
-            .lock()
-            .expect("usage lock poisoned")
+        lock(&self.inner)
             .sessions
             .get(&id)
             .and_then(|tracked| tracked.latest.clone())

@@ -5,7 +5,7 @@ use super::*;
 fn check(pushes: &[(u64, &str)], capacity: usize, expect_range: (u64, u64), expect_text: &str) {
     let mut buffer = OutputBuffer::new(capacity);
     for (offset, data) in pushes {
-        buffer.push(*offset, data.as_bytes());
+        buffer.push(*offset, data.as_bytes()).unwrap();
     }
     assert_eq!((buffer.start(), buffer.end()), expect_range);
     let (from, bytes) = buffer.read(0, usize::MAX);
@@ -31,9 +31,9 @@ fn first_frame_sets_the_start_after_a_hub_restart() {
 #[test]
 fn gaps_restart_the_buffer_and_are_reported() {
     let mut buffer = OutputBuffer::new(100);
-    assert_eq!(buffer.push(0, b"ab"), PushOutcome::Appended);
-    assert_eq!(buffer.push(5, b"cd"), PushOutcome::Gap { missing: 3 });
-    assert_eq!(buffer.push(5, b"cd"), PushOutcome::Duplicate);
+    assert_eq!(buffer.push(0, b"ab"), Ok(PushOutcome::Appended));
+    assert_eq!(buffer.push(5, b"cd"), Ok(PushOutcome::Gap { missing: 3 }));
+    assert_eq!(buffer.push(5, b"cd"), Ok(PushOutcome::Duplicate));
     assert_eq!((buffer.start(), buffer.end()), (5, 7));
 }
 
@@ -46,8 +46,8 @@ fn capacity_trims_the_oldest_bytes() {
 #[test]
 fn reads_clamp_to_the_retained_range_and_span_the_ring_seam() {
     let mut buffer = OutputBuffer::new(4);
-    buffer.push(0, b"abcd");
-    buffer.push(4, b"ef"); // the deque now wraps around
+    buffer.push(0, b"abcd").unwrap();
+    buffer.push(4, b"ef").unwrap(); // the deque now wraps around
     assert_eq!(buffer.read(0, 10), (2, b"cdef".to_vec()));
     assert_eq!(buffer.read(3, 2), (3, b"de".to_vec()));
     assert_eq!(buffer.read(6, 10), (6, Vec::new()));
@@ -62,4 +62,43 @@ fn a_session_is_relayed_for_one_host_only() {
     assert!(relay.open(session, owner).is_some());
     assert!(relay.open(session, other).is_none());
     assert!(relay.open(session, owner).is_some());
+}
+
+#[test]
+fn frames_ending_past_2_pow_64_are_refused_and_change_nothing() {
+    let mut buffer = OutputBuffer::new(100);
+    buffer.push(0, b"abc").unwrap();
+    for offset in [u64::MAX - 1, u64::MAX] {
+        assert_eq!(
+            buffer.push(offset, b"xyz"),
+            Err(FrameError::OffsetOverflow { offset, len: 3 })
+        );
+    }
+    assert_eq!((buffer.start(), buffer.end()), (0, 3));
+    assert_eq!(buffer.push(3, b"def"), Ok(PushOutcome::Appended));
+    // A frame that ends exactly at 2^64 - 1 fits, and nothing after it does.
+    assert_eq!(
+        buffer.push(u64::MAX - 3, b"end"),
+        Ok(PushOutcome::Gap {
+            missing: u64::MAX - 3 - 6
+        })
+    );
+    assert_eq!(buffer.end(), u64::MAX);
+    assert_eq!(
+        buffer.read(u64::MAX - 3, 10),
+        (u64::MAX - 3, b"end".to_vec())
+    );
+    assert!(buffer.push(u64::MAX, b"!").is_err());
+}
+
+#[test]
+fn a_refused_frame_leaves_the_session_usable() {
+    let relay = Relay::default();
+    let session = SessionId::new();
+    let host = HostId::new();
+    let relay = relay.open(session, host).unwrap();
+    relay.push(0, b"ok").unwrap();
+    assert!(relay.push(u64::MAX - 1, b"boom").is_err());
+    assert_eq!(relay.push(2, b"!"), Ok(PushOutcome::Appended));
+    assert_eq!(relay.read(0, 10), (0, b"ok!".to_vec()));
 }

@@ -5,7 +5,7 @@
 
 use flotilla_integration::process::HubProcess;
 use flotilla_integration::socket::ConnectOptions;
-use flotilla_integration::{Api, LogTail, UiSocket, Workspace, wait_until};
+use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::UI_NAMESPACE;
 use flotilla_protocol::ui_to_hub::AttachSession;
 use flotilla_protocol::{Event, SessionId};
@@ -105,4 +105,53 @@ async fn an_expired_login_disconnects_its_sockets() {
     wait_closed(&hub, "the expired login's socket closes", &[&socket]).await;
     let (status, _) = api.request("GET", "/api/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_frame_at_an_offset_near_2_pow_64_is_refused_and_the_daemon_stays_served() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let api = Api::login(&hub.url()).await;
+    let host = api.create_host("edge").await;
+    let daemon = FakeDaemon::connect(&hub.addr, &host, &[])
+        .await
+        .expect("fake daemon connects");
+    let session = daemon.spawn(&api, host.host.id).await.id;
+    let browser = viewer(&hub, &api).await;
+    let ack = browser
+        .emit_with_ack(AttachSession::NAME, &json!({"sessionId": session}))
+        .await;
+    assert_eq!(ack["type"], "ok", "{ack}");
+    daemon.output(session, 0, b"before ").await;
+    daemon.output(session, u64::MAX - 2, b"overflowing").await;
+    daemon.output(session, 7, b"after").await;
+    wait_until("output around the bad frame", &[&hub], || {
+        let text = browser.stream(session).text();
+        async move {
+            if text == "before after" {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        }
+    })
+    .await;
+    // The connection still answers, and so does every other.
+    let ack = daemon.hello(&[session]).await;
+    assert_eq!(ack["type"], "ok", "{ack}");
+    assert_eq!(ack["value"]["resume"][0]["offset"], 12, "{ack}");
+    assert!(hub.process.log_contains("output frame from daemon refused"));
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", hub.url()))
+        .header("cookie", api.cookie().expect("logged in"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    assert!(
+        metrics.contains("flotilla_output_frames_refused_total 1"),
+        "{metrics}"
+    );
 }
