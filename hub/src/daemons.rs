@@ -288,6 +288,7 @@ async fn authenticate(
         .parse()
         .map_err(|_| Refused(ConnectRefusal::BadToken))?;
     socket.extensions.insert(AuthenticatedHost(host_id));
+    crate::admission::authenticated(socket);
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! `main.rs` parses the configuration, binds the listener and calls [`run`];
 //! everything else lives here so tests can reach it.
 
+pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -36,9 +37,15 @@ use crate::store::Store;
 /// The room every logged-in browser socket joins for list updates.
 pub const UI_ROOM: &str = "ui";
 
-/// Largest Socket.IO message accepted, in bytes. Larger ones close the
-/// connection at the transport; application limits below it get error replies.
+/// Largest Socket.IO message accepted, in bytes, on every transport: an
+/// HTTP long-polling body, a WebSocket message or frame, and the binary
+/// attachments of one packet together. Larger ones close the connection at
+/// the transport before they are buffered; application limits below it get
+/// error replies.
 pub const MAX_SOCKET_PAYLOAD: u64 = 1024 * 1024;
+
+/// Most binary attachments in one Socket.IO packet (ours carry one).
+pub const MAX_SOCKET_ATTACHMENTS: usize = 4;
 
 /// Locks a mutex, recovering it if a holder panicked: every critical
 /// section in the hub is a single map, buffer or field update that leaves
@@ -66,6 +73,8 @@ pub struct App {
     pub viewers: ui::Viewers,
     /// The logins that have browser sockets open.
     pub logins: auth::LiveLogins,
+    /// Slots of Socket.IO connections that have not authenticated yet.
+    pub admission: Arc<admission::Admission>,
     /// Session usage held in memory until flushed.
     pub usage: usage::Usage,
     /// Prometheus metrics.
@@ -105,8 +114,17 @@ pub async fn build(
         .await
         .context("loading usage counters")?;
 
+    let max_message = usize::try_from(MAX_SOCKET_PAYLOAD).expect("1 MiB fits in usize");
     let (socket_layer, io) = SocketIo::builder()
         .max_payload(MAX_SOCKET_PAYLOAD)
+        .ws_max_message_size(max_message)
+        .ws_max_frame_size(max_message)
+        .with_parser(
+            socketioxide::ParserConfig::common()
+                .max_incoming_binary_buf_size(max_message)
+                .max_incoming_binaries(MAX_SOCKET_ATTACHMENTS),
+        )
+        .connect_timeout(admission::CONNECT_TIMEOUT)
         .max_buffer_size(1024)
         .build_layer();
     let app = Arc::new(App {
@@ -117,6 +135,7 @@ pub async fn build(
         daemons: daemons::Daemons::default(),
         viewers: ui::Viewers::default(),
         logins: auth::LiveLogins::default(),
+        admission: Arc::default(),
         usage: usage::Usage::default(),
         metrics,
         tracker: TaskTracker::new(),
@@ -125,7 +144,15 @@ pub async fn build(
     daemons::register(&app);
     ui::register(&app);
     usage::spawn_flusher(&app, app.config.usage_flush_interval);
-    let router = api::router(app.clone()).layer(socket_layer);
+    // The admission middleware runs first (outermost), so a handshake over
+    // the limits is refused before socketioxide reads any of it.
+    let router =
+        api::router(app.clone())
+            .layer(socket_layer)
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                admission::admit,
+            ));
     Ok((app, router))
 }
 
@@ -171,6 +198,8 @@ pub async fn run(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
+    // The peer address feeds the per-address limits (admission, logins).
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await

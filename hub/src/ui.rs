@@ -139,6 +139,7 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
             Ok(user) => {
                 grant.set_expiry(expires_at_ms);
                 socket.extensions.insert(user);
+                crate::admission::authenticated(socket);
                 socket.extensions.insert(grant);
                 Ok(())
             }

@@ -9,8 +9,10 @@ use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_u
 use flotilla_protocol::UI_NAMESPACE;
 use flotilla_protocol::ui_to_hub::AttachSession;
 use flotilla_protocol::{Event, SessionId};
+use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 async fn viewer(hub: &HubProcess, api: &Api) -> UiSocket {
     let origin = hub.url();
@@ -154,4 +156,139 @@ async fn a_frame_at_an_offset_near_2_pow_64_is_refused_and_the_daemon_stays_serv
         metrics.contains("flotilla_output_frames_refused_total 1"),
         "{metrics}"
     );
+}
+
+/// The hub's resident set and its peak so far, in KiB, from /proc.
+fn memory_kib(hub: &HubProcess) -> (u64, u64) {
+    let pid = hub.process.pid().expect("hub pid");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A raw WebSocket to the hub's Engine.IO endpoint that never connects to
+/// a namespace (so never authenticates).
+async fn raw_engine_io(
+    hub: &HubProcess,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    String,
+> {
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", hub.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|error| error.to_string())?;
+    match ws.next().await {
+        Some(Ok(Message::Text(open))) if open.starts_with('0') => Ok(ws),
+        other => Err(format!("no engine.io open packet: {other:?}")),
+    }
+}
+
+/// Reads until the server closes the connection; false if it stays open
+/// for the whole test timeout.
+async fn closed_by_server<S>(ws: &mut S) -> bool
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let read_to_end = async {
+        while let Some(Ok(message)) = ws.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(flotilla_integration::timeout(), read_to_end)
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn oversized_websocket_messages_before_login_close_the_socket_and_memory_stays_bounded() {
+    const SOCKETS: usize = 6;
+    const MESSAGE_BYTES: usize = 12 * 1024 * 1024;
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let api = Api::login(&hub.url()).await;
+    let (rss_before, peak_before) = memory_kib(&hub);
+    let mut sockets = Vec::new();
+    for _ in 0..SOCKETS {
+        sockets.push(raw_engine_io(&hub).await.expect("engine.io handshake"));
+    }
+    // An Engine.IO message packet of 12 MiB each, all at once.
+    let payload = format!("4{}", "x".repeat(MESSAGE_BYTES));
+    let sends = sockets.iter_mut().map(|ws| {
+        let payload = payload.clone();
+        async move {
+            // The server may close mid-send; that is the point.
+            let _ = ws.send(Message::text(payload)).await;
+        }
+    });
+    futures_util::future::join_all(sends).await;
+    for (n, ws) in sockets.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(ws).await,
+            "socket {n} stayed open\n{}",
+            hub.tail(40)
+        );
+    }
+    let (rss_after, peak_after) = memory_kib(&hub);
+    println!(
+        "hub memory under a flood of {SOCKETS} x {} MiB unauthenticated messages: \
+         RSS {rss_before} -> {rss_after} KiB, peak {peak_before} -> {peak_after} KiB",
+        MESSAGE_BYTES >> 20
+    );
+    let grown_mib = peak_after.saturating_sub(peak_before) / 1024;
+    assert!(
+        grown_mib < 32,
+        "the hub's peak RSS grew by {grown_mib} MiB under the flood"
+    );
+    // The hub still serves logged-in users.
+    let socket = viewer(&hub, &api).await;
+    assert_authorised(&socket).await;
+}
+
+#[tokio::test]
+async fn unauthenticated_connections_are_bounded_per_address() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let api = Api::login(&hub.url()).await;
+    let mut idle = Vec::new();
+    for _ in 0..16 {
+        idle.push(raw_engine_io(&hub).await.expect("engine.io handshake"));
+    }
+    let refused = raw_engine_io(&hub).await;
+    assert!(
+        refused.as_ref().is_err_and(|error| error.contains("503")),
+        "the 17th pending connection was not refused: {:?}",
+        refused.map(|_| ())
+    );
+    drop(idle);
+    // Closed connections free their slots: a login connects again.
+    let origin = hub.url();
+    let socket = wait_until("a slot frees up", &[&hub], || {
+        let origin = origin.clone();
+        let hub_addr = hub.addr.clone();
+        let cookie = api.cookie().map(str::to_owned);
+        async move {
+            UiSocket::connect(
+                &hub_addr,
+                UI_NAMESPACE,
+                ConnectOptions {
+                    cookie: cookie.as_deref(),
+                    origin: Some(&origin),
+                    auth: None,
+                },
+            )
+            .await
+            .map_err(|error| format!("{error:?}"))
+        }
+    })
+    .await;
+    assert_authorised(&socket).await;
 }
