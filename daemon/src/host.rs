@@ -202,6 +202,12 @@ impl Host {
         running
     }
 
+    /// How many sessions have not been forgotten yet (their exit is not
+    /// reported).
+    pub fn session_count(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
     /// The handle of a known session.
     pub fn session(&self, id: SessionId) -> Option<SessionHandle> {
         lock(&self.sessions).get(&id).cloned()

@@ -262,6 +262,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         hello_timeout: Duration::from_secs(10),
         rescan_every: Some(Duration::from_secs(60)),
         scan_depth: config.scan_depth,
+        drain_timeout: config.stop_grace + Duration::from_secs(1),
     };
     let link_result = link::run(link_config, host.clone(), events_rx, shutdown.clone()).await;
 

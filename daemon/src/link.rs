@@ -62,6 +62,9 @@ pub struct LinkConfig {
     pub rescan_every: Option<Duration>,
     /// Project discovery depth for rescans.
     pub scan_depth: usize,
+    /// At shutdown, how long the link stays connected to report the
+    /// sessions' exits (they stop at the same time) before it disconnects.
+    pub drain_timeout: Duration,
 }
 
 /// Why the link stopped.
@@ -271,12 +274,28 @@ impl Link {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             interval
         });
+        // At shutdown the sessions stop at the same time as the link is
+        // told to; the link stays connected until each has reported its
+        // exit (or the drain timeout passes), so the hub records how they
+        // ended instead of losing them.
+        let mut drain_until: Option<tokio::time::Instant> = None;
         loop {
+            if drain_until.is_some() && self.host.session_count() == 0 && events.is_empty() {
+                info!("every session's exit reported; disconnecting");
+                return ConnectionEnd::Shutdown;
+            }
             // Every branch is cancel-safe: mpsc `recv`, interval `tick` and
             // watch `changed` (a usage tick lost to another branch only
             // delays the reports to the next tick).
             tokio::select! {
-                () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                () = cancel.cancelled(), if drain_until.is_none() => {
+                    info!(sessions = self.host.session_count(), "shutting down; reporting the sessions' exits first");
+                    drain_until = Some(tokio::time::Instant::now() + self.config.drain_timeout);
+                }
+                _ = async { tokio::time::sleep_until(drain_until?).await; Some(()) }, if drain_until.is_some() => {
+                    warn!(sessions = self.host.session_count(), "sessions did not all stop in time; disconnecting");
+                    return ConnectionEnd::Shutdown;
+                }
                 message = incoming.recv() => match message {
                     Some(Incoming::Command(command)) => {
                         if let Err(error) = self.command(socket, command).await {

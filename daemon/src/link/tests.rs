@@ -234,6 +234,7 @@ mod against_socketioxide {
             hello_timeout: Duration::from_secs(5),
             rescan_every: None,
             scan_depth: 1,
+            drain_timeout: Duration::from_secs(5),
         };
         (config, host, events, tracker, cancel)
     }

@@ -78,7 +78,7 @@ async fn spawn_type_resize_share_and_stop() {
         assert_eq!(stream.gaps, 0, "gaps");
     }
 
-    // Interactive bash ignores SIGTERM, so this also exercises the SIGKILL escalation.
+    // Interactive bash ignores SIGTERM; the stop hangs it up (SIGHUP) first.
     let (status, body) = stack
         .api
         .request("POST", &format!("/api/sessions/{session}/stop"), None)
@@ -434,11 +434,25 @@ async fn hub_restart_keeps_records_and_the_running_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn daemon_exits_zero_on_sigterm_and_the_host_goes_offline() {
+async fn daemon_exits_zero_on_sigterm_after_reporting_its_sessions_exits() {
     let mut stack = Stack::start().await;
     let session = stack.spawn_bash().await;
     let status = stack.daemon.process.terminate();
     assert_eq!(status.code(), Some(0), "{}", stack.daemon.tail(30));
+    // The daemon stayed connected until the hub had the session's exit:
+    // it is recorded, not left running on an offline host.
+    let summary = stack.api.session(session).await;
+    assert_eq!(
+        summary.state,
+        SessionState::Exited,
+        "{summary:?}\n{}",
+        stack.daemon.tail(30)
+    );
+    assert_eq!(
+        summary.exit_signal.as_deref(),
+        Some("SIGHUP"),
+        "{summary:?}"
+    );
     stack.wait_online(false).await;
     let (status, body) = stack
         .api
@@ -450,6 +464,20 @@ async fn daemon_exits_zero_on_sigterm_and_the_host_goes_offline() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back() {
+    let mut stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let pid = stack.daemon.process.pid().expect("daemon pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    stack.daemon.process.wait_exit();
+    stack.wait_online(false).await;
     // A daemon that comes back without the session reports it, and the hub marks it lost.
     stack.daemon = DaemonProcess::start(
         &stack.workspace,
