@@ -492,6 +492,39 @@ fn check_prints_every_problem_and_sets_the_exit_status() {
     assert_eq!(missing, check::CHECK_FAILED);
 }
 
+/// Spawning a shipped agent never writes into the user's own config files:
+/// per-session settings go through the environment (opencode's OTel switch
+/// through OPENCODE_CONFIG_CONTENT).
+#[test]
+fn shipped_profiles_change_no_user_config_file() {
+    let loaded = load_dir(&shipped_dir()).unwrap();
+    for profile in &loaded.profiles {
+        assert!(
+            profile.spawn_settings.is_empty(),
+            "{} writes into {:?}",
+            profile.name,
+            profile
+                .spawn_settings
+                .iter()
+                .map(|setting| &setting.path)
+                .collect::<Vec<_>>()
+        );
+    }
+    let opencode = loaded
+        .profiles
+        .iter()
+        .find(|profile| profile.name == "opencode")
+        .unwrap();
+    let env = opencode.env(&EnvPlaceholders {
+        otlp_endpoint: "http://127.0.0.1:4318",
+        session_id: "s1",
+        agent_id: "s1",
+    });
+    let inline: serde_json::Value =
+        serde_json::from_str(&env["OPENCODE_CONFIG_CONTENT"]).unwrap();
+    assert_eq!(inline["experimental"]["openTelemetry"], true);
+}
+
 #[test]
 fn every_shipped_profile_parses_and_validates() {
     let loaded = load_dir(&shipped_dir()).unwrap();
