@@ -106,6 +106,22 @@ pub struct ConnectOptions<'a> {
 }
 
 impl UiSocket {
+    /// A browser-like `/ui` socket of `api`'s login, same-origin with `hub`.
+    pub async fn viewer(hub: &crate::HubProcess, api: &crate::Api) -> UiSocket {
+        let origin = hub.url();
+        UiSocket::connect(
+            &hub.addr,
+            flotilla_protocol::UI_NAMESPACE,
+            ConnectOptions {
+                cookie: api.cookie(),
+                origin: Some(&origin),
+                auth: None,
+            },
+        )
+        .await
+        .expect("ui socket connects")
+    }
+
     /// Connects to `namespace` on the hub at `addr`.
     pub async fn connect(
         addr: &str,

@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use flotilla_protocol::rest::{HostWithToken, SessionState, SessionSummary};
-use flotilla_protocol::{HostId, SessionId, UI_NAMESPACE};
+use flotilla_protocol::{HostId, SessionId};
 
 use crate::process::DaemonOptions;
-use crate::socket::ConnectOptions;
 use crate::{Api, DaemonProcess, HubProcess, LogTail, UiSocket, Workspace, wait_until};
 
 /// Real hub and daemon processes sharing a workspace.
@@ -89,18 +88,7 @@ impl Stack {
 
     /// A logged-in, same-origin browser-like socket.
     pub async fn viewer(&self) -> UiSocket {
-        let origin = self.hub.url();
-        UiSocket::connect(
-            &self.hub.addr,
-            UI_NAMESPACE,
-            ConnectOptions {
-                cookie: self.api.cookie(),
-                origin: Some(&origin),
-                auth: None,
-            },
-        )
-        .await
-        .expect("ui socket connects")
+        UiSocket::viewer(&self.hub, &self.api).await
     }
 
     /// Spawns a session of `profile` in the workspace's project.

@@ -7,11 +7,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use flotilla_integration::process::DaemonOptions;
-use flotilla_integration::socket::ConnectOptions;
 use flotilla_integration::{
     Api, DaemonProcess, HubProcess, LogTail, UiSocket, Workspace, wait_until,
 };
-use flotilla_protocol::{HostId, SessionId, UI_NAMESPACE};
+use flotilla_protocol::{HostId, SessionId};
 use serde_json::json;
 
 /// Spawns bash on `host`, types `command` followed by an end marker, and
@@ -28,18 +27,7 @@ async fn run_in_bash(
         .spawn_ok(host, "bash", &project.to_string_lossy())
         .await
         .id;
-    let origin = hub.url();
-    let viewer = UiSocket::connect(
-        &hub.addr,
-        UI_NAMESPACE,
-        ConnectOptions {
-            cookie: api.cookie(),
-            origin: Some(&origin),
-            auth: None,
-        },
-    )
-    .await
-    .expect("ui socket connects");
+    let viewer = UiSocket::viewer(hub, api).await;
     let reply = viewer
         .emit_with_ack("session:attach", &json!({"sessionId": session}))
         .await;

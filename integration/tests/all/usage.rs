@@ -8,7 +8,7 @@ use flotilla_integration::process::HubProcess;
 use flotilla_integration::socket::ConnectOptions;
 use flotilla_integration::{Api, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::rest::{HostWithToken, SessionSummary};
-use flotilla_protocol::{DAEMON_NAMESPACE, HostId, PROTOCOL_VERSION, SessionId, UI_NAMESPACE};
+use flotilla_protocol::{DAEMON_NAMESPACE, HostId, PROTOCOL_VERSION, SessionId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -114,18 +114,7 @@ fn usage(input: u64, output: u64, cost: u64, unpriced: Option<&str>) -> Value {
 }
 
 async fn viewer(hub: &HubProcess, api: &Api) -> UiSocket {
-    let origin = hub.url();
-    UiSocket::connect(
-        &hub.addr,
-        UI_NAMESPACE,
-        ConnectOptions {
-            cookie: api.cookie(),
-            origin: Some(&origin),
-            auth: None,
-        },
-    )
-    .await
-    .expect("ui socket connects")
+    UiSocket::viewer(hub, api).await
 }
 
 async fn ack(socket: &UiSocket, event: &str, data: Value) -> Value {
