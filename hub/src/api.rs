@@ -244,23 +244,33 @@ fn login_cookie(app: &App, value: &str, max_age_secs: i64) -> HeaderValue {
     HeaderValue::from_str(&cookie).expect("cookie is built from URL-safe characters")
 }
 
-/// Logs in and sets the session cookie.
+/// Logs in and sets the session cookie. After repeated failures an account
+/// or a client address must wait (429 with `Retry-After`; see `throttle`).
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn login(
     State(app): State<Arc<App>>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    if let Err(wait) = app.throttle.check(&request.username, address) {
+        return Ok(too_many_attempts(wait));
+    }
     let refused = || ApiError::new(ErrorCode::Unauthorized, "wrong user name or password");
     let password = Secret::new(request.password);
     let Some(user) = app.store.find_user(&request.username).await? else {
         // Spend the same time as a real check so user names cannot be probed.
         auth::hash_password(password).await?;
+        app.throttle.failed(&request.username, address);
         return Err(refused());
     };
     if !auth::verify_password(password, user.password_hash.clone()).await? {
+        app.throttle.failed(&request.username, address);
+        tracing::info!(user = %request.username, ?address, "login failed: wrong password");
         return Err(refused());
     }
+    app.throttle.succeeded(&request.username);
     let user = CurrentUser::try_from(user)?;
     let token = auth::new_token("");
     let ttl_ms = i64::try_from(app.config.login_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -281,6 +291,42 @@ async fn login(
         .headers_mut()
         .insert(SET_COOKIE, login_cookie(&app, &token, ttl_ms / 1000));
     Ok(response)
+}
+
+/// The client's IP address, when the server was started with connect info
+/// (in-process tests using `oneshot` have none).
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// The 429 answer to a throttled login, with `Retry-After` in whole seconds.
+fn too_many_attempts(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    // The status says "slow down"; the code stays `unauthorized` until the
+    // protocol has a code of its own for it.
+    let body = ErrorBody::new(
+        ErrorCode::Unauthorized,
+        format!("too many failed logins; try again in {seconds} s"),
+    );
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Revokes the current login and disconnects its browser sockets; 401

@@ -14,6 +14,7 @@ pub mod relay;
 pub mod sessions;
 pub mod shutdown;
 pub mod store;
+pub mod throttle;
 pub mod ui;
 pub mod usage;
 
@@ -75,6 +76,8 @@ pub struct App {
     pub logins: auth::LiveLogins,
     /// Slots of Socket.IO connections that have not authenticated yet.
     pub admission: Arc<admission::Admission>,
+    /// Failed logins by account and address, for backoff.
+    pub throttle: throttle::LoginThrottle,
     /// Session usage held in memory until flushed.
     pub usage: usage::Usage,
     /// Prometheus metrics.
@@ -136,6 +139,7 @@ pub async fn build(
         viewers: ui::Viewers::default(),
         logins: auth::LiveLogins::default(),
         admission: Arc::default(),
+        throttle: throttle::LoginThrottle::default(),
         usage: usage::Usage::default(),
         metrics,
         tracker: TaskTracker::new(),

@@ -204,6 +204,54 @@ async fn login_logout_cycle() {
 }
 
 #[tokio::test]
+async fn repeated_wrong_passwords_are_answered_429_with_retry_after() {
+    let mut hub = hub().await;
+    let wrong = || Some(serde_json::json!({"username": "admin", "password": "wrong"}));
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let (status, headers, body) = hub.send("POST", "/api/login", wrong(), &[]).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after: u64 = headers[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=900).contains(&retry_after), "{retry_after}");
+            assert!(
+                body["message"].as_str().unwrap().contains("try again"),
+                "{body}"
+            );
+        }
+        statuses.push(status.as_u16());
+    }
+    let free = crate::throttle::FREE_ACCOUNT_FAILURES as usize + 1;
+    assert!(statuses[..free].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[free..].iter().all(|s| *s == 429), "{statuses:?}");
+    // While the account waits, even the right password is not checked.
+    let (status, _, _) = hub
+        .send(
+            "POST",
+            "/api/login",
+            Some(serde_json::json!({"username": "admin", "password": "admin-password"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account is not affected (no client address in-process).
+    let (status, _, _) = hub
+        .send(
+            "POST",
+            "/api/login",
+            Some(serde_json::json!({"username": "nobody", "password": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    hub.app.throttle.succeeded("admin");
+    hub.login().await;
+}
+
+#[tokio::test]
 async fn host_tokens_are_shown_once_and_stored_hashed() {
     let mut hub = hub().await;
     hub.login().await;

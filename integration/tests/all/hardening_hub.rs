@@ -292,3 +292,34 @@ async fn unauthenticated_connections_are_bounded_per_address() {
     .await;
     assert_authorised(&socket).await;
 }
+
+#[tokio::test]
+async fn twenty_wrong_passwords_in_a_row_are_throttled() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        // Half of them spray other accounts from the same address.
+        let username = if n % 2 == 0 {
+            "admin".to_owned()
+        } else {
+            format!("guess{n}")
+        };
+        let response = http
+            .post(format!("{}/api/login", hub.url()))
+            .json(&json!({"username": username, "password": "wrong-password"}))
+            .send()
+            .await
+            .expect("login request");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    // Ten free failures per address, the eleventh starts the backoff (and
+    // the refused attempts are answered at once, well within its second).
+    assert!(statuses[..11].iter().all(|s| *s == 401), "{statuses:?}");
+    let throttled = statuses[11..].iter().filter(|s| **s == 429).count();
+    assert!(throttled >= 5, "{statuses:?}");
+}
