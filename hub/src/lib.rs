@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod daemons;
+pub mod files;
 pub mod metrics;
 pub mod relay;
 pub mod sessions;
@@ -107,11 +108,7 @@ pub async fn build(
     config: HubConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Arc<App>, Router)> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    }
-    let store = Store::connect(&config.database_url).await?;
+    let store = files::open_store(&config).await?;
     bootstrap_admin(&store, config.admin_password.clone()).await?;
     let metrics = metrics::Metrics::load(&store)
         .await
@@ -174,9 +171,17 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let grace = config.shutdown_grace;
+    let (app, router) = build(config, shutdown).await?;
+    serve(app, router, listeners).await
+}
+
+/// Serves an application from [`build`] on `listeners` until its shutdown
+/// token is cancelled. `main` builds first (the database is migrated) and
+/// only then announces that it listens.
+pub async fn serve(app: Arc<App>, router: Router, listeners: Listeners) -> anyhow::Result<()> {
+    let grace = app.config.shutdown_grace;
+    let shutdown = app.shutdown.clone();
     let listener = listeners.http;
-    let (app, router) = build(config, shutdown.clone()).await?;
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
     if let Some(metrics_listener) = listeners.metrics {
         tracing::info!(addr = %metrics_listener.local_addr()?, "serving /metrics without authentication");
@@ -241,12 +246,8 @@ pub async fn issue_host_token(
 ) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    }
     api::validate_host_name(name).map_err(|error| anyhow::anyhow!("{}", error.body().message))?;
-    let store = Store::connect(&config.database_url).await?;
+    let store = files::open_store(config).await?;
     let token = auth::new_token("flt_");
     let hash = auth::token_hash(&token);
     let created = store.create_host(name, &hash).await?.is_some();

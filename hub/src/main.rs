@@ -67,6 +67,10 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    // The database is opened and migrated before anything is announced, so
+    // whoever waits for `listening` finds the schema in place.
+    let shutdown = CancellationToken::new();
+    let (app, router) = flotilla_hub::build(config, shutdown.clone()).await?;
     // Tests and scripts wait for these lines instead of sleeping.
     let mut stdout = std::io::stdout().lock();
     if let Some(metrics) = &metrics {
@@ -83,13 +87,12 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     )?;
     stdout.flush()?;
     drop(stdout);
-    let shutdown = CancellationToken::new();
     let signals = tokio::spawn(flotilla_hub::shutdown::cancel_on_signal(shutdown.clone()));
     let listeners = flotilla_hub::Listeners {
         http: listener,
         metrics,
     };
-    let result = flotilla_hub::run(config, listeners, shutdown.clone()).await;
+    let result = flotilla_hub::serve(app, router, listeners).await;
     shutdown.cancel();
     signals.await.context("signal task")??;
     result

@@ -75,7 +75,8 @@ impl Store {
         if url.starts_with("sqlite:") {
             // WAL lets readers proceed while a write is in flight and makes
             // commits cheaper; busy_timeout rides over short write contention.
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000"] {
+            // busy_timeout first: switching to WAL needs a write lock.
+            for pragma in ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL"] {
                 sea_orm::ConnectionTrait::execute_unprepared(&db, pragma)
                     .await
                     .context("configuring sqlite")?;
