@@ -369,6 +369,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
         async move {
             if app.daemons.detach(host_id, socket.id) {
                 tracing::info!(%host_id, ?reason, "daemon disconnected");
+                // "Last seen" is when the daemon left, not when it arrived.
+                if let Err(error) = app.store.record_host_seen(host_id, None).await {
+                    tracing::warn!(%host_id, "recording when the daemon left: {error:#}");
+                }
                 publish_host(&app, host_id).await;
             }
         }

@@ -264,6 +264,12 @@ impl UiSocket {
             .expect("socket writer alive");
     }
 
+    /// Leaves the namespace (a Socket.IO DISCONNECT packet), as a client's
+    /// `socket.disconnect()` does.
+    pub async fn disconnect(&self) {
+        self.send_raw(format!("41{},", self.namespace)).await;
+    }
+
     /// Sends a raw text frame (for malformed-input tests).
     pub async fn send_raw(&self, text: String) {
         self.outgoing

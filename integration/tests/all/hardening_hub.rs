@@ -3,7 +3,7 @@
 //! Socket.IO traffic, login throttling, file modes, start-up races, host
 //! "last seen" and the memory of ended sessions.
 
-use flotilla_integration::process::HubProcess;
+use flotilla_integration::process::{HubProcess, binaries};
 use flotilla_integration::socket::ConnectOptions;
 use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::UI_NAMESPACE;
@@ -322,4 +322,108 @@ async fn twenty_wrong_passwords_in_a_row_are_throttled() {
     assert!(statuses[..11].iter().all(|s| *s == 401), "{statuses:?}");
     let throttled = statuses[11..].iter().filter(|s| **s == 429).count();
     assert!(throttled >= 5, "{statuses:?}");
+}
+
+/// Milliseconds since the epoch, as the hub stores times.
+fn now_ms() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i128
+}
+
+#[tokio::test]
+async fn a_hosts_last_seen_is_when_its_daemon_disconnected() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let api = Api::login(&hub.url()).await;
+    let host = api.create_host("roamer").await;
+    let daemon = FakeDaemon::connect(&hub.addr, &host, &[])
+        .await
+        .expect("fake daemon connects");
+    let seen_at_hello = api
+        .host(host.host.id)
+        .await
+        .and_then(|summary| summary.last_seen_at)
+        .map(|at| at.unix_timestamp_nanos() / 1_000_000)
+        .expect("last seen after hello");
+    let before_leaving = wait_until("the clock to pass the hello", &[&hub], || async move {
+        let now = now_ms();
+        if now > seen_at_hello + 1 {
+            Ok(now)
+        } else {
+            Err(format!("{now} vs {seen_at_hello}"))
+        }
+    })
+    .await;
+    daemon.socket.disconnect().await;
+    let api = &api;
+    let id = host.host.id;
+    wait_until(
+        "the host offline, last seen when it left",
+        &[&hub],
+        || async move {
+            let summary = api.host(id).await;
+            let seen = summary
+                .as_ref()
+                .and_then(|summary| summary.last_seen_at)
+                .map(|at| at.unix_timestamp_nanos() / 1_000_000);
+            match (&summary, seen) {
+                (Some(summary), Some(seen)) if !summary.online && seen >= before_leaving => Ok(()),
+                _ => Err(format!("{summary:?} (left after {before_leaving})")),
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_hub_and_issue_host_token_start_together_on_a_fresh_database() {
+    for round in 0..4 {
+        let workspace = Workspace::new();
+        let token_file = workspace.path().join("host-token");
+        let issue = std::process::Command::new(binaries().join("flotilla-hub"))
+            .arg("--data-dir")
+            .arg(workspace.data_dir())
+            .args(["issue-host-token", "box", "--token-file"])
+            .arg(&token_file)
+            .env("HUB_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting issue-host-token");
+        let hub = HubProcess::start(&workspace);
+        let issued = issue.wait_with_output().expect("issue-host-token exits");
+        assert!(
+            issued.status.success(),
+            "round {round}: issue-host-token failed: {}\n{}",
+            String::from_utf8_lossy(&issued.stderr),
+            hub.tail(40)
+        );
+        // `listening` came after the migrations: the API answers at once.
+        let api = Api::login(&hub.url()).await;
+        let (status, hosts) = api.request("GET", "/api/hosts", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(hosts[0]["name"], "box", "round {round}: {hosts}");
+        assert!(
+            std::fs::read_to_string(&token_file)
+                .unwrap()
+                .starts_with("flt_")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_hubs_data_dir_and_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let workspace = Workspace::new();
+    let data = workspace.data_dir();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hub = HubProcess::start(&workspace);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("flotilla.db")), 0o600);
+    assert!(hub.process.log_contains("restricted permissions"));
 }
