@@ -19,6 +19,15 @@ use crate::lock;
 /// How much recent output each session keeps, in bytes.
 pub const RETAINED_BYTES: usize = 1024 * 1024;
 
+/// How much output an ended session keeps: what a late viewer needs to see
+/// its final screen. The rest is freed when the session ends.
+pub const ENDED_RETAINED_BYTES: usize = 64 * 1024;
+
+/// How many ended sessions keep their final output; older ones are
+/// forgotten (a viewer then sees the session's record without output), so
+/// ended sessions hold at most this many × [`ENDED_RETAINED_BYTES`].
+pub const MAX_ENDED_SESSIONS: usize = 256;
+
 /// How much of the retained output a newly attached viewer is sent first.
 /// A later issue replaces this with a screen snapshot.
 pub const REPLAY_BYTES: usize = 256 * 1024;
@@ -126,6 +135,23 @@ impl OutputBuffer {
         Ok(outcome)
     }
 
+    /// Keeps only the last `capacity` bytes, from now on too, and frees the
+    /// rest of the allocation.
+    pub fn shrink_to(&mut self, capacity: usize) {
+        if self.bytes.len() > capacity {
+            let excess = self.bytes.len() - capacity;
+            self.bytes.drain(..excess);
+            self.start += excess as u64;
+        }
+        self.capacity = capacity;
+        self.bytes.shrink_to_fit();
+    }
+
+    /// Bytes allocated for the retained output.
+    pub fn allocated(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Copies up to `max` bytes starting at `from` (or at the buffer's start
     /// when `from` is older). Returns the offset of the first copied byte.
     pub fn read(&self, from: u64, max: usize) -> (u64, Vec<u8>) {
@@ -175,9 +201,17 @@ impl SessionRelay {
         }
     }
 
-    /// Records that the process exited.
-    pub fn mark_ended(&self) {
-        self.ended.store(true, Ordering::Release);
+    /// Records that the process exited and frees all but the final
+    /// [`ENDED_RETAINED_BYTES`] of its output. Returns whether it was live.
+    fn mark_ended(&self) -> bool {
+        let was_live = !self.ended.swap(true, Ordering::AcqRel);
+        lock(&self.buffer).shrink_to(ENDED_RETAINED_BYTES);
+        was_live
+    }
+
+    /// Bytes allocated for this session's output.
+    pub fn allocated(&self) -> usize {
+        lock(&self.buffer).allocated()
     }
 
     /// Whether the process exited.
@@ -218,7 +252,14 @@ impl SessionRelay {
 #[derive(Default)]
 pub struct Relay {
     /// Short map operations only; never held across an `.await`.
-    sessions: Mutex<HashMap<SessionId, Arc<SessionRelay>>>,
+    sessions: Mutex<Sessions>,
+}
+
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<SessionId, Arc<SessionRelay>>,
+    /// Ended sessions that still keep output, oldest first.
+    ended: VecDeque<SessionId>,
 }
 
 impl Relay {
@@ -227,6 +268,7 @@ impl Relay {
     pub fn open(&self, session_id: SessionId, host_id: HostId) -> Option<Arc<SessionRelay>> {
         let mut sessions = lock(&self.sessions);
         let relay = sessions
+            .by_id
             .entry(session_id)
             .or_insert_with(|| Arc::new(SessionRelay::new(session_id, host_id)));
         (relay.host_id == host_id).then(|| relay.clone())
@@ -234,12 +276,49 @@ impl Relay {
 
     /// The relay of a session, if the hub has one.
     pub fn get(&self, session_id: SessionId) -> Option<Arc<SessionRelay>> {
-        lock(&self.sessions).get(&session_id).cloned()
+        lock(&self.sessions).by_id.get(&session_id).cloned()
     }
 
     /// Forgets a session's output (its host was deleted).
     pub fn remove(&self, session_id: SessionId) {
-        lock(&self.sessions).remove(&session_id);
+        let mut sessions = lock(&self.sessions);
+        sessions.by_id.remove(&session_id);
+        sessions.ended.retain(|id| *id != session_id);
+    }
+
+    /// Marks a session ended: input is refused from now on, its output
+    /// shrinks to the final [`ENDED_RETAINED_BYTES`], and beyond
+    /// [`MAX_ENDED_SESSIONS`] the oldest ended session is forgotten.
+    pub fn end(&self, session_id: SessionId) {
+        let Some(relay) = self.get(session_id) else {
+            return;
+        };
+        if !relay.mark_ended() {
+            return;
+        }
+        let mut sessions = lock(&self.sessions);
+        sessions.ended.push_back(session_id);
+        while sessions.ended.len() > MAX_ENDED_SESSIONS {
+            if let Some(oldest) = sessions.ended.pop_front() {
+                sessions.by_id.remove(&oldest);
+            }
+        }
+    }
+
+    /// Bytes allocated for all sessions' output.
+    pub fn allocated(&self) -> usize {
+        let relays: Vec<_> = lock(&self.sessions).by_id.values().cloned().collect();
+        relays.iter().map(|relay| relay.allocated()).sum()
+    }
+
+    /// How many sessions the relay holds.
+    pub fn len(&self) -> usize {
+        lock(&self.sessions).by_id.len()
+    }
+
+    /// Whether the relay holds no session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

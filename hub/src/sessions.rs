@@ -305,9 +305,7 @@ pub async fn end_session(
             },
         )
         .await?;
-    if let Some(relay) = app.relay.get(id) {
-        relay.mark_ended();
-    }
+    app.relay.end(id);
     app.usage.session_ended(id);
     publish(app, id).await?;
     Ok(())

@@ -102,3 +102,56 @@ fn a_refused_frame_leaves_the_session_usable() {
     assert_eq!(relay.push(2, b"!"), Ok(PushOutcome::Appended));
     assert_eq!(relay.read(0, 10), (0, b"ok!".to_vec()));
 }
+
+/// The resident set of this test process, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn ended_sessions_keep_only_their_final_output_within_a_bound() {
+    const SESSIONS: usize = 500;
+    let relay = Relay::default();
+    let host = HostId::new();
+    let chunk = vec![b'x'; 64 * 1024];
+    let rss_before = rss_kib();
+    let mut last = None;
+    for _ in 0..SESSIONS {
+        let session = SessionId::new();
+        let live = relay.open(session, host).unwrap();
+        // A full buffer's worth of output, ending in a recognisable tail.
+        for n in 0..RETAINED_BYTES / chunk.len() {
+            live.push((n * chunk.len()) as u64, &chunk).unwrap();
+        }
+        live.push(RETAINED_BYTES as u64, b"final screen").unwrap();
+        relay.end(session);
+        assert!(live.is_ended());
+        last = Some((session, live));
+    }
+    let allocated = relay.allocated();
+    let rss_after = rss_kib();
+    println!(
+        "{SESSIONS} ended sessions of 1 MiB output each: relay holds {} KiB in {} sessions; \
+         process RSS {rss_before} -> {rss_after} KiB",
+        allocated / 1024,
+        relay.len()
+    );
+    assert_eq!(relay.len(), MAX_ENDED_SESSIONS);
+    assert!(
+        allocated <= MAX_ENDED_SESSIONS * (ENDED_RETAINED_BYTES + 4096),
+        "{allocated} bytes retained"
+    );
+    // A late viewer of the newest ended session still gets its final output.
+    let (session, live) = last.unwrap();
+    let kept = relay.get(session).unwrap();
+    assert!(Arc::ptr_eq(&kept, &live));
+    let (start, end) = kept.range();
+    assert_eq!(end - start, ENDED_RETAINED_BYTES as u64);
+    let (_, tail) = kept.read(end - 12, 100);
+    assert_eq!(tail, b"final screen");
+}
