@@ -520,8 +520,7 @@ fn shipped_profiles_change_no_user_config_file() {
         session_id: "s1",
         agent_id: "s1",
     });
-    let inline: serde_json::Value =
-        serde_json::from_str(&env["OPENCODE_CONFIG_CONTENT"]).unwrap();
+    let inline: serde_json::Value = serde_json::from_str(&env["OPENCODE_CONFIG_CONTENT"]).unwrap();
     assert_eq!(inline["experimental"]["openTelemetry"], true);
 }
 
