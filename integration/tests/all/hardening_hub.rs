@@ -15,18 +15,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn viewer(hub: &HubProcess, api: &Api) -> UiSocket {
-    let origin = hub.url();
-    UiSocket::connect(
-        &hub.addr,
-        UI_NAMESPACE,
-        ConnectOptions {
-            cookie: api.cookie(),
-            origin: Some(&origin),
-            auth: None,
-        },
-    )
-    .await
-    .expect("ui socket connects")
+    UiSocket::viewer(hub, api).await
 }
 
 /// Waits until every socket in `sockets` was closed by the hub.
