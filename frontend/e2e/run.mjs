@@ -948,8 +948,12 @@ async function main() {
     await dialog.waitFor();
     await page.getByTestId('confirm-ok').click();
     await dialog.waitFor({ state: 'detached' });
+    // An ended session may leave the list at once (ended sessions are
+    // hidden by default): that counts too, and a detached row must not
+    // stall the check.
     await waitUntil('the session to leave the running state in the list', async () => {
-      const state = await row.getAttribute('data-state');
+      if ((await row.count()) === 0) return 'hidden with the ended sessions';
+      const state = await row.getAttribute('data-state', { timeout: 500 }).catch(() => null);
       return state && state !== 'running' && state !== 'starting' ? state : false;
     });
   });

@@ -34,6 +34,15 @@ describe('sessions', () => {
     l = upsertSession(l, session('a', '2026-01-01T00:00:00Z', 'exited'));
     expect(l.map((s) => `${s.id}:${s.state}`)).toEqual(['b:running', 'a:exited', 'c:running']);
   });
+
+  it('keeps an ended session when a stale live snapshot arrives after its exit', () => {
+    // A stop's REST answer (taken while it was running) after the live exit event.
+    let l = upsertSession([], session('a', '2026-01-01T00:00:00Z', 'exited'));
+    l = upsertSession(l, session('a', '2026-01-01T00:00:00Z', 'running'));
+    expect(l.map((s) => s.state)).toEqual(['exited']);
+    l = upsertSession(l, session('a', '2026-01-01T00:00:00Z', 'lost'));
+    expect(l.map((s) => s.state)).toEqual(['lost']);
+  });
 });
 
 describe('hosts', () => {

@@ -10,10 +10,21 @@ export function sortSessions(list: SessionSummary[]): SessionSummary[] {
   });
 }
 
-/** Inserts or replaces a session, keeping newest-first order. */
+/** Whether a session's state is final: an ended session never runs again. */
+export function isEnded(state: SessionSummary['state']): boolean {
+  return state === 'exited' || state === 'failed' || state === 'lost';
+}
+
+/**
+ * Inserts or replaces a session, keeping newest-first order. An ended
+ * session is never replaced by a live snapshot of it: a REST answer taken
+ * before the exit (e.g. a stop's) can arrive after the live exit event.
+ */
 export function upsertSession(list: SessionSummary[], s: SessionSummary): SessionSummary[] {
   const i = list.findIndex((x) => x.id === s.id);
   if (i === -1) return sortSessions([s, ...list]);
+  const current = list[i];
+  if (current && isEnded(current.state) && !isEnded(s.state)) return list;
   const next = [...list];
   next[i] = s;
   return next;
