@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use flotilla_protocol::{ErrorBody, ErrorCode};
@@ -131,10 +130,10 @@ pub async fn admit(State(app): State<Arc<App>>, mut request: Request, next: Next
             "socket.io handshake refused: too many unauthenticated connections"
         );
         let body = ErrorBody::new(
-            ErrorCode::Conflict,
+            ErrorCode::Unavailable,
             "too many unauthenticated connections; try again shortly",
         );
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        return crate::api::ApiError::from(body).into_response();
     };
     request
         .extensions_mut()

@@ -16,13 +16,15 @@ use flotilla_protocol::rest::{
     CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionSummary,
     SpawnRequest,
 };
-use flotilla_protocol::usage::UsageReport;
+use flotilla_protocol::usage::{UsageGroupBy, UsageReport};
 use flotilla_protocol::{
     ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
 };
 use serde::Deserialize;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
+
+pub use doc::ApiDoc;
 
 use crate::App;
 use crate::auth::{self, CurrentUser, Secret};
@@ -65,6 +67,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::SpawnFailed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -138,32 +142,6 @@ where
     }
 }
 
-/// The OpenAPI description of the REST API.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Flotilla hub API",
-        description = "Control plane for AI coding agents"
-    ),
-    paths(
-        healthz,
-        login,
-        logout,
-        me,
-        list_hosts,
-        create_host,
-        rotate_host_token,
-        delete_host,
-        list_sessions,
-        get_session,
-        spawn_session,
-        stop_session,
-        usage_report
-    ),
-    components(schemas(ErrorBody, ErrorCode))
-)]
-pub struct ApiDoc;
-
 /// The whole HTTP surface except Socket.IO.
 pub fn router(app: Arc<App>) -> Router {
     let index = app.config.static_dir.join("index.html");
@@ -188,7 +166,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), check_origin));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::metrics::authenticated))
+        .route("/metrics", get(metrics))
         .nest("/api", api)
         .fallback_service(statics)
         .with_state(app)
@@ -247,8 +225,10 @@ fn login_cookie(app: &App, value: &str, max_age_secs: i64) -> HeaderValue {
 /// Logs in and sets the session cookie. After repeated failures an account
 /// or a client address must wait (429 with `Retry-After`; see `throttle`).
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Me),
+        (status = 401, body = ErrorBody, description = "Wrong user name or password."),
+        (status = 429, body = ErrorBody, description = "Too many failed logins for this account or address.",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt.")))))]
 async fn login(
     State(app): State<Arc<App>>,
     ClientAddress(address): ClientAddress,
@@ -316,13 +296,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 /// The 429 answer to a throttled login, with `Retry-After` in whole seconds.
 fn too_many_attempts(wait: std::time::Duration) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    // The status says "slow down"; the code stays `unauthorized` until the
-    // protocol has a code of its own for it.
     let body = ErrorBody::new(
-        ErrorCode::Unauthorized,
+        ErrorCode::RateLimited,
         format!("too many failed logins; try again in {seconds} s"),
     );
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let mut response = ApiError::from(body).into_response();
     response
         .headers_mut()
         .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -416,7 +394,7 @@ async fn create_host(
 }
 
 /// Issues a new token; the old one stops working and its daemon is disconnected.
-#[utoipa::path(post, path = "/api/hosts/{id}/rotate-token",
+#[utoipa::path(post, path = "/api/hosts/{id}/rotate-token", params(("id" = String, Path, format = Uuid, description = "The host's id.")),
     responses((status = 200, body = HostWithToken), (status = 404, body = ErrorBody)))]
 async fn rotate_host_token(
     State(app): State<Arc<App>>,
@@ -448,7 +426,7 @@ async fn rotate_host_token(
 }
 
 /// Deletes a host and its session records, disconnecting its daemon.
-#[utoipa::path(delete, path = "/api/hosts/{id}", responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/hosts/{id}", params(("id" = String, Path, format = Uuid, description = "The host's id.")), responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_host(
     State(app): State<Arc<App>>,
     user: CurrentUser,
@@ -482,6 +460,7 @@ async fn delete_host(
 #[serde(rename_all = "camelCase")]
 struct SessionFilter {
     /// Only sessions of this host.
+    #[param(value_type = Option<String>, format = Uuid)]
     host_id: Option<String>,
 }
 
@@ -502,7 +481,7 @@ async fn list_sessions(
 }
 
 /// One session.
-#[utoipa::path(get, path = "/api/sessions/{id}",
+#[utoipa::path(get, path = "/api/sessions/{id}", params(("id" = String, Path, format = Uuid, description = "The session's id.")),
     responses((status = 200, body = SessionSummary), (status = 404, body = ErrorBody)))]
 async fn get_session(
     State(app): State<Arc<App>>,
@@ -515,9 +494,13 @@ async fn get_session(
 
 /// Starts an agent session on a host and waits for the daemon to confirm it.
 #[utoipa::path(post, path = "/api/sessions", request_body = SpawnRequest,
-    responses((status = 201, body = SessionSummary), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 504, body = ErrorBody)))]
+    responses((status = 201, body = SessionSummary),
+        (status = 400, body = ErrorBody, description = "Malformed body, a size out of range, or a project outside the host's roots."),
+        (status = 404, body = ErrorBody, description = "No such host, or the host does not offer the profile."),
+        (status = 409, body = ErrorBody, description = "The host is offline."),
+        (status = 413, body = ErrorBody, description = "The body is over 64 KiB or the prompt over 32 KiB."),
+        (status = 422, body = ErrorBody, description = "The daemon could not start the process."),
+        (status = 504, body = ErrorBody, description = "The daemon did not answer in time.")))]
 async fn spawn_session(
     State(app): State<Arc<App>>,
     user: CurrentUser,
@@ -528,7 +511,7 @@ async fn spawn_session(
 }
 
 /// Asks the daemon to stop a session (SIGTERM, then SIGKILL after a grace period).
-#[utoipa::path(post, path = "/api/sessions/{id}/stop",
+#[utoipa::path(post, path = "/api/sessions/{id}/stop", params(("id" = String, Path, format = Uuid, description = "The session's id.")),
     responses((status = 202, body = SessionSummary), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn stop_session(
     State(app): State<Arc<App>>,
@@ -545,11 +528,16 @@ async fn stop_session(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct UsageParams {
-    /// `host`, `project`, `agent` or `day` (required).
+    /// What to group by. Parsed by hand, for a specific message when absent
+    /// or unknown.
+    #[param(required = true, value_type = UsageGroupBy)]
     group_by: Option<String>,
     /// First UTC day included, `YYYY-MM-DD`; unbounded when absent.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
-    /// Last UTC day included, `YYYY-MM-DD`; unbounded when absent.
+    /// Last UTC day included, `YYYY-MM-DD`, not before `from`; unbounded when
+    /// absent.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
 }
 
@@ -573,10 +561,24 @@ async fn usage_report(
     Ok(Json(crate::usage::report(&app, &query).await?))
 }
 
-/// The OpenAPI document.
+/// Prometheus metrics, for a login or the metrics bearer token.
+#[utoipa::path(get, path = "/metrics",
+    security(("login" = []), ("metricsToken" = [])),
+    responses((status = 200,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        body = String, description = "Metrics in the OpenMetrics text format.")))]
+async fn metrics(state: State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    crate::metrics::authenticated(state, headers).await
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json",
+    responses((status = 200, body = Object, description = "The OpenAPI 3.1 document.")))]
 async fn openapi(_user: CurrentUser) -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+mod doc;
 
 #[cfg(test)]
 mod tests;

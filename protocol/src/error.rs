@@ -28,6 +28,10 @@ pub enum ErrorCode {
     SpawnFailed,
     /// The daemon did not answer in time.
     Timeout,
+    /// Too many attempts; wait as long as `Retry-After` says.
+    RateLimited,
+    /// The hub is at a capacity limit right now; try again shortly.
+    Unavailable,
     /// Something failed inside the server; the body carries a request id.
     Internal,
 }

@@ -91,13 +91,55 @@ impl<T> From<Result<T, ErrorBody>> for Reply<T> {
 }
 
 /// Terminal dimensions in character cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TermSize {
     /// Columns.
     pub cols: u16,
     /// Rows.
     pub rows: u16,
+}
+
+impl<'de> Deserialize<'de> for TermSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(deserialize_with = "whole_u16")]
+            cols: u16,
+            #[serde(deserialize_with = "whole_u16")]
+            rows: u16,
+        }
+        let Wire { cols, rows } = Wire::deserialize(deserializer)?;
+        Ok(TermSize { cols, rows })
+    }
+}
+
+/// A `u16` that may also arrive as a number with no fraction (`80.0`): JSON
+/// Schema, and so the OpenAPI document, counts that as an integer.
+fn whole_u16<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u16;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number from 0 to 65535")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u16, E> {
+            u16::try_from(v).map_err(|_| E::custom(format!("{v} is larger than 65535")))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u16, E> {
+            u16::try_from(v).map_err(|_| E::custom(format!("{v} is not from 0 to 65535")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u16, E> {
+            if v.fract() == 0.0 && (0.0..=65535.0).contains(&v) {
+                Ok(v as u16)
+            } else {
+                Err(E::custom(format!(
+                    "{v} is not a whole number from 0 to 65535"
+                )))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
 }
 
 impl TermSize {

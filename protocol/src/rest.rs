@@ -84,6 +84,10 @@ impl HostSummary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateHostRequest {
     /// A unique name, 1 to 64 characters of letters, digits, `.`, `_` or `-`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub name: String,
 }
 
@@ -118,9 +122,12 @@ pub struct SpawnRequest {
     pub host_id: HostId,
     /// The profile name, one the host advertises.
     pub profile: String,
-    /// The absolute project directory on the host.
+    /// The absolute project directory on the host, under one of its
+    /// project roots (400 `outside_project_root` otherwise).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^/", min_length = 1))]
     pub project: String,
-    /// An optional initial prompt for the agent.
+    /// An optional initial prompt for the agent, at most 32 KiB of UTF-8
+    /// (413 beyond).
     #[serde(default)]
     #[ts(optional)]
     pub prompt: Option<String>,
@@ -136,9 +143,11 @@ pub struct SpawnRequest {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TermSizeSchema {
-    /// Columns.
+    /// Columns, 1 to [`crate::MAX_TERMINAL_DIMENSION`].
+    #[schema(minimum = 1, maximum = 1000)]
     cols: u16,
-    /// Rows.
+    /// Rows, 1 to [`crate::MAX_TERMINAL_DIMENSION`].
+    #[schema(minimum = 1, maximum = 1000)]
     rows: u16,
 }
 

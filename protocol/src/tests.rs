@@ -539,6 +539,27 @@ fn term_size_validation() {
 }
 
 #[test]
+fn term_size_takes_whole_numbers_in_any_json_spelling() {
+    let parse = |text: &str| serde_json::from_str::<TermSize>(text);
+    let expected = TermSize { cols: 80, rows: 24 };
+    assert_eq!(parse(r#"{"cols": 80, "rows": 24}"#).unwrap(), expected);
+    assert_eq!(parse(r#"{"cols": 80.0, "rows": 2.4e1}"#).unwrap(), expected);
+    for bad in [
+        r#"{"cols": 80.5, "rows": 24}"#,
+        r#"{"cols": -1, "rows": 24}"#,
+        r#"{"cols": 65536, "rows": 24}"#,
+        r#"{"cols": "80", "rows": 24}"#,
+        r#"{"cols": 1e300, "rows": 24}"#,
+    ] {
+        let error = parse(bad).unwrap_err().to_string();
+        assert!(
+            error.contains("whole number") || error.contains("65535"),
+            "{bad}: {error}"
+        );
+    }
+}
+
+#[test]
 fn frame_round_trip_and_errors() {
     let data = b"hello\x1e\x00world";
     let frame = OutputFrame {

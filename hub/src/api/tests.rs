@@ -221,6 +221,7 @@ async fn repeated_wrong_passwords_are_answered_429_with_retry_after() {
                 body["message"].as_str().unwrap().contains("try again"),
                 "{body}"
             );
+            assert_eq!(body["code"], "rate_limited", "{body}");
         }
         statuses.push(status.as_u16());
     }
@@ -468,6 +469,103 @@ async fn openapi_document_lists_the_routes() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(params, ["groupBy", "from", "to"]);
+}
+
+/// Every answer the router can give is in the document: the shared ones by
+/// route kind, ids as UUIDs, the `groupBy` enum, sizes and host names with
+/// their ranges. (`scripts/api-fuzz` checks the same against the live hub.)
+#[test]
+fn openapi_document_names_every_shared_answer_and_range() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let has = |status: &str| op["responses"].get(status).is_some();
+            let public = doc::PUBLIC.contains(&path.as_str());
+            // A public route has no login to lack (login's own 401 is a wrong password).
+            assert!(public || has("401"), "{method} {path}: 401");
+            assert_eq!(
+                public,
+                op["security"] == serde_json::json!([]),
+                "{method} {path}"
+            );
+            assert_eq!(method != "get", has("403"), "{method} {path}: 403");
+            let body = op.get("requestBody").is_some();
+            for status in ["413", "415"] {
+                assert_eq!(body, has(status), "{method} {path}: {status}");
+            }
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            assert_eq!(
+                body || !params.is_empty(),
+                has("400"),
+                "{method} {path}: 400"
+            );
+            assert!(has("500"), "{method} {path}: 500");
+            for param in params.iter().filter(|p| p["in"] == "path") {
+                assert_eq!(
+                    param["schema"]["format"], "uuid",
+                    "{method} {path}: {param}"
+                );
+                assert_eq!(param["required"], true, "{method} {path}");
+            }
+        }
+    }
+    assert_eq!(operations, 15);
+    let metrics = &doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
+    assert!(
+        metrics
+            .get(crate::metrics::CONTENT_TYPE_OPENMETRICS)
+            .is_some(),
+        "{metrics}"
+    );
+    let login_429 = &doc["paths"]["/api/login"]["post"]["responses"]["429"];
+    assert!(
+        login_429["headers"].get("Retry-After").is_some(),
+        "{login_429}"
+    );
+    let usage = doc["paths"]["/api/usage"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert_eq!(usage[0]["required"], true);
+    assert_eq!(
+        usage[0]["schema"]["$ref"],
+        "#/components/schemas/UsageGroupBy"
+    );
+    assert_eq!(usage[1]["schema"]["format"], "date");
+    let groups = &doc["components"]["schemas"]["UsageGroupBy"]["enum"];
+    assert_eq!(
+        groups,
+        &serde_json::json!(["host", "project", "agent", "day"])
+    );
+    let size = &doc["components"]["schemas"]["TermSizeSchema"]["properties"];
+    for dimension in ["cols", "rows"] {
+        assert_eq!(size[dimension]["minimum"], 1);
+        assert_eq!(
+            size[dimension]["maximum"],
+            flotilla_protocol::MAX_TERMINAL_DIMENSION
+        );
+    }
+    let name = &doc["components"]["schemas"]["CreateHostRequest"]["properties"]["name"];
+    assert_eq!(name["pattern"], "^[A-Za-z0-9._-]{1,64}$");
+    for (candidate, valid) in [
+        ("a", true),
+        ("web-1.prod_2", true),
+        ("", false),
+        ("a b", false),
+    ] {
+        assert_eq!(
+            validate_host_name(candidate).is_ok(),
+            valid,
+            "{candidate:?}"
+        );
+    }
+    assert!(validate_host_name(&"x".repeat(64)).is_ok());
+    assert!(validate_host_name(&"x".repeat(65)).is_err());
+    for id in ["Me", "HostSummary", "SessionSummary"] {
+        let schema = &doc["components"]["schemas"][id]["properties"]["id"];
+        assert_eq!(schema["format"], "uuid", "{id}");
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ export type SessionId = string;
 
 export type UserId = string;
 
-export type ErrorCode = "invalid_input" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "outside_project_root" | "spawn_failed" | "timeout" | "internal";
+export type ErrorCode = "invalid_input" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "outside_project_root" | "spawn_failed" | "timeout" | "rate_limited" | "unavailable" | "internal";
 
 export type ErrorBody = { 
 /**
@@ -424,11 +424,13 @@ hostId: HostId,
  */
 profile: string, 
 /**
- * The absolute project directory on the host.
+ * The absolute project directory on the host, under one of its
+ * project roots (400 `outside_project_root` otherwise).
  */
 project: string, 
 /**
- * An optional initial prompt for the agent.
+ * An optional initial prompt for the agent, at most 32 KiB of UTF-8
+ * (413 beyond).
  */
 prompt?: string, 
 /**
