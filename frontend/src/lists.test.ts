@@ -16,6 +16,7 @@ function session(id: string, createdAt: string, state: SessionSummary['state'] =
     createdBy: 'admin',
     createdAt,
     endedAt: null,
+    archivedAt: null,
     usage: null,
   };
 }

@@ -24,6 +24,7 @@ function session(id: string, state: SessionState, extra: Partial<SessionSummary>
     createdBy: 'admin',
     createdAt: '2026-01-01T00:00:00Z',
     endedAt: null,
+    archivedAt: null,
     usage: null,
     ...extra,
   };

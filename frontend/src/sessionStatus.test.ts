@@ -16,6 +16,7 @@ function session(state: SessionState, extra: Partial<SessionSummary> = {}): Sess
     createdBy: 'admin',
     createdAt: '2026-01-01T00:00:00Z',
     endedAt: null,
+    archivedAt: null,
     usage: null,
     ...extra,
   };

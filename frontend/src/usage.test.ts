@@ -60,6 +60,7 @@ function session(id: string, u: SessionUsage | null = null): SessionSummary {
     createdBy: 'admin',
     createdAt: '2026-01-01T00:00:00Z',
     endedAt: null,
+    archivedAt: null,
     usage: u,
   };
 }

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use flotilla_protocol::hub_to_ui::{HostRemoved, HostUpdated};
 use flotilla_protocol::rest::{
-    CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionSummary,
-    SpawnRequest,
+    ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,
+    LoginRequest, Me, SessionSummary, SpawnRequest,
 };
 use flotilla_protocol::usage::{UsageGroupBy, UsageReport};
 use flotilla_protocol::{
@@ -159,6 +159,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sessions", get(list_sessions).post(spawn_session))
         .route("/sessions/{id}", get(get_session))
         .route("/sessions/{id}/stop", post(stop_session))
+        .route(
+            "/sessions/{id}/archive",
+            post(archive_session).delete(restore_session),
+        )
+        .route("/sessions/archive", post(archive_ended_sessions))
         .route("/usage", get(usage_report))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") })
@@ -521,6 +526,50 @@ async fn stop_session(
     let id: SessionId = parse_id(&id, "session")?;
     let summary = sessions::stop(&app, &user, id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// Archives an ended session: it is kept, with its output and usage, and
+/// listed apart (the session list hides archived sessions by default).
+#[utoipa::path(post, path = "/api/sessions/{id}/archive",
+    params(("id" = String, Path, format = Uuid, description = "The session's id.")),
+    responses((status = 200, body = SessionSummary),
+        (status = 404, body = ErrorBody, description = "No such session."),
+        (status = 409, body = ErrorBody, description = "The session has not ended; stop it first.")))]
+async fn archive_session(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    Ok(Json(sessions::set_archived(&app, &user, id, true).await?))
+}
+
+/// Takes a session out of the archive.
+#[utoipa::path(delete, path = "/api/sessions/{id}/archive",
+    params(("id" = String, Path, format = Uuid, description = "The session's id.")),
+    responses((status = 200, body = SessionSummary),
+        (status = 404, body = ErrorBody, description = "No such session."),
+        (status = 409, body = ErrorBody, description = "The session has not ended.")))]
+async fn restore_session(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    Ok(Json(sessions::set_archived(&app, &user, id, false).await?))
+}
+
+/// Archives every ended session not archived yet, or those of one host.
+#[utoipa::path(post, path = "/api/sessions/archive", request_body = ArchiveEndedRequest,
+    responses((status = 200, body = ArchivedSessions),
+        (status = 404, body = ErrorBody, description = "No such host.")))]
+async fn archive_ended_sessions(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<ArchiveEndedRequest>,
+) -> Result<Json<ArchivedSessions>, ApiError> {
+    let session_ids = sessions::archive_ended(&app, &user, request.host_id).await?;
+    Ok(Json(ArchivedSessions { session_ids }))
 }
 
 /// Query parameters of `GET /api/usage`.

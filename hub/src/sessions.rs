@@ -63,6 +63,7 @@ pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
         created_at: store::from_ms(row.created_at),
         ended_at: row.ended_at.map(store::from_ms),
         usage: None,
+        archived_at: row.archived_at.map(store::from_ms),
     })
 }
 
@@ -283,6 +284,63 @@ pub async fn stop(
         })?;
     tracing::info!(session_id = %id, user = %user.username, "stop requested");
     Ok(summary)
+}
+
+/// Archives an ended session (`archive`) or restores it; live sessions
+/// cannot be archived (409: stop it first).
+pub async fn set_archived(
+    app: &App,
+    user: &CurrentUser,
+    id: SessionId,
+    archive: bool,
+) -> Result<SessionSummary, ApiError> {
+    let summary = get(app, id).await?;
+    if !summary.state.is_final() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "session {id} is {}; only ended sessions can be archived (stop it first)",
+                summary.state.as_str()
+            ),
+        ));
+    }
+    let archived_at = archive.then(store::now_ms);
+    if (summary.archived_at.is_some() != archive)
+        && !app.store.set_session_archived(id, archived_at).await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("session {id} does not exist"),
+        ));
+    }
+    tracing::info!(session_id = %id, user = %user.username, archive, "session archive changed");
+    Ok(publish(app, id).await?.unwrap_or(summary))
+}
+
+/// Archives every ended session that is not archived yet (of one host, if
+/// given) and tells the browsers about each.
+pub async fn archive_ended(
+    app: &App,
+    user: &CurrentUser,
+    host: Option<HostId>,
+) -> Result<Vec<SessionId>, ApiError> {
+    if let Some(host) = host
+        && app.store.get_host(host).await?.is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("host {host} does not exist"),
+        ));
+    }
+    let ids = app
+        .store
+        .archive_ended_sessions(host, store::now_ms())
+        .await?;
+    for id in &ids {
+        publish(app, *id).await?;
+    }
+    tracing::info!(user = %user.username, count = ids.len(), "ended sessions archived");
+    Ok(ids)
 }
 
 /// Records how a session ended and tells the browsers.

@@ -25,6 +25,13 @@ use entity::{host, login, session, user};
 pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
 pub use usage::{AgentHostUsage, DayRange, UsageBaseline, UsageTotals, UsageWrite};
 
+/// The states a session cannot leave.
+const FINAL_STATES: [SessionState; 3] = [
+    SessionState::Exited,
+    SessionState::Failed,
+    SessionState::Lost,
+];
+
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
 pub struct Store {
@@ -295,6 +302,7 @@ impl Store {
             created_by: Set(new.created_by),
             created_at: Set(now_ms()),
             ended_at: Set(None),
+            archived_at: Set(None),
         };
         Ok(row.insert(&self.db).await?)
     }
@@ -358,6 +366,57 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Archives (`Some(time)`) or restores (`None`) an ended session.
+    /// Returns whether an ended session with this id exists; live sessions
+    /// are never archived.
+    pub async fn set_session_archived(
+        &self,
+        id: SessionId,
+        archived_at: Option<i64>,
+    ) -> anyhow::Result<bool> {
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::ArchivedAt, Expr::value(archived_at))
+            .filter(session::Column::Id.eq(id.to_string()))
+            .filter(session::Column::State.is_in(FINAL_STATES.map(SessionState::as_str)))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Archives every ended, unarchived session (of one host, if given);
+    /// returns their ids.
+    pub async fn archive_ended_sessions(
+        &self,
+        host: Option<HostId>,
+        archived_at: i64,
+    ) -> anyhow::Result<Vec<SessionId>> {
+        let mut query = session::Entity::find()
+            .filter(session::Column::State.is_in(FINAL_STATES.map(SessionState::as_str)))
+            .filter(session::Column::ArchivedAt.is_null())
+            .order_by_desc(session::Column::CreatedAt);
+        if let Some(host) = host {
+            query = query.filter(session::Column::HostId.eq(host.to_string()));
+        }
+        let ids: Vec<String> = query
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        session::Entity::update_many()
+            .col_expr(session::Column::ArchivedAt, Expr::value(Some(archived_at)))
+            .filter(session::Column::Id.is_in(ids.clone()))
+            .filter(session::Column::ArchivedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        ids.iter()
+            .map(|id| id.parse().context("stored session id is not a UUID"))
+            .collect()
     }
 
     /// Records a session's terminal size.

@@ -242,6 +242,35 @@ pub struct SessionSummary {
     /// Token, cost and activity totals, once the agent reported any.
     #[serde(default)]
     pub usage: Option<crate::usage::SessionUsage>,
+    /// When someone archived it (ended sessions only); archived sessions
+    /// are kept, with their output and usage, but listed apart.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub archived_at: Option<OffsetDateTime>,
+}
+
+/// `POST /api/sessions/archive`: archives every ended session, or those of
+/// one host.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArchiveEndedRequest {
+    /// Only the ended sessions of this host.
+    #[serde(default)]
+    #[ts(optional)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub host_id: Option<HostId>,
+}
+
+/// The answer to `POST /api/sessions/archive`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArchivedSessions {
+    /// The sessions archived now, newest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub session_ids: Vec<SessionId>,
 }
 
 /// `GET /healthz`.

@@ -75,6 +75,7 @@ fn summary() -> SessionSummary {
         created_at: when(),
         ended_at: Some(when()),
         usage: Some(usage()),
+        archived_at: None,
     }
 }
 
@@ -157,7 +158,7 @@ fn summary_json() -> serde_json::Value {
         "id": SID, "hostId": HID, "profile": "bash", "project": "/src/app",
         "state": "exited", "exitCode": 0, "exitSignal": null, "error": null,
         "size": {"cols": 80, "rows": 24}, "createdBy": "admin",
-        "createdAt": WHEN, "endedAt": WHEN, "usage": usage_json()
+        "createdAt": WHEN, "endedAt": WHEN, "usage": usage_json(), "archivedAt": null
     })
 }
 

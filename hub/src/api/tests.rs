@@ -511,7 +511,7 @@ fn openapi_document_names_every_shared_answer_and_range() {
             }
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 18);
     let metrics = &doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
     assert!(
         metrics
@@ -604,4 +604,123 @@ async fn usage_report_parameters_get_specific_errors() {
     assert_eq!(body["groupBy"], "host");
     assert_eq!(body["rows"], serde_json::json!([]));
     assert_eq!(body["total"]["sessions"], 0);
+}
+
+/// Records a session on a new host and, unless `live`, ends it.
+async fn recorded_session(hub: &TestHub, host_name: &str, live: bool) -> (HostId, SessionId) {
+    let host = hub
+        .app
+        .store
+        .create_host(host_name, &format!("hash-{host_name}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let host_id: HostId = host.id.parse().unwrap();
+    let id = SessionId::new();
+    hub.app
+        .store
+        .insert_session(crate::store::NewSession {
+            id,
+            host_id,
+            profile: "bash".into(),
+            project: "/srv/app".into(),
+            size: flotilla_protocol::TermSize::default(),
+            created_by: "admin".into(),
+        })
+        .await
+        .unwrap();
+    hub.app.store.mark_running(id).await.unwrap();
+    if !live {
+        let end = crate::store::SessionEnd {
+            state: flotilla_protocol::rest::SessionState::Exited,
+            exit_code: Some(0),
+            exit_signal: None,
+            error: None,
+        };
+        hub.app.store.mark_ended(id, end).await.unwrap();
+    }
+    (host_id, id)
+}
+
+#[tokio::test]
+async fn ended_sessions_are_archived_and_restored_on_the_server() {
+    let mut hub = hub().await;
+    hub.login().await;
+    let (host, ended) = recorded_session(&hub, "one", false).await;
+    let (_, live) = recorded_session(&hub, "two", true).await;
+    let (status, _, body) = hub
+        .send("POST", &format!("/api/sessions/{ended}/archive"), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["archivedAt"].is_string(), "{body}");
+    // The list still holds it, marked, for every browser.
+    let (_, _, list) = hub.send("GET", "/api/sessions", None, &[]).await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == ended.to_string());
+    assert!(listed.unwrap()["archivedAt"].is_string(), "{list}");
+    // A live session cannot be archived.
+    let (status, _, body) = hub
+        .send("POST", &format!("/api/sessions/{live}/archive"), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("stop it first"),
+        "{body}"
+    );
+    // Restoring takes it out of the archive.
+    let (status, _, body) = hub
+        .send(
+            "DELETE",
+            &format!("/api/sessions/{ended}/archive"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["archivedAt"].is_null(), "{body}");
+    let unknown = SessionId::new();
+    let (status, _, _) = hub
+        .send(
+            "POST",
+            &format!("/api/sessions/{unknown}/archive"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Archive everything ended: only the ended one, and only once.
+    let all = Some(serde_json::json!({}));
+    let (status, _, body) = hub
+        .send("POST", "/api/sessions/archive", all.clone(), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sessionIds"], serde_json::json!([ended.to_string()]));
+    let (_, _, body) = hub.send("POST", "/api/sessions/archive", all, &[]).await;
+    assert_eq!(body["sessionIds"], serde_json::json!([]));
+    let (_, _, one) = hub
+        .send("GET", &format!("/api/sessions/{live}"), None, &[])
+        .await;
+    assert!(one["archivedAt"].is_null(), "{one}");
+    // Per host; an unknown host is a 404.
+    let (status, _, _) = hub
+        .send(
+            "POST",
+            "/api/sessions/archive",
+            Some(serde_json::json!({"hostId": HostId::new()})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = hub
+        .send(
+            "POST",
+            "/api/sessions/archive",
+            Some(serde_json::json!({"hostId": host})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -119,6 +119,8 @@ pub mod session {
         pub created_at: i64,
         /// End time, ms.
         pub ended_at: Option<i64>,
+        /// When it was archived, ms; only ended sessions are.
+        pub archived_at: Option<i64>,
     }
 
     /// No relations are navigated through the ORM.

@@ -10,7 +10,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(UsageTables)]
+        vec![
+            Box::new(Initial),
+            Box::new(UsageTables),
+            Box::new(SessionArchive),
+        ]
     }
 }
 
@@ -136,6 +140,35 @@ impl MigrationTrait for UsageTables {
             db.execute_unprepared(&format!("DROP TABLE {table}"))
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// Archived sessions: an ended session someone put away (listed apart,
+/// kept with its usage).
+struct SessionArchive;
+
+impl MigrationName for SessionArchive {
+    fn name(&self) -> &str {
+        "m0003_session_archive"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SessionArchive {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE sessions ADD COLUMN archived_at BIGINT")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE sessions DROP COLUMN archived_at")
+            .await?;
         Ok(())
     }
 }

@@ -492,7 +492,12 @@ endedAt: string | null,
 /**
  * Token, cost and activity totals, once the agent reported any.
  */
-usage: SessionUsage | null, };
+usage: SessionUsage | null, 
+/**
+ * When someone archived it (ended sessions only); archived sessions
+ * are kept, with their output and usage, but listed apart.
+ */
+archivedAt: string | null, };
 
 export type Health = { 
 /**
