@@ -1,9 +1,10 @@
 //! The host: what this daemon offers (profiles, projects) and the sessions it
 //! runs. It turns hub commands into session actions; the link only moves
 //! messages. [`reload`] keeps the profiles in step with the profiles
-//! directory.
+//! directory; [`settings`] undoes spawn settings when their sessions end.
 
 pub mod reload;
+pub mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +83,8 @@ pub struct Host {
     /// The sessions the OTLP receiver may attribute telemetry to; a session
     /// is registered before its agent starts.
     telemetry: Registry,
+    /// What spawn settings added to config files, and for which sessions.
+    settings: Arc<settings::Leases>,
     /// Shared by every session; see [`session::spawn`].
     events: mpsc::Sender<SessionEvent>,
     tracker: TaskTracker,
@@ -101,7 +104,9 @@ impl Host {
         cancel: CancellationToken,
     ) -> Self {
         let facts = HostFacts::from_env(config.base_env.iter().cloned());
+        let journal = settings_journal(&facts);
         Host {
+            settings: Arc::new(settings::Leases::open(journal)),
             config: Arc::new(config),
             facts: Arc::new(facts),
             state: Arc::new(Mutex::new(HostState {
@@ -211,6 +216,14 @@ impl Host {
     /// The handle of a known session.
     pub fn session(&self, id: SessionId) -> Option<SessionHandle> {
         lock(&self.sessions).get(&id).cloned()
+    }
+
+    /// Marks a session's process as ended (its exit may not be reported
+    /// yet): telemetry gets its grace period, and spawn settings only it
+    /// still needed are undone.
+    pub fn session_exited(&self, id: SessionId) {
+        self.telemetry.mark_exited(id, std::time::Instant::now());
+        self.settings.release(id);
     }
 
     /// Forgets a session whose exit has been reported.
@@ -341,7 +354,7 @@ impl Host {
             request.session_id,
         );
         for setting in &profile.spawn_settings {
-            self.merge_settings(setting, &cwd);
+            self.merge_settings(request.session_id, setting, &cwd);
         }
         let typed_prompt = profile
             .typed_prompt(request.prompt.as_deref())
@@ -370,16 +383,21 @@ impl Host {
                 if registered {
                     self.telemetry.unregister(request.session_id);
                 }
+                self.settings.release(request.session_id);
                 return Err(error);
             }
         };
         Ok((handle, typed_prompt))
     }
 
-    /// Merges one profile spawn setting into the agent's config file. A file
-    /// that cannot be merged is left alone and the agent still starts (it
-    /// reports its own config problems).
-    fn merge_settings(&self, setting: &SpawnSetting, project_dir: &std::path::Path) {
+    /// Merges one profile spawn setting into the agent's config file, for
+    /// as long as `session` runs (see [`settings`]).
+    fn merge_settings(
+        &self,
+        session: SessionId,
+        setting: &SpawnSetting,
+        project_dir: &std::path::Path,
+    ) {
         let path = if let Some(rest) = setting.path.strip_prefix("{project_dir}/") {
             project_dir.join(rest)
         } else if let Some(rest) = setting.path.strip_prefix("~/") {
@@ -393,12 +411,20 @@ impl Host {
             return;
         };
         let patch = spawn_settings::substitute_value(&setting.merge, &self.config.otlp_endpoint);
-        match spawn_settings::apply(&path, setting.format, &patch) {
-            Ok(true) => info!(path = %path.display(), "spawn settings merged"),
-            Ok(false) => {}
-            Err(error) => warn!(%error, "spawn settings not applied"),
-        }
+        self.settings.merge(session, &path, setting.format, &patch);
     }
+}
+
+/// Where the spawn settings journal lives: `$XDG_STATE_HOME/flotilla`, else
+/// `~/.local/state/flotilla`; none without a home.
+fn settings_journal(facts: &HostFacts) -> Option<PathBuf> {
+    let state = facts
+        .env
+        .get("XDG_STATE_HOME")
+        .filter(|dir| dir.starts_with('/'))
+        .map(PathBuf::from)
+        .or_else(|| facts.home.as_ref().map(|home| home.join(".local/state")))?;
+    Some(state.join("flotilla/spawn-settings.json"))
 }
 
 /// What [`Host::state`] guards.

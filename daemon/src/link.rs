@@ -153,9 +153,7 @@ impl Link {
             // The ring keeps the bytes; they are resent after the next Hello.
             SessionEvent::Output { .. } => {}
             SessionEvent::Exited(exited) => {
-                self.host
-                    .telemetry()
-                    .mark_exited(exited.session_id, Instant::now());
+                self.host.session_exited(exited.session_id);
                 self.pending_exits.push(exited);
             }
         }
@@ -414,8 +412,8 @@ impl Link {
                 // Totals first, so the hub has them when it records the
                 // exit; later data within the grace period follows on the
                 // usage tick.
+                self.host.session_exited(exited.session_id);
                 let telemetry = self.host.telemetry();
-                telemetry.mark_exited(exited.session_id, Instant::now());
                 if let Some(report) = telemetry.take_changed(exited.session_id) {
                     socket.emit_json(&report).await?;
                 }

@@ -393,8 +393,10 @@ fn spawn_settings_apply_creates_the_file_and_its_directory() {
         &serde_json::json!({"otel": {"endpoint": "{otlp_endpoint}/v1/logs"}}),
         "http://h:1",
     );
-    assert!(spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap());
-    assert!(!spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap());
+    let first = spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap();
+    assert!(!first.added.is_empty() && first.created_file);
+    let again = spawn_settings::apply(&path, SettingsFormat::Toml, &patch).unwrap();
+    assert!(again.added.is_empty());
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("endpoint = \"http://h:1/v1/logs\""), "{text}");
 }

@@ -11,7 +11,7 @@ use flotilla_protocol::{SessionId, UI_NAMESPACE};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn attach(viewer: &UiSocket, session: SessionId) -> Value {
+pub(crate) async fn attach(viewer: &UiSocket, session: SessionId) -> Value {
     let reply = viewer
         .emit_with_ack("session:attach", &json!({"sessionId": session}))
         .await;
@@ -19,7 +19,7 @@ async fn attach(viewer: &UiSocket, session: SessionId) -> Value {
     reply["value"].clone()
 }
 
-async fn type_text(viewer: &UiSocket, session: SessionId, text: &str) {
+pub(crate) async fn type_text(viewer: &UiSocket, session: SessionId, text: &str) {
     let reply = viewer
         .emit_with_ack(
             "session:input",

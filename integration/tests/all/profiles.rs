@@ -10,6 +10,8 @@ use flotilla_protocol::SessionId;
 use flotilla_protocol::daemon_to_hub::HostInventory;
 use serde_json::json;
 
+use crate::live_loop::{attach, type_text};
+
 /// How fast a change must reach the hub (issue 3).
 const RELOAD_BUDGET: Duration = Duration::from_secs(2);
 
@@ -152,4 +154,58 @@ async fn profiles_reload_while_a_session_runs() {
     .await;
     assert_eq!(display_name(&inventory, "bash").as_deref(), Some("Bash"));
     check_alive(&stack, &viewer, session, "removed").await;
+}
+
+/// Spawn settings are undone when the last session that needed them ends:
+/// the user's own keys stay, the keys the merge added go, and a second
+/// session keeps them alive until it ends too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_settings_are_undone_when_the_last_session_using_them_ends() {
+    let workspace = Workspace::new();
+    let profiles = workspace.path().join("profiles");
+    std::fs::create_dir(&profiles).unwrap();
+    let profile = "name: merging\ndisplay_name: Merging\ncolor: \"#123456\"\nbinary: bash\nalways_available: true\ncommands:\n  new: [bash, --norc, --noprofile]\nspawn_settings:\n  - path: \"~/.agent/config.json\"\n    format: json\n    merge:\n      telemetry:\n        endpoint: \"{otlp_endpoint}\"\n";
+    std::fs::write(profiles.join("merging.yaml"), profile).unwrap();
+    let config = workspace.home().join(".agent/config.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "{\"theme\": \"dark\"}\n").unwrap();
+    let stack = Stack::start_in(workspace, Some(&profiles)).await;
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap()
+    };
+
+    let first = stack.spawn("merging").await;
+    let second = stack.spawn("merging").await;
+    let merged = read();
+    assert_eq!(merged["theme"], "dark", "{merged}");
+    assert!(
+        merged["telemetry"]["endpoint"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("http://127.0.0.1:")),
+        "{merged}"
+    );
+    let viewer = stack.viewer().await;
+    for session in [first, second] {
+        attach(&viewer, session).await;
+    }
+    type_text(&viewer, first, "exit\r").await;
+    stack
+        .wait_state(first, flotilla_protocol::rest::SessionState::Exited)
+        .await;
+    assert_eq!(read(), merged, "the second session still needs the keys");
+    type_text(&viewer, second, "exit\r").await;
+    stack
+        .wait_state(second, flotilla_protocol::rest::SessionState::Exited)
+        .await;
+    wait_until("spawn settings undone", &stack.logs(), || {
+        let now = read();
+        async move {
+            if now == json!({"theme": "dark"}) {
+                Ok(())
+            } else {
+                Err(format!("config is {now}"))
+            }
+        }
+    })
+    .await;
 }
