@@ -394,6 +394,51 @@ async function glyphGaps(page, sessionId, firstRow, rows) {
   );
 }
 
+/**
+ * What sticks out of a phone-sized window: how far the page and the terminal
+ * header scroll sideways, elements past the right edge, and pieces of the
+ * header that overlap one another.
+ */
+function phoneOverflow(page) {
+  return page.evaluate(() => {
+    const head = document.querySelector('.terminal-head');
+    const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
+    // The header's pieces (leaf elements) must not overlap one another.
+    const leaves = head ? [...head.querySelectorAll('*')].filter((el) => el.children.length === 0 && el.getClientRects().length > 0) : [];
+    const overlaps = [];
+    for (let i = 0; i < leaves.length; i++) {
+      for (let j = i + 1; j < leaves.length; j++) {
+        const a = leaves[i].getBoundingClientRect();
+        const b = leaves[j].getBoundingClientRect();
+        const x = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (x > 1 && y > 1) overlaps.push(`${leaves[i].textContent} / ${leaves[j].textContent}`);
+      }
+    }
+    return {
+      page: document.documentElement.scrollWidth - window.innerWidth,
+      head: head ? head.scrollWidth - head.clientWidth : 0,
+      overlaps,
+      wide: wide.slice(0, 3).map((el) => el.className || el.tagName),
+    };
+  });
+}
+
+/** Whether nothing sticks out sideways ({@link phoneOverflow}); pending with what did. */
+async function fitsWidth(page) {
+  const o = await phoneOverflow(page);
+  return o.page <= 0 && o.head <= 0 && o.wide.length === 0 && o.overlaps.length === 0 ? true : { pending: short(o) };
+}
+
+/** Whether `locator` is wholly inside the window (a thumb can reach it); pending with its box. */
+async function inWindow(page, locator) {
+  const box = await locator.boundingBox();
+  const vp = page.viewportSize();
+  if (!box || !vp) return { pending: `box ${short(box)}` };
+  const inside = box.x >= 0 && box.y >= 0 && box.x + box.width <= vp.width + 0.5 && box.y + box.height <= vp.height + 0.5;
+  return inside && box.width > 0 ? box : { pending: `box ${short(box)} in ${vp.width}x${vp.height}` };
+}
+
 async function typeInTerminal(page, text) {
   await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
   await page.keyboard.type(text);
@@ -998,6 +1043,126 @@ async function main() {
     await shot(page, 'session-filter');
   });
 
+  await scenario('ended sessions are archived, restored and archived all at once; another tab follows live', async () => {
+    // A second ended session, ended by its shell's own `exit`.
+    const project = host.inventory.projects.find((p) => p.path.endsWith('/demo')).path;
+    const spawned = await rest.ok('POST', '/api/sessions', { hostId, profile: PROFILE, project, size: { cols: 80, rows: 24 } });
+    const exitedId = spawned?.id;
+    if (!exitedId) throw new Error(`POST /api/sessions returned ${short(spawned)}`);
+    await page.goto(`${base}/#/session/${exitedId}`);
+    await page.locator(`[data-testid=terminal-view][data-session-id="${exitedId}"][data-attach=attached]`).waitFor();
+    await typeInTerminal(page, 'exit');
+    const rowOf = (p, id) => p.locator(`[data-testid=session-item][data-session-id="${id}"]`);
+    // The open session stays listed whatever the filter.
+    await page.locator(`[data-testid=session-item][data-session-id="${exitedId}"][data-state=exited]`).waitFor();
+
+    // The header: progress while the request runs, then the hub's error and what to do.
+    const head = page.locator('.terminal-head');
+    const archiveRoute = '**/api/sessions/*/archive';
+    let release;
+    const held = new Promise((r) => (release = r));
+    await page.route(archiveRoute, async (route) => {
+      await held;
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ code: 'unavailable', message: 'the hub is shutting down' }),
+      });
+    });
+    try {
+      await head.getByTestId('archive-session').click();
+      const busy = head.getByTestId('archive-session');
+      await waitUntil('the header button to say "Archiving…" and be disabled', async () => {
+        const text = (await busy.textContent())?.trim();
+        return text === 'Archiving…' && (await busy.isDisabled()) ? true : { pending: `"${text}"` };
+      });
+      release();
+      const error = page.getByTestId('terminal-view').getByTestId('archive-error');
+      await error.waitFor();
+      const msg = (await error.textContent()) ?? '';
+      if (!msg.includes('the hub is shutting down') || !msg.includes('Try again in a moment')) {
+        throw new Error(`the archive error says "${msg}"`);
+      }
+      if ((await busy.textContent())?.trim() !== 'Archive' || (await busy.isDisabled())) throw new Error('the button did not recover');
+    } finally {
+      await page.unroute(archiveRoute);
+    }
+    // Archived for real from the header, then restored from it.
+    await head.getByTestId('archive-session').click();
+    await head.getByTestId('terminal-archived').waitFor();
+    await page.getByTestId('terminal-view').getByTestId('archive-error').waitFor({ state: 'detached' });
+    await page.locator(`[data-testid=session-item][data-session-id="${exitedId}"][data-archived=true]`).waitFor();
+    await head.getByTestId('restore-session').click();
+    await head.getByTestId('terminal-archived').waitFor({ state: 'detached' });
+    await page.locator(`[data-testid=session-item][data-session-id="${exitedId}"][data-archived=false]`).waitFor();
+
+    // The list's ended view, in this tab and another one.
+    await page.goto(`${base}/#/?state=ended`);
+    const page2 = await newPage(context, 'tab2-archive');
+    await page2.goto(`${base}/#/?state=ended`);
+    for (const p of [page, page2]) {
+      await rowOf(p, sessionId).waitFor();
+      await rowOf(p, exitedId).waitFor();
+    }
+    await rowOf(page, exitedId).getByTestId('archive-session').click();
+    for (const p of [page, page2]) {
+      await rowOf(p, exitedId).waitFor({ state: 'detached' });
+      await waitUntil('"1 archived"', () => attrIs(p, 'hidden-archived', 'data-count', 1));
+    }
+    await page.getByTestId('show-archived').click();
+    await page.locator(`[data-testid=session-item][data-session-id="${exitedId}"][data-archived=true]`).waitFor();
+    if (!page.url().includes('state=archived')) throw new Error(`the archived view is not in the URL: ${page.url()}`);
+    await rowOf(page, sessionId).waitFor({ state: 'detached' });
+    await shot(page, 'archived-view');
+    await rowOf(page, exitedId).getByTestId('restore-session').click();
+    await page.getByTestId('filter-empty').waitFor();
+    await rowOf(page2, exitedId).waitFor();
+
+    // "Archive all ended", for the selected host: both ended sessions go.
+    await page.getByTestId('filter-state-ended').click();
+    await page.getByTestId('filter-host').selectOption(hostId);
+    const all = page.getByTestId('archive-ended');
+    await waitUntil('"Archive 2 ended"', async () => {
+      const text = (await all.textContent())?.trim();
+      return text === 'Archive 2 ended' ? text : { pending: `"${text}"` };
+    });
+    await shot(page, 'archive-all');
+    const request = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/sessions/archive'));
+    await all.click();
+    const body = (await request).postDataJSON();
+    if (body?.hostId !== hostId) throw new Error(`"Archive all" sent ${short(body)}, not the selected host`);
+    for (const p of [page, page2]) {
+      await rowOf(p, sessionId).waitFor({ state: 'detached' });
+      await rowOf(p, exitedId).waitFor({ state: 'detached' });
+      await waitUntil('"2 archived"', () => attrIs(p, 'hidden-archived', 'data-count', 2));
+    }
+    await page.getByTestId('filter-empty').waitFor();
+    await all.waitFor({ state: 'detached' });
+    await page2.getByTestId('archive-ended').waitFor({ state: 'detached' });
+    await page2.close();
+
+    // On a phone: the archived view and an archived session's header fit, and Restore is in reach.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.getByTestId('filter-state-archived').click();
+      const restore = rowOf(page, exitedId).getByTestId('restore-session');
+      await restore.waitFor();
+      await waitUntil('the phone archived view to fit the width', () => fitsWidth(page));
+      await waitUntil('the Restore button to be inside the window', () => inWindow(page, restore));
+      await shot(page, 'phone-archived');
+      await rowOf(page, exitedId).click();
+      await page.locator(`[data-testid=terminal-view][data-session-id="${exitedId}"]`).waitFor();
+      await head.getByTestId('terminal-archived').waitFor();
+      await waitUntil('the phone archived session view to fit the width', () => fitsWidth(page));
+      await waitUntil('the header Restore button to be inside the window', () => inWindow(page, head.getByTestId('restore-session')));
+      await shot(page, 'phone-archived-session');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    await page.goto(`${base}/#/`);
+    await waitUntil('"2 archived" from the running view', () => attrIs(page, 'hidden-archived', 'data-count', 2));
+  });
+
   await scenario('agent telemetry reaches the session and the usage report', async () => {
     const project = host.inventory.projects.find((p) => p.path.endsWith('/demo')).path;
     const spawned = await rest.ok('POST', '/api/sessions', {
@@ -1084,33 +1249,7 @@ async function main() {
     // On a phone, the longer state fits too: nothing sticks out sideways.
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      const overflow = () =>
-        page.evaluate(() => {
-          const head = document.querySelector('.terminal-head');
-          const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
-          // The header's pieces (leaf elements) must not overlap one another.
-          const leaves = head ? [...head.querySelectorAll('*')].filter((el) => el.children.length === 0 && el.getClientRects().length > 0) : [];
-          const overlaps = [];
-          for (let i = 0; i < leaves.length; i++) {
-            for (let j = i + 1; j < leaves.length; j++) {
-              const a = leaves[i].getBoundingClientRect();
-              const b = leaves[j].getBoundingClientRect();
-              const x = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-              const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-              if (x > 1 && y > 1) overlaps.push(`${leaves[i].textContent} / ${leaves[j].textContent}`);
-            }
-          }
-          return {
-            page: document.documentElement.scrollWidth - window.innerWidth,
-            head: head ? head.scrollWidth - head.clientWidth : 0,
-            overlaps,
-            wide: wide.slice(0, 3).map((el) => el.className || el.tagName),
-          };
-        });
-      const noOverflow = async () => {
-        const o = await overflow();
-        return o.page <= 0 && o.head <= 0 && o.wide.length === 0 && o.overlaps.length === 0 ? true : { pending: short(o) };
-      };
+      const noOverflow = () => fitsWidth(page);
       await waitUntil('the phone session view to fit the width', noOverflow);
       await shot(page, 'phone-host-offline');
       await page.getByTestId('close-terminal').click();

@@ -80,8 +80,30 @@ export const api = {
   session: (id: string) => request<SessionSummary>('GET', `/api/sessions/${enc(id)}`),
   spawn: (body: SpawnRequest) => request<SessionSummary>('POST', '/api/sessions', body),
   stop: (id: string) => request<SessionSummary>('POST', `/api/sessions/${enc(id)}/stop`),
+  /** Archives an ended session (409 `conflict` if it has not ended). */
+  archive: (id: string) => request<SessionSummary>('POST', `/api/sessions/${enc(id)}/archive`),
+  /** Takes a session out of the archive. */
+  restore: (id: string) => request<SessionSummary>('DELETE', `/api/sessions/${enc(id)}/archive`),
+  /** Archives every ended session not archived yet, or those of one host. */
+  archiveEnded: (hostId: string | null) =>
+    request<ArchivedSessions>('POST', '/api/sessions/archive', (hostId ? { hostId } : {}) satisfies ArchiveEndedRequest),
   usage: (q: UsageQuery) => request<UsageReport>('GET', `/api/usage?${usageSearch(q)}`),
 };
+
+/**
+ * The body of `POST /api/sessions/archive` (`protocol::rest::ArchiveEndedRequest`,
+ * which the TypeScript generator does not export yet).
+ */
+export interface ArchiveEndedRequest {
+  /** Only the ended sessions of this host. */
+  hostId?: string;
+}
+
+/** The answer of `POST /api/sessions/archive` (`protocol::rest::ArchivedSessions`). */
+export interface ArchivedSessions {
+  /** The sessions archived now, newest first. */
+  sessionIds: string[];
+}
 
 /** The parameters of `GET /api/usage`; an empty date leaves that end of the range open. */
 export interface UsageQuery {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
-import { basename, projectName, relativeTime, relativeTimeMs, removeHost, upsertHost, upsertSession } from './lists';
+import { basename, markArchived, projectName, relativeTime, relativeTimeMs, removeHost, upsertHost, upsertSession } from './lists';
 
 function session(id: string, createdAt: string, state: SessionSummary['state'] = 'running'): SessionSummary {
   return {
@@ -43,6 +43,40 @@ describe('sessions', () => {
     expect(l.map((s) => s.state)).toEqual(['exited']);
     l = upsertSession(l, session('a', '2026-01-01T00:00:00Z', 'lost'));
     expect(l.map((s) => s.state)).toEqual(['lost']);
+  });
+});
+
+describe('archive', () => {
+  const T1 = '2026-01-03T00:00:00Z';
+  const T2 = '2026-01-04T00:00:00Z';
+
+  it('applies archiving and restoring to an ended session (ended to ended)', () => {
+    const ended = session('a', '2026-01-01T00:00:00Z', 'exited');
+    let l = upsertSession([session('b', '2026-01-02T00:00:00Z'), ended], { ...ended, archivedAt: T1 });
+    expect(l.map((s) => `${s.id}:${s.archivedAt}`)).toEqual(['b:null', `a:${T1}`]);
+    l = upsertSession(l, { ...ended, archivedAt: null });
+    expect(l.map((s) => `${s.id}:${s.archivedAt}`)).toEqual(['b:null', 'a:null']);
+    // Failed and lost sessions are ended too.
+    const lost = session('c', '2025-12-31T00:00:00Z', 'lost');
+    l = upsertSession(upsertSession(l, lost), { ...lost, archivedAt: T2 });
+    expect(l.find((s) => s.id === 'c')?.archivedAt).toBe(T2);
+  });
+
+  it('keeps an archived session archived when a stale live snapshot arrives', () => {
+    const archived = { ...session('a', '2026-01-01T00:00:00Z', 'exited'), archivedAt: T1 };
+    const l = upsertSession([archived], session('a', '2026-01-01T00:00:00Z', 'running'));
+    expect(l[0]).toBe(archived);
+  });
+
+  it('marks the sessions "archive all" named, keeping archive times the hub already sent', () => {
+    const a = session('A', '2026-01-01T00:00:00Z', 'exited');
+    const b = { ...session('b', '2026-01-02T00:00:00Z', 'failed'), archivedAt: T1 };
+    const c = session('c', '2026-01-03T00:00:00Z', 'exited');
+    const l = markArchived([c, b, a], ['a', 'b'], T2);
+    expect(l.map((s) => `${s.id}:${s.archivedAt}`)).toEqual(['c:null', `b:${T1}`, `A:${T2}`]);
+    expect(l[1]).toBe(b);
+    // Nothing to change: the same list.
+    expect(markArchived(l, ['b', 'missing'], T2)).toBe(l);
   });
 });
 

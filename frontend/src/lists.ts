@@ -30,6 +30,23 @@ export function upsertSession(list: SessionSummary[], s: SessionSummary): Sessio
   return next;
 }
 
+/**
+ * Marks the listed sessions archived at `at` (an RFC 3339 time), e.g. after
+ * "archive all" answered with their ids. A session that already has an
+ * archive time keeps it: the hub's own `session:updated` event, which
+ * usually arrives first, carries the real one.
+ */
+export function markArchived(list: SessionSummary[], ids: readonly string[], at: string): SessionSummary[] {
+  const wanted = new Set(ids.map((id) => id.toLowerCase()));
+  let changed = false;
+  const next = list.map((s) => {
+    if (!wanted.has(s.id.toLowerCase()) || typeof s.archivedAt === 'string') return s;
+    changed = true;
+    return { ...s, archivedAt: at };
+  });
+  return changed ? next : list;
+}
+
 /** Hosts sorted by name. */
 export function sortHosts(list: HostSummary[]): HostSummary[] {
   return [...list].sort((a, b) => a.name.localeCompare(b.name));

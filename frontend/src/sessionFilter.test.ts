@@ -3,10 +3,13 @@ import type { HostSummary, SessionState, SessionSummary } from './protocol/gener
 import {
   DEFAULT_FILTER,
   agentOptions,
+  archiveAllScope,
   filterSearch,
   filterSessions,
   matchesSearch,
+  matchesState,
   parseFilter,
+  STATE_FILTERS,
   type SessionFilter,
 } from './sessionFilter';
 
@@ -90,6 +93,83 @@ describe('filterSessions', () => {
   });
 });
 
+const ARCHIVED_AT = '2026-01-02T00:00:00Z';
+// Two more ended sessions, archived: one on each host.
+const WITH_ARCHIVE = [
+  ...SESSIONS,
+  session('ffff6666-0000-0000-0000-000000000006', 'exited', { archivedAt: ARCHIVED_AT }),
+  session('99997777-0000-0000-0000-000000000007', 'failed', { hostId: 'h2', profile: 'claude', archivedAt: ARCHIVED_AT }),
+];
+
+describe('archived sessions', () => {
+  it('are hidden from the running, ended and all views and counted apart', () => {
+    const running = filterSessions(WITH_ARCHIVE, HOSTS, DEFAULT_FILTER);
+    expect(ids(running)).toEqual(['aaaa', 'bbbb']);
+    expect(running.hiddenEnded).toBe(3);
+    expect(running.hiddenArchived).toBe(2);
+    const ended = filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'ended' }));
+    expect(ids(ended)).toEqual(['cccc', 'dddd', 'eeee']);
+    expect(ended.hiddenEnded).toBe(0);
+    expect(ended.hiddenArchived).toBe(2);
+    const all = filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'all' }));
+    expect(ids(all)).toEqual(['aaaa', 'bbbb', 'cccc', 'dddd', 'eeee']);
+    expect(all.hiddenArchived).toBe(2);
+  });
+
+  it('are the only ones in the archived view, which hides nothing as "ended"', () => {
+    const r = filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'archived' }));
+    expect(ids(r)).toEqual(['ffff', '9999']);
+    expect(r.hiddenArchived).toBe(0);
+    // The unarchived ended ones are hidden by the state filter and counted as such.
+    expect(r.hiddenEnded).toBe(3);
+    expect(r.hiddenOther).toBe(0);
+  });
+
+  it('are counted only when they match the other filters', () => {
+    const r = filterSessions(WITH_ARCHIVE, HOSTS, f({ host: 'h2', state: 'ended' }));
+    expect(ids(r)).toEqual(['dddd']);
+    expect(r.hiddenArchived).toBe(1);
+    expect(r.hiddenOther).toBe(4);
+    expect(ids(filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'archived', agent: 'claude' })))).toEqual(['9999']);
+    expect(ids(filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'archived', q: 'build-box' })))).toEqual(['9999']);
+  });
+
+  it('keep the open session listed in any view', () => {
+    const r = filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'ended' }), 'ffff6666-0000-0000-0000-000000000006');
+    expect(ids(r)).toEqual(['cccc', 'dddd', 'eeee', 'ffff']);
+    expect(r.hiddenArchived).toBe(1);
+    const archived = filterSessions(WITH_ARCHIVE, HOSTS, f({ state: 'archived' }), 'cccc3333-0000-0000-0000-000000000003');
+    expect(ids(archived)).toEqual(['cccc', 'ffff', '9999']);
+  });
+
+  it('matchesState puts each session in exactly the views it belongs to', () => {
+    const views = (s: SessionSummary) => STATE_FILTERS.filter((st) => matchesState(s, st));
+    expect(views(SESSIONS[0]!)).toEqual(['running', 'all']);
+    expect(views(SESSIONS[2]!)).toEqual(['ended', 'all']);
+    expect(views(WITH_ARCHIVE[5]!)).toEqual(['archived']);
+    // A hub older than the archive leaves the field out: not archived.
+    const old = { ...SESSIONS[2]! } as Partial<SessionSummary>;
+    delete old.archivedAt;
+    expect(views(old as SessionSummary)).toEqual(['ended', 'all']);
+  });
+});
+
+describe('archiveAllScope', () => {
+  it('counts the ended, unarchived sessions of every host', () => {
+    expect(archiveAllScope(WITH_ARCHIVE, HOSTS, f({ state: 'ended' }))).toEqual({ hostId: null, count: 3, notShown: 0 });
+  });
+
+  it('follows the host filter, which it passes on as hostId', () => {
+    expect(archiveAllScope(WITH_ARCHIVE, HOSTS, f({ state: 'ended', host: 'h2' }))).toEqual({ hostId: 'h2', count: 1, notShown: 0 });
+    expect(archiveAllScope(WITH_ARCHIVE, HOSTS, f({ state: 'ended', host: 'nope' }))).toEqual({ hostId: 'nope', count: 0, notShown: 0 });
+  });
+
+  it('says how many of them the agent or search filter hides, since the hub archives those too', () => {
+    expect(archiveAllScope(WITH_ARCHIVE, HOSTS, f({ state: 'ended', agent: 'claude' }))).toEqual({ hostId: null, count: 3, notShown: 2 });
+    expect(archiveAllScope(WITH_ARCHIVE, HOSTS, f({ state: 'ended', q: 'laptop' }))).toEqual({ hostId: null, count: 3, notShown: 1 });
+  });
+});
+
 describe('matchesSearch', () => {
   const [running, claude] = SESSIONS as [SessionSummary, SessionSummary];
   it('matches project path, agent, host name and id prefix, case-insensitively', () => {
@@ -124,6 +204,11 @@ describe('filter in the URL', () => {
     const search = filterSearch(custom);
     expect(search).toBe('state=all&host=h2&agent=claude&q=my+app');
     expect(parseFilter(new URLSearchParams(search))).toEqual(custom);
+  });
+
+  it('keeps the archived view', () => {
+    expect(filterSearch(f({ state: 'archived' }))).toBe('state=archived');
+    expect(parseFilter(new URLSearchParams('state=archived')).state).toBe('archived');
   });
 
   it('takes the default for missing or unknown values', () => {

@@ -1,14 +1,17 @@
 /**
- * Which sessions the list shows: by state (running, ended or all), host,
- * agent and a search text. Pure, and kept in the URL (see `route.ts`) so a
- * filtered view survives a reload and can be shared.
+ * Which sessions the list shows: by state (running, ended, all or archived),
+ * host, agent and a search text. Pure, and kept in the URL (see `route.ts`)
+ * so a filtered view survives a reload and can be shared.
  */
 import type { HostSummary, SessionSummary } from './protocol/generated/protocol';
 
-/** `running` counts starting sessions too; `ended` is exited, failed and lost. */
-export type StateFilter = 'running' | 'ended' | 'all';
+/**
+ * `running` counts starting sessions too; `ended` is exited, failed and lost;
+ * `all` is both. Archived sessions appear only in `archived`.
+ */
+export type StateFilter = 'running' | 'ended' | 'all' | 'archived';
 
-export const STATE_FILTERS: readonly StateFilter[] = ['running', 'ended', 'all'];
+export const STATE_FILTERS: readonly StateFilter[] = ['running', 'ended', 'all', 'archived'];
 
 export interface SessionFilter {
   state: StateFilter;
@@ -26,6 +29,29 @@ export const DEFAULT_FILTER: SessionFilter = { state: 'running', host: '', agent
 /** Whether a session counts as running for the filter (it has not ended). */
 export function isRunning(s: SessionSummary): boolean {
   return s.state === 'running' || s.state === 'starting';
+}
+
+/**
+ * Whether a session is archived. Only ended sessions can be; a hub older than
+ * the archive omits the field, which counts as not archived.
+ */
+export function isArchived(s: SessionSummary): boolean {
+  return typeof s.archivedAt === 'string';
+}
+
+/** Whether a session shows in a state view. */
+export function matchesState(s: SessionSummary, state: StateFilter): boolean {
+  if (isArchived(s)) return state === 'archived';
+  switch (state) {
+    case 'running':
+      return isRunning(s);
+    case 'ended':
+      return !isRunning(s);
+    case 'all':
+      return true;
+    case 'archived':
+      return false;
+  }
 }
 
 /** The filter in a hash's query string; unknown or missing values take their default. */
@@ -72,10 +98,12 @@ export interface FilteredSessions {
   /** The sessions to list, in the order given. */
   shown: SessionSummary[];
   /**
-   * Ended sessions that match everything but the state filter and are hidden
-   * by it: what "12 ended hidden" counts.
+   * Ended, unarchived sessions that match everything but the state filter
+   * and are hidden by it: what "12 ended hidden" counts.
    */
   hiddenEnded: number;
+  /** Archived sessions that match everything but the state filter and are hidden by it. */
+  hiddenArchived: number;
   /** Sessions hidden by the host, agent or search filters. */
   hiddenOther: number;
 }
@@ -93,18 +121,43 @@ export function filterSessions(
   const byId = new Map(hosts.map((h) => [h.id, h]));
   const shown: SessionSummary[] = [];
   let hiddenEnded = 0;
+  let hiddenArchived = 0;
   let hiddenOther = 0;
   for (const s of sessions) {
     const keep = keepId !== null && s.id.toLowerCase() === keepId.toLowerCase();
     const others =
       (!f.host || s.hostId === f.host) && (!f.agent || s.profile === f.agent) && matchesSearch(s, byId.get(s.hostId), f.q);
-    const running = isRunning(s);
-    const stateOk = f.state === 'all' || (f.state === 'running' ? running : !running);
-    if (keep || (others && stateOk)) shown.push(s);
+    if (keep || (others && matchesState(s, f.state))) shown.push(s);
     else if (!others) hiddenOther++;
-    else if (!running) hiddenEnded++;
+    else if (isArchived(s)) hiddenArchived++;
+    else if (!isRunning(s)) hiddenEnded++;
   }
-  return { shown, hiddenEnded, hiddenOther };
+  return { shown, hiddenEnded, hiddenArchived, hiddenOther };
+}
+
+/**
+ * What "Archive all ended" archives: the hub archives every ended session not
+ * archived yet, of the selected host or of all hosts, whatever the agent and
+ * search filters say. `count` is how many that is; `notShown` how many of
+ * them the agent or search filter hides (the button says so).
+ */
+export interface ArchiveAllScope {
+  /** The host to pass as `hostId`, or `null` for every host. */
+  hostId: string | null;
+  count: number;
+  notShown: number;
+}
+
+export function archiveAllScope(sessions: SessionSummary[], hosts: HostSummary[], f: SessionFilter): ArchiveAllScope {
+  const byId = new Map(hosts.map((h) => [h.id, h]));
+  let count = 0;
+  let notShown = 0;
+  for (const s of sessions) {
+    if (isRunning(s) || isArchived(s) || (f.host && s.hostId !== f.host)) continue;
+    count++;
+    if ((f.agent && s.profile !== f.agent) || !matchesSearch(s, byId.get(s.hostId), f.q)) notShown++;
+  }
+  return { hostId: f.host || null, count, notShown };
 }
 
 /** The agents to offer in the filter: every profile some session ran, sorted. */

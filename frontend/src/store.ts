@@ -2,7 +2,7 @@
 import { useSyncExternalStore } from 'react';
 import type { HostSummary, SessionSummary, SessionUsageUpdated } from './protocol/generated/protocol';
 import type { ConnectionStatus } from './hub';
-import { removeHost, sortHosts, sortSessions, upsertHost, upsertSession } from './lists';
+import { markArchived, removeHost, sortHosts, sortSessions, upsertHost, upsertSession } from './lists';
 import { applyUsageEvent, mergeSessionsUsage, type PendingUsage } from './usage';
 
 export interface Toast {
@@ -68,6 +68,11 @@ export const store = {
     const merged = mergeSessionsUsage([s], state.sessions, state.pendingUsage);
     const session = merged.sessions[0] ?? s;
     set({ ...state, sessions: upsertSession(state.sessions, session), pendingUsage: merged.pending });
+  },
+  /** Sessions that "archive all" archived; their `session:updated` events may already have done it. */
+  markArchived(ids: readonly string[], at: string): void {
+    const sessions = markArchived(state.sessions, ids, at);
+    if (sessions !== state.sessions) set({ ...state, sessions });
   },
   /** A live `session:usage` event: replaces the session's usage when newer. */
   usageEvent(e: SessionUsageUpdated): void {

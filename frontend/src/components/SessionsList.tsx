@@ -4,12 +4,24 @@ import type { HostSummary, SessionSummary } from '../protocol/generated/protocol
 import { api, errorMessage } from '../api';
 import { projectName, relativeTime } from '../lists';
 import { openSession, setListFilter } from '../route';
-import { DEFAULT_FILTER, STATE_FILTERS, agentOptions, filterSessions, isDefaultFilter, type SessionFilter } from '../sessionFilter';
+import {
+  DEFAULT_FILTER,
+  STATE_FILTERS,
+  agentOptions,
+  filterSessions,
+  isArchived,
+  isDefaultFilter,
+  type SessionFilter,
+  type StateFilter,
+} from '../sessionFilter';
 import { sessionStatus } from '../sessionStatus';
 import { store } from '../store';
 import { ConfirmDialog } from './Modal';
 import { ProfileChip, findProfile, useNow } from './common';
+import { ArchiveAllButton, ArchiveButton, ArchiveError, useArchive } from './SessionArchive';
 import { SessionUsageSummary } from './SessionUsage';
+
+const STATE_LABELS: Record<StateFilter, string> = { running: 'Running', ended: 'Ended', all: 'All', archived: 'Archived' };
 
 export function isLive(s: SessionSummary): boolean {
   return s.state === 'running' || s.state === 'starting';
@@ -134,7 +146,9 @@ export function SessionsList({
 }) {
   const now = useNow();
   const live = sessions.filter(isLive).length;
-  const { shown, hiddenEnded, hiddenOther } = filterSessions(sessions, hosts, filter, selectedId);
+  const { shown, hiddenEnded, hiddenArchived, hiddenOther } = filterSessions(sessions, hosts, filter, selectedId);
+  // The archived view has its own way back (the state buttons); "N ended hidden" is for the running view.
+  const showHiddenEnded = hiddenEnded > 0 && filter.state !== 'archived';
   const set = (patch: Partial<SessionFilter>) => setListFilter({ ...filter, ...patch });
   const agents = agentOptions(sessions);
   if (filter.agent && !agents.includes(filter.agent)) agents.push(filter.agent);
@@ -158,7 +172,7 @@ export function SessionsList({
                 onClick={() => set({ state: st })}
                 data-testid={`filter-state-${st}`}
               >
-                {st === 'running' ? 'Running' : st === 'ended' ? 'Ended' : 'All'}
+                {STATE_LABELS[st]}
               </button>
             ))}
           </div>
@@ -203,6 +217,7 @@ export function SessionsList({
           />
         </div>
       )}
+      {filter.state === 'ended' && <ArchiveAllButton sessions={sessions} hosts={hosts} filter={filter} />}
       {loaded && sessions.length === 0 && <p className="muted pad">No sessions yet.</p>}
       {sessions.length > 0 && shown.length === 0 && (
         <p className="muted pad" data-testid="filter-empty">
@@ -210,53 +225,30 @@ export function SessionsList({
         </p>
       )}
       <ul className="session-list">
-        {shown.map((s) => {
-          const host = hosts.find((h) => h.id === s.hostId);
-          const selected = selectedId === s.id.toLowerCase();
-          return (
-            <li key={s.id}>
-              <div
-                className={`session-row ${selected ? 'selected' : ''}`}
-                role="button"
-                tabIndex={0}
-                aria-current={selected ? 'true' : undefined}
-                onClick={() => openSession(s.id)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Enter' || e.key === ' ') {
-                    e.preventDefault();
-                    openSession(s.id);
-                  }
-                }}
-                data-testid="session-item"
-                data-session-id={s.id}
-                data-state={s.state}
-              >
-                <div className="session-main">
-                  <ProfileChip name={s.profile} profile={findProfile(host, s.profile)} />
-                  <span className="session-project" title={s.project}>
-                    {projectName(host, s.project)}
-                  </span>
-                  <span className="spacer" />
-                  <StopButton session={s} host={host} />
-                </div>
-                <div className="session-meta muted small">
-                  <SessionStateBadge session={s} host={host} now={now} testId="session-state" />
-                  <span>{host?.name ?? 'unknown host'}</span>
-                  <span title={s.createdAt}>{relativeTime(s.createdAt, now)}</span>
-                </div>
-                {s.usage && <SessionUsageSummary sessionId={s.id} usage={s.usage} now={now} />}
-                {s.state === 'failed' && s.error && <div className="session-error small">{s.error}</div>}
-              </div>
-            </li>
-          );
-        })}
+        {shown.map((s) => (
+          <SessionRow
+            key={s.id}
+            session={s}
+            host={hosts.find((h) => h.id === s.hostId)}
+            selected={selectedId === s.id.toLowerCase()}
+            now={now}
+          />
+        ))}
       </ul>
-      {(hiddenEnded > 0 || (hiddenOther > 0 && !isDefaultFilter(filter))) && (
+      {(showHiddenEnded || hiddenArchived > 0 || (hiddenOther > 0 && !isDefaultFilter(filter))) && (
         <div className="filter-hidden muted small">
-          {hiddenEnded > 0 && (
+          {showHiddenEnded && (
             <button type="button" className="linklike" onClick={() => set({ state: 'all' })} data-testid="show-ended">
               <span data-testid="hidden-ended" data-count={hiddenEnded}>
                 {hiddenEnded} ended hidden
+              </span>{' '}
+              · show
+            </button>
+          )}
+          {hiddenArchived > 0 && (
+            <button type="button" className="linklike" onClick={() => set({ state: 'archived' })} data-testid="show-archived">
+              <span data-testid="hidden-archived" data-count={hiddenArchived}>
+                {hiddenArchived} archived
               </span>{' '}
               · show
             </button>
@@ -269,5 +261,65 @@ export function SessionsList({
         </div>
       )}
     </section>
+  );
+}
+
+/** One session in the list: opens it on a click or Enter; Stop, or Archive / Restore once it has ended. */
+function SessionRow({
+  session: s,
+  host,
+  selected,
+  now,
+}: {
+  session: SessionSummary;
+  host: HostSummary | undefined;
+  selected: boolean;
+  now: number;
+}) {
+  const archive = useArchive();
+  const archived = isArchived(s);
+  return (
+    <li>
+      <div
+        className={`session-row ${selected ? 'selected' : ''}`}
+        role="button"
+        tabIndex={0}
+        aria-current={selected ? 'true' : undefined}
+        onClick={() => openSession(s.id)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            openSession(s.id);
+          }
+        }}
+        data-testid="session-item"
+        data-session-id={s.id}
+        data-state={s.state}
+        data-archived={archived}
+      >
+        <div className="session-main">
+          <ProfileChip name={s.profile} profile={findProfile(host, s.profile)} />
+          <span className="session-project" title={s.project}>
+            {projectName(host, s.project)}
+          </span>
+          <span className="spacer" />
+          <StopButton session={s} host={host} />
+          <ArchiveButton session={s} control={archive} />
+        </div>
+        <div className="session-meta muted small">
+          <SessionStateBadge session={s} host={host} now={now} testId="session-state" />
+          <span>{host?.name ?? 'unknown host'}</span>
+          <span title={s.createdAt}>{relativeTime(s.createdAt, now)}</span>
+          {archived && s.archivedAt && (
+            <span title={s.archivedAt} data-testid="session-archived">
+              archived {relativeTime(s.archivedAt, now)}
+            </span>
+          )}
+        </div>
+        {s.usage && <SessionUsageSummary sessionId={s.id} usage={s.usage} now={now} />}
+        {s.state === 'failed' && s.error && <div className="session-error small">{s.error}</div>}
+        <ArchiveError control={archive} className="session-error small" />
+      </div>
+    </li>
   );
 }

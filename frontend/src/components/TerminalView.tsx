@@ -12,8 +12,10 @@ import { openOverview } from '../route';
 import { store } from '../store';
 import { fitGeometry, touchScrollStep, type TouchScroll } from '../terminalFit';
 import { keyAction } from '../terminalKeys';
+import { isArchived } from '../sessionFilter';
 import { registerTerminal } from '../testHook';
 import { ProfileChip, copyText, findProfile, useNow } from './common';
+import { ArchiveButton, ArchiveError, useArchive } from './SessionArchive';
 import { SessionStateBadge, StopButton, isLive } from './SessionsList';
 import { SessionUsageDetail } from './SessionUsage';
 
@@ -172,6 +174,7 @@ export function TerminalView({
   const running = session ? isLive(session) : true;
   const runningRef = useRef(running);
   const now = useNow();
+  const archive = useArchive();
 
   // The terminal lives as long as the view; it is not recreated on reconnects.
   useEffect(() => {
@@ -386,6 +389,11 @@ export function TerminalView({
             </span>
             <span className="muted small hide-narrow">on {host?.name ?? 'unknown host'}</span>
             <SessionStateBadge session={session} host={host} now={now} testId="terminal-state" />
+            {isArchived(session) && (
+              <span className="badge" title={session.archivedAt ?? undefined} data-testid="terminal-archived">
+                archived
+              </span>
+            )}
           </>
         ) : (
           <span className="terminal-title mono">{sessionId}</span>
@@ -398,7 +406,9 @@ export function TerminalView({
         )}
         {!connected && <span className="badge warn">reconnecting</span>}
         {session && <StopButton session={session} host={host} />}
+        {session && <ArchiveButton session={session} control={archive} />}
       </div>
+      <ArchiveError control={archive} className="terminal-error" />
       {session?.usage && <SessionUsageDetail sessionId={session.id} usage={session.usage} />}
       {attach.state === 'error' && (
         <div className="terminal-error" role="alert" data-testid="attach-error">
