@@ -1100,6 +1100,8 @@ async function main() {
     await page.goto(`${base}/#/?state=ended`);
     const page2 = await newPage(context, 'tab2-archive');
     await page2.goto(`${base}/#/?state=ended`);
+    // The first tab is the one clicked in: in front, so its animation frames (which clicks wait for) are not throttled.
+    await page.bringToFront();
     for (const p of [page, page2]) {
       await rowOf(p, sessionId).waitFor();
       await rowOf(p, exitedId).waitFor();
@@ -1127,6 +1129,35 @@ async function main() {
       return text === 'Archive 2 ended' ? text : { pending: `"${text}"` };
     });
     await shot(page, 'archive-all');
+    // A failure first: progress, then the hub's message and what to do; nothing is archived.
+    const allRoute = '**/api/sessions/archive';
+    let releaseAll;
+    const heldAll = new Promise((r) => (releaseAll = r));
+    await page.route(allRoute, async (route) => {
+      await heldAll;
+      await route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ code: 'not_found', message: `host ${hostId} does not exist` }),
+      });
+    });
+    try {
+      await all.click();
+      await waitUntil('"Archiving…" on the disabled "Archive all" button', async () => {
+        const text = (await all.textContent())?.trim();
+        return text === 'Archiving…' && (await all.isDisabled()) ? true : { pending: `"${text}"` };
+      });
+      releaseAll();
+      const error = page.getByTestId('archive-ended-error');
+      await error.waitFor();
+      const msg = (await error.textContent()) ?? '';
+      if (!msg.includes('does not exist') || !msg.includes('pick another host')) throw new Error(`the "Archive all" error says "${msg}"`);
+      await error.getByRole('button', { name: 'Dismiss' }).click();
+      await error.waitFor({ state: 'detached' });
+    } finally {
+      await page.unroute(allRoute);
+    }
+    await rowOf(page, exitedId).waitFor();
     const request = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/sessions/archive'));
     await all.click();
     const body = (await request).postDataJSON();
