@@ -29,7 +29,8 @@ pub const MAX_PENDING: usize = 256;
 pub const MAX_PENDING_PER_ADDRESS: usize = 16;
 
 /// How long a connection may stay without joining a namespace (that is,
-/// without authenticating) before the hub closes it.
+/// without authenticating) before the hub closes it, unless
+/// `--handshake-timeout-ms` says otherwise.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The counts of pending connections.

@@ -44,6 +44,10 @@ pub struct HubArgs {
     /// sockets are disconnected when it expires.
     #[arg(long, env = "HUB_LOGIN_TTL_MS", default_value_t = crate::auth::LOGIN_TTL_MS as u64)]
     pub login_ttl_ms: u64,
+    /// How long a Socket.IO connection may stay without authenticating
+    /// (joining a namespace) before it is closed, in milliseconds.
+    #[arg(long, env = "HUB_HANDSHAKE_TIMEOUT_MS", default_value_t = crate::admission::CONNECT_TIMEOUT.as_millis() as u64)]
+    pub handshake_timeout_ms: u64,
     /// A file holding the bearer token that lets a scraper read `/metrics`
     /// on the main listener without a login. The token never goes in argv.
     #[arg(long, env = "HUB_METRICS_TOKEN_FILE")]
@@ -97,6 +101,8 @@ pub struct HubConfig {
     pub usage_flush_interval: Duration,
     /// How long a login lasts.
     pub login_ttl: Duration,
+    /// How long an unauthenticated Socket.IO connection may stay.
+    pub handshake_timeout: Duration,
     /// The bearer token for `/metrics`, when configured.
     pub metrics_token: Option<Secret>,
     /// Where to serve `/metrics` without authentication, when configured.
@@ -152,6 +158,9 @@ impl HubConfig {
         if args.login_ttl_ms == 0 {
             problems.push("--login-ttl-ms must be positive".into());
         }
+        if args.handshake_timeout_ms == 0 {
+            problems.push("--handshake-timeout-ms must be positive".into());
+        }
         if args.usage_flush_ms == 0 {
             problems.push("--usage-flush-ms must be positive".into());
         }
@@ -183,6 +192,7 @@ impl HubConfig {
                 shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
                 usage_flush_interval: Duration::from_millis(args.usage_flush_ms),
                 login_ttl: Duration::from_millis(args.login_ttl_ms),
+                handshake_timeout: Duration::from_millis(args.handshake_timeout_ms),
                 metrics_token,
                 metrics_listen,
             }),

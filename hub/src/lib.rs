@@ -124,7 +124,7 @@ pub async fn build(
                 .max_incoming_binary_buf_size(max_message)
                 .max_incoming_binaries(MAX_SOCKET_ATTACHMENTS),
         )
-        .connect_timeout(admission::CONNECT_TIMEOUT)
+        .connect_timeout(config.handshake_timeout)
         .max_buffer_size(1024)
         .build_layer();
     let app = Arc::new(App {

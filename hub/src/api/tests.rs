@@ -33,6 +33,7 @@ async fn hub() -> TestHub {
         shutdown_grace: Duration::from_secs(1),
         usage_flush_interval: Duration::from_secs(1),
         login_ttl: Duration::from_secs(3600),
+        handshake_timeout: crate::admission::CONNECT_TIMEOUT,
         metrics_token: None,
         metrics_listen: None,
     };

@@ -163,14 +163,29 @@ fn memory_kib(hub: &HubProcess) -> (u64, u64) {
 
 /// A raw WebSocket to the hub's Engine.IO endpoint that never connects to
 /// a namespace (so never authenticates).
-async fn raw_engine_io(
+type RawSocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn raw_engine_io(hub: &HubProcess) -> Result<RawSocket, String> {
+    raw_engine_io_from(hub, std::net::Ipv4Addr::LOCALHOST).await
+}
+
+/// An Engine.IO WebSocket that never joins a namespace, from `source` (any
+/// 127.x.y.z address: the whole block is loopback), so the hub sees distinct
+/// client addresses.
+async fn raw_engine_io_from(
     hub: &HubProcess,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    String,
-> {
+    source: std::net::Ipv4Addr,
+) -> Result<RawSocket, String> {
+    let socket = tokio::net::TcpSocket::new_v4().map_err(|error| error.to_string())?;
+    socket
+        .bind((source, 0).into())
+        .map_err(|error| format!("binding {source}: {error}"))?;
+    let stream = socket
+        .connect(hub.addr.parse().map_err(|error| format!("{error}"))?)
+        .await
+        .map_err(|error| error.to_string())?;
     let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", hub.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
         .await
         .map_err(|error| error.to_string())?;
     match ws.next().await {
@@ -415,4 +430,65 @@ async fn the_hubs_data_dir_and_database_are_owner_only() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("flotilla.db")), 0o600);
     assert!(hub.process.log_contains("restricted permissions"));
+}
+
+#[tokio::test]
+async fn unauthenticated_connections_are_bounded_in_all_across_addresses() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start(&workspace);
+    let mut idle = Vec::new();
+    // 16 addresses x 16 connections: the global cap of 256, no address over its own.
+    for client in 1..=16u8 {
+        for _ in 0..16 {
+            let source = std::net::Ipv4Addr::new(127, 0, 0, client);
+            idle.push(
+                raw_engine_io_from(&hub, source)
+                    .await
+                    .expect("engine.io handshake"),
+            );
+        }
+    }
+    let fresh = std::net::Ipv4Addr::new(127, 0, 0, 17);
+    let refused = raw_engine_io_from(&hub, fresh).await;
+    assert!(
+        refused.as_ref().is_err_and(|error| error.contains("503")),
+        "the 257th pending connection (from a fresh address) was not refused: {:?}",
+        refused.map(|_| ())
+    );
+    drop(idle);
+    let hub = &hub;
+    wait_until("slots free up", &[hub], || async move {
+        raw_engine_io_from(hub, fresh).await.map(|_| ())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_authenticates_is_closed_after_the_handshake_timeout() {
+    let workspace = Workspace::new();
+    let hub = HubProcess::start_with(
+        &workspace,
+        "127.0.0.1:0",
+        &["--handshake-timeout-ms", "1000"],
+    );
+    let mut sockets = Vec::new();
+    for _ in 0..16 {
+        sockets.push(raw_engine_io(&hub).await.expect("engine.io handshake"));
+    }
+    assert!(
+        raw_engine_io(&hub).await.is_err(),
+        "the address is at its cap"
+    );
+    for socket in &mut sockets {
+        assert!(
+            closed_by_server(socket).await,
+            "an unauthenticated connection outlived the handshake timeout"
+        );
+    }
+    // Their slots are free again: the address gets 16 new ones.
+    for _ in 0..16 {
+        raw_engine_io(&hub)
+            .await
+            .expect("a slot freed by the timeout");
+    }
 }
