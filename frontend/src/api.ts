@@ -1,5 +1,7 @@
 /** The hub's REST API, on the same origin as the UI, authenticated by cookie. */
 import type {
+  ArchiveEndedRequest,
+  ArchivedSessions,
   CreateHostRequest,
   ErrorBody,
   ErrorCode,
@@ -89,21 +91,6 @@ export const api = {
     request<ArchivedSessions>('POST', '/api/sessions/archive', (hostId ? { hostId } : {}) satisfies ArchiveEndedRequest),
   usage: (q: UsageQuery) => request<UsageReport>('GET', `/api/usage?${usageSearch(q)}`),
 };
-
-/**
- * The body of `POST /api/sessions/archive` (`protocol::rest::ArchiveEndedRequest`,
- * which the TypeScript generator does not export yet).
- */
-export interface ArchiveEndedRequest {
-  /** Only the ended sessions of this host. */
-  hostId?: string;
-}
-
-/** The answer of `POST /api/sessions/archive` (`protocol::rest::ArchivedSessions`). */
-export interface ArchivedSessions {
-  /** The sessions archived now, newest first. */
-  sessionIds: string[];
-}
 
 /** The parameters of `GET /api/usage`; an empty date leaves that end of the range open. */
 export interface UsageQuery {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -110,18 +110,20 @@ impl IntoResponse for ApiError {
 }
 
 /// `Json` whose rejections become [`ApiError`]s with a specific message.
+/// Every request body is a JSON object: serde would also read a struct from
+/// an array of its fields, which no client means and the document forbids.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) => value,
             Err(rejection) => {
                 let status = rejection.status();
                 let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -129,16 +131,28 @@ where
                 } else {
                     ErrorCode::InvalidInput
                 };
-                Err(ApiError {
+                return Err(ApiError {
                     status: if status == StatusCode::UNPROCESSABLE_ENTITY {
                         StatusCode::BAD_REQUEST
                     } else {
                         status
                     },
                     body: ErrorBody::new(code, rejection.body_text()),
-                })
+                });
             }
+        };
+        if !value.is_object() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "the request body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(ApiJson).map_err(|error| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("invalid request body: {error}"),
+            )
+        })
     }
 }
 

@@ -13,8 +13,8 @@ use crate::daemon_to_hub::{
 use crate::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
 use crate::hub_to_ui::{HostRemoved, HostUpdated, HubError, SessionUpdated, ViewerOutput};
 use crate::rest::{
-    CreateHostRequest, Health, HostSummary, HostWithToken, LoginRequest, Me, SessionState,
-    SessionSummary, SpawnRequest,
+    ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,
+    LoginRequest, Me, SessionState, SessionSummary, SpawnRequest,
 };
 use crate::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
 use crate::usage::{
@@ -71,6 +71,8 @@ pub fn types() -> String {
         SpawnRequest::decl(&cfg),
         SessionState::decl(&cfg),
         SessionSummary::decl(&cfg),
+        ArchiveEndedRequest::decl(&cfg),
+        ArchivedSessions::decl(&cfg),
         Health::decl(&cfg),
         TokenCounts::decl(&cfg),
         CostSource::decl(&cfg),

@@ -725,3 +725,25 @@ async fn ended_sessions_are_archived_and_restored_on_the_server() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn bodies_that_are_not_json_objects_are_refused() {
+    let mut hub = hub().await;
+    hub.login().await;
+    for (path, body) in [
+        ("/api/hosts", serde_json::json!(["web-1"])),
+        ("/api/sessions/archive", serde_json::json!([])),
+        ("/api/login", serde_json::json!(["admin", "admin-password"])),
+        ("/api/hosts", serde_json::json!("web-1")),
+    ] {
+        let (status, _, reply) = hub.send("POST", path, Some(body.clone()), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {reply}");
+        assert_eq!(reply["code"], "invalid_input");
+        assert!(
+            reply["message"].as_str().unwrap().contains("JSON object"),
+            "{reply}"
+        );
+    }
+    let (_, _, hosts) = hub.send("GET", "/api/hosts", None, &[]).await;
+    assert_eq!(hosts, serde_json::json!([]), "nothing was created");
+}

@@ -499,6 +499,18 @@ usage: SessionUsage | null,
  */
 archivedAt: string | null, };
 
+export type ArchiveEndedRequest = { 
+/**
+ * Only the ended sessions of this host.
+ */
+hostId?: HostId, };
+
+export type ArchivedSessions = { 
+/**
+ * The sessions archived now, newest first.
+ */
+sessionIds: Array<SessionId>, };
+
 export type Health = { 
 /**
  * Always `"ok"` when the hub answers.
