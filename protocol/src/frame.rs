@@ -26,7 +26,8 @@ pub const FRAME_VERSION: u8 = 1;
 /// The size of the header before the data.
 pub const FRAME_HEADER_LEN: usize = 25;
 
-/// Largest data part a frame may carry. Daemons flush at 32 KiB, so this
+/// Largest data part a frame may carry. Daemons flush at 64 KiB
+/// (`session::FLUSH_BYTES`), so this
 /// leaves room for one read past the threshold.
 pub const MAX_FRAME_DATA: usize = 256 * 1024;
 
