@@ -1,11 +1,12 @@
 //! A daemon played by a test: the harness's Socket.IO client on the
 //! `/daemon` namespace, authenticated with a host token. It says hello with
-//! a `bash` profile and confirms the spawns the hub sends it, so tests can
+//! a `bash` and a `claude` profile and confirms the spawns the hub sends it, so tests can
 //! make the hub relay, end and forget sessions without a real PTY.
 
 use flotilla_protocol::daemon_to_hub::{Hello, SessionExited, SessionOutputText, SessionStarted};
 use flotilla_protocol::hub_to_daemon::SpawnSession;
 use flotilla_protocol::rest::{HostWithToken, SessionSummary};
+use flotilla_protocol::usage::SessionUsageReport;
 use flotilla_protocol::{DAEMON_NAMESPACE, Event, HostId, PROTOCOL_VERSION, SessionId};
 use serde_json::{Value, json};
 
@@ -66,7 +67,8 @@ impl FakeDaemon {
                         "hostname": self.host_name, "daemonVersion": "fake",
                         "projectRoots": [self.root],
                         "profiles": [
-                            {"name": "bash", "displayName": "Bash", "color": "#fff", "supportsResume": false}
+                            {"name": "bash", "displayName": "Bash", "color": "#fff", "supportsResume": false},
+                            {"name": "claude", "displayName": "Claude", "color": "#f80", "supportsResume": true}
                         ],
                         "projects": []
                     },
@@ -79,7 +81,19 @@ impl FakeDaemon {
     /// Spawns `bash` in `<root>/app` through the REST API, playing the
     /// daemon's side of it.
     pub async fn spawn(&self, api: &Api, host: HostId) -> SessionSummary {
-        let path = format!("{}/app", self.root);
+        self.spawn_in(api, host, "bash", "app").await
+    }
+
+    /// Spawns `profile` in `<root>/<project>` through the REST API, playing
+    /// the daemon's side of it.
+    pub async fn spawn_in(
+        &self,
+        api: &Api,
+        host: HostId,
+        profile: &str,
+        project: &str,
+    ) -> SessionSummary {
+        let path = format!("{}/{project}", self.root);
         let seen = self.socket.events(SpawnSession::NAME).len();
         let confirm = async {
             let spawn = wait_until("a session:spawn command", &[], || {
@@ -99,8 +113,18 @@ impl FakeDaemon {
                 )
                 .await;
         };
-        let (summary, ()) = tokio::join!(api.spawn_ok(host, "bash", &path), confirm);
+        let (summary, ()) = tokio::join!(api.spawn_ok(host, profile, &path), confirm);
         summary
+    }
+
+    /// Reports a session's usage totals (`session:usage`).
+    pub async fn report(&self, session: SessionId, usage: &Value) {
+        self.socket
+            .emit(
+                SessionUsageReport::NAME,
+                &json!({"sessionId": session, "usage": usage}),
+            )
+            .await;
     }
 
     /// Sends output as a text message (base64 data) at `offset`.

@@ -5,96 +5,18 @@
 //! hub restart.
 
 use flotilla_integration::process::HubProcess;
-use flotilla_integration::socket::ConnectOptions;
-use flotilla_integration::{Api, LogTail, UiSocket, Workspace, wait_until};
-use flotilla_protocol::rest::{HostWithToken, SessionSummary};
-use flotilla_protocol::{DAEMON_NAMESPACE, HostId, PROTOCOL_VERSION, SessionId};
+use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
+use flotilla_protocol::rest::HostWithToken;
+use flotilla_protocol::{HostId, SessionId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// A daemon played by the test: it says hello with one `bash` profile and
-/// confirms the spawns the hub sends it.
-struct FakeDaemon {
-    socket: UiSocket,
-    root: String,
-}
-
-impl FakeDaemon {
-    async fn connect(hub: &HubProcess, host: &HostWithToken, running: &[SessionId]) -> FakeDaemon {
-        let socket = UiSocket::connect(
-            &hub.addr,
-            DAEMON_NAMESPACE,
-            ConnectOptions {
-                auth: Some(json!({
-                    "token": host.token,
-                    "protocolVersion": PROTOCOL_VERSION,
-                    "daemonVersion": "fake"
-                })),
-                ..Default::default()
-            },
-        )
+/// Connects a fake daemon (`bash` and `claude` profiles, root
+/// `/srv/<host name>`) that reports `running` sessions.
+async fn fake_daemon(hub: &HubProcess, host: &HostWithToken, running: &[SessionId]) -> FakeDaemon {
+    FakeDaemon::connect(&hub.addr, host, running)
         .await
-        .unwrap_or_else(|error| panic!("daemon connect refused: {error:?}"));
-        let root = format!("/srv/{}", host.host.name);
-        let sessions: Vec<Value> = running
-            .iter()
-            .map(|id| json!({"sessionId": id, "pid": 1, "outputOffset": 0}))
-            .collect();
-        let ack = socket
-            .emit_with_ack(
-                "daemon:hello",
-                &json!({
-                    "inventory": {
-                        "hostname": host.host.name, "daemonVersion": "fake", "projectRoots": [root],
-                        "profiles": [
-                            {"name": "bash", "displayName": "Bash", "color": "#fff", "supportsResume": false},
-                            {"name": "claude", "displayName": "Claude", "color": "#f80", "supportsResume": true}
-                        ],
-                        "projects": []
-                    },
-                    "sessions": sessions
-                }),
-            )
-            .await;
-        assert_eq!(ack["type"], "ok", "{ack}");
-        FakeDaemon { socket, root }
-    }
-
-    /// Spawns `profile` in `<root>/<project>` through the REST API, playing
-    /// the daemon's side of it.
-    async fn spawn(&self, api: &Api, host: HostId, profile: &str, project: &str) -> SessionSummary {
-        let path = format!("{}/{project}", self.root);
-        let seen = self.socket.events("session:spawn").len();
-        let confirm = async {
-            let spawn = wait_until("a session:spawn command", &[], || {
-                let events = self.socket.events("session:spawn");
-                async move {
-                    events
-                        .get(seen)
-                        .cloned()
-                        .ok_or(format!("{} spawns", events.len()))
-                }
-            })
-            .await;
-            self.socket
-                .emit(
-                    "session:started",
-                    &json!({"sessionId": spawn["sessionId"], "pid": 42}),
-                )
-                .await;
-        };
-        let (summary, ()) = tokio::join!(api.spawn_ok(host, profile, &path), confirm);
-        summary
-    }
-
-    async fn report(&self, session: SessionId, usage: &Value) {
-        self.socket
-            .emit(
-                "session:usage",
-                &json!({"sessionId": session, "usage": usage}),
-            )
-            .await;
-    }
+        .unwrap_or_else(|error| panic!("daemon connect refused: {error:?}"))
 }
 
 /// A report: `input`/`output` tokens, `cost` nano-USD and optionally an
@@ -174,18 +96,18 @@ async fn usage_reaches_the_session_its_viewers_and_host_watchers_only() {
     let api = Api::login(&hub.url()).await;
     let laptop = api.create_host("laptop").await;
     let server = api.create_host("server").await;
-    let laptop_daemon = FakeDaemon::connect(&hub, &laptop, &[]).await;
-    let server_daemon = FakeDaemon::connect(&hub, &server, &[]).await;
+    let laptop_daemon = fake_daemon(&hub, &laptop, &[]).await;
+    let server_daemon = fake_daemon(&hub, &server, &[]).await;
     let watched = laptop_daemon
-        .spawn(&api, laptop.host.id, "claude", "app")
+        .spawn_in(&api, laptop.host.id, "claude", "app")
         .await
         .id;
     let other = laptop_daemon
-        .spawn(&api, laptop.host.id, "bash", "app")
+        .spawn_in(&api, laptop.host.id, "bash", "app")
         .await
         .id;
     let servers = server_daemon
-        .spawn(&api, server.host.id, "bash", "lib")
+        .spawn_in(&api, server.host.id, "bash", "lib")
         .await
         .id;
 
@@ -374,18 +296,18 @@ async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
     let api = Api::login(&hub.url()).await;
     let laptop = api.create_host("laptop").await;
     let server = api.create_host("server").await;
-    let laptop_daemon = FakeDaemon::connect(&hub, &laptop, &[]).await;
-    let server_daemon = FakeDaemon::connect(&hub, &server, &[]).await;
+    let laptop_daemon = fake_daemon(&hub, &laptop, &[]).await;
+    let server_daemon = fake_daemon(&hub, &server, &[]).await;
     let a = laptop_daemon
-        .spawn(&api, laptop.host.id, "claude", "app")
+        .spawn_in(&api, laptop.host.id, "claude", "app")
         .await
         .id;
     let b = laptop_daemon
-        .spawn(&api, laptop.host.id, "bash", "app")
+        .spawn_in(&api, laptop.host.id, "bash", "app")
         .await
         .id;
     let c = server_daemon
-        .spawn(&api, server.host.id, "claude", "lib")
+        .spawn_in(&api, server.host.id, "claude", "lib")
         .await
         .id;
     let (ua, ub, uc) = (
@@ -569,7 +491,7 @@ async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
 
     // A daemon reconnecting with the sessions keeps counting from the
     // persisted totals: only the growth is added.
-    let laptop_daemon = FakeDaemon::connect(&hub, &laptop, &[a, b]).await;
+    let laptop_daemon = fake_daemon(&hub, &laptop, &[a, b]).await;
     let more = usage(1100, 100, 41_000_000, None);
     laptop_daemon.report(a, &more).await;
     wait_usage(&hub, &api, a, &more).await;
