@@ -209,12 +209,14 @@ impl Store {
         Ok(Some(row.insert(&self.db).await?))
     }
 
-    /// Every host, by name.
+    /// Every host, by name (bytewise, so `Zulu` sorts before `alpha`).
     pub async fn list_hosts(&self) -> anyhow::Result<Vec<HostRow>> {
-        Ok(host::Entity::find()
-            .order_by_asc(host::Column::Name)
-            .all(&self.db)
-            .await?)
+        // Sorted here, not by `ORDER BY`: SQLite compares bytes, while
+        // Postgres uses the database's collation (often linguistic, where
+        // `alpha` sorts before `Zulu`), and the order must not depend on it.
+        let mut hosts = host::Entity::find().all(&self.db).await?;
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(hosts)
     }
 
     /// One host.

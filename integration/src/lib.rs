@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod fake_daemon;
+pub mod postgres;
 pub mod process;
 pub mod socket;
 pub mod stack;
