@@ -3,7 +3,7 @@
 //! Socket.IO traffic, login throttling, file modes, start-up races, host
 //! "last seen" and the memory of ended sessions.
 
-use flotilla_integration::process::{HubProcess, binaries};
+use flotilla_integration::process::HubProcess;
 use flotilla_integration::socket::ConnectOptions;
 use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::UI_NAMESPACE;
@@ -386,9 +386,8 @@ async fn the_hub_and_issue_host_token_start_together_on_a_fresh_database() {
     for round in 0..4 {
         let workspace = Workspace::new();
         let token_file = workspace.path().join("host-token");
-        let issue = std::process::Command::new(binaries().join("flotilla-hub"))
-            .arg("--data-dir")
-            .arg(workspace.data_dir())
+        let issue = workspace
+            .hub_command()
             .args(["issue-host-token", "box", "--token-file"])
             .arg(&token_file)
             .env("HUB_LOG", "warn")

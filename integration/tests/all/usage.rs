@@ -6,7 +6,7 @@
 
 use flotilla_integration::process::HubProcess;
 use flotilla_integration::socket::ConnectOptions;
-use flotilla_integration::{Api, LogTail, UiSocket, Workspace, wait_until};
+use flotilla_integration::{Api, Database, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::rest::{HostWithToken, SessionSummary};
 use flotilla_protocol::{DAEMON_NAMESPACE, HostId, PROTOCOL_VERSION, SessionId};
 use reqwest::StatusCode;
@@ -352,9 +352,8 @@ fn rows(report: &Value) -> Vec<Row> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
-    let workspace = Workspace::new();
+async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day(database: Database) {
+    let workspace = Workspace::on(database);
     let token_file = workspace.path().join("metrics-token");
     let metrics_token = "integration-metrics-token-0123456789";
     std::fs::write(&token_file, metrics_token).unwrap();
@@ -577,3 +576,5 @@ async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
     assert_eq!(by_agent[0].3, 3100, "{by_agent:?}");
     assert_eq!(by_agent[0].5, 131_000_000, "{by_agent:?}");
 }
+
+on_both_databases!(usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day,);
