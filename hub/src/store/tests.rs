@@ -309,6 +309,63 @@ async fn usage_upserts_sum_per_day_and_group(database: TestDatabase) {
     assert!(rows.is_empty());
 }
 
+async fn only_ended_sessions_are_archived_and_restored(database: TestDatabase) {
+    let store = store(&database).await;
+    let host = store.create_host("laptop", "t").await.unwrap().unwrap();
+    let host_id: HostId = host.id.parse().unwrap();
+    let live = store
+        .insert_session(new_session(host_id, "bash"))
+        .await
+        .unwrap();
+    let ended = store
+        .insert_session(new_session(host_id, "bash"))
+        .await
+        .unwrap();
+    let (live, ended): (SessionId, SessionId) =
+        (live.id.parse().unwrap(), ended.id.parse().unwrap());
+    let end = || SessionEnd {
+        state: SessionState::Lost,
+        exit_code: None,
+        exit_signal: None,
+        error: Some("gone".into()),
+    };
+    store.mark_ended(ended, end()).await.unwrap();
+    assert!(
+        !store
+            .set_session_archived(live, Some(now_ms()))
+            .await
+            .unwrap()
+    );
+    assert!(store.set_session_archived(ended, Some(42)).await.unwrap());
+    assert_eq!(
+        store.get_session(ended).await.unwrap().unwrap().archived_at,
+        Some(42)
+    );
+    assert!(store.set_session_archived(ended, None).await.unwrap());
+    assert_eq!(
+        store.get_session(ended).await.unwrap().unwrap().archived_at,
+        None
+    );
+    assert_eq!(
+        store
+            .archive_ended_sessions(Some(host_id), 7)
+            .await
+            .unwrap(),
+        [ended]
+    );
+    assert!(
+        store
+            .archive_ended_sessions(None, 8)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.get_session(live).await.unwrap().unwrap().archived_at,
+        None
+    );
+}
+
 on_both_databases!(
     migrations_apply_once_and_data_survives_reopening,
     host_names_are_unique_and_tokens_rotate,
@@ -316,4 +373,5 @@ on_both_databases!(
     session_states_only_move_forward,
     hosts_list_by_name_bytewise_whatever_the_collation,
     usage_upserts_sum_per_day_and_group,
+    only_ended_sessions_are_archived_and_restored,
 );
