@@ -2,7 +2,8 @@
 //! readable by their owner only, and the database is opened (and migrated)
 //! under an exclusive lock file, so a hub and `flotilla-hub
 //! issue-host-token` starting together on a fresh database never both
-//! create the schema.
+//! create the schema. Postgres has no files here: [`Store::connect`]
+//! migrates it under an advisory lock instead.
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -78,10 +79,11 @@ fn prepare_database_file(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Prepares the data directory and the database file, then connects and
-/// migrates while holding the database's lock file.
+/// migrates while holding the database's lock file (SQLite); connects and
+/// migrates under the advisory lock (Postgres).
 pub async fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     let Some(db_path) = sqlite_path(&config.database_url) else {
-        // TODO(#hardening): a Postgres advisory lock around migrations.
+        // Postgres (migrated under its advisory lock) or in-memory SQLite.
         return Store::connect(&config.database_url).await;
     };
     if config.database_url.starts_with("sqlite:") {

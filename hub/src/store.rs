@@ -15,7 +15,7 @@ use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use time::OffsetDateTime;
@@ -71,7 +71,8 @@ pub fn from_ms(ms: i64) -> OffsetDateTime {
 }
 
 impl Store {
-    /// Connects and applies pending migrations.
+    /// Connects and applies pending migrations (on Postgres under an advisory
+    /// lock; SQLite callers hold `files::open_store`'s lock file).
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         let mut options = ConnectOptions::new(url.to_owned());
         // sea-orm logs every statement at INFO; keep them out of the log.
@@ -89,9 +90,14 @@ impl Store {
                     .context("configuring sqlite")?;
             }
         }
-        migration::Migrator::up(&db, None)
-            .await
-            .context("applying database migrations")?;
+        if db.get_database_backend() == DbBackend::Postgres {
+            migrate_under_advisory_lock(&db).await?;
+        } else {
+            // SQLite: `files::open_store` holds the lock file around this.
+            migration::Migrator::up(&db, None)
+                .await
+                .context("applying database migrations")?;
+        }
         Ok(Store { db })
     }
 
@@ -209,12 +215,14 @@ impl Store {
         Ok(Some(row.insert(&self.db).await?))
     }
 
-    /// Every host, by name.
+    /// Every host, by name (bytewise, so `Zulu` sorts before `alpha`).
     pub async fn list_hosts(&self) -> anyhow::Result<Vec<HostRow>> {
-        Ok(host::Entity::find()
-            .order_by_asc(host::Column::Name)
-            .all(&self.db)
-            .await?)
+        // Sorted here, not by `ORDER BY`: SQLite compares bytes, while
+        // Postgres uses the database's collation (often linguistic, where
+        // `alpha` sorts before `Zulu`), and the order must not depend on it.
+        let mut hosts = host::Entity::find().all(&self.db).await?;
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(hosts)
     }
 
     /// One host.
@@ -429,6 +437,36 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// The key of the Postgres advisory lock that serialises migrations
+/// (`flotilla` in ASCII), shared by every hub process on the database.
+const MIGRATION_LOCK_KEY: i64 = 0x666c_6f74_696c_6c61;
+
+/// Applies pending migrations while holding [`MIGRATION_LOCK_KEY`], so hubs
+/// and `flotilla-hub issue-host-token` starting together on a fresh
+/// database never both create the schema (the second would fail on
+/// "relation already exists"); the later ones find it applied.
+///
+/// The lock is transaction-scoped and taken on a transaction of its own:
+/// the transaction pins one pooled connection (a session lock taken through
+/// the pool could be released on another connection), the migrations run on
+/// other connections of the pool, and commit, rollback or a dropped
+/// connection (the process died) all release it.
+async fn migrate_under_advisory_lock(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let lock = db.begin().await.context("starting the migration lock")?;
+    lock.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+    ))
+    .await
+    .context("waiting for the migration lock")?;
+    let migrated = migration::Migrator::up(db, None)
+        .await
+        .context("applying database migrations");
+    lock.commit()
+        .await
+        .context("releasing the migration lock")?;
+    migrated
 }
 
 /// How a session ended.

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod fake_daemon;
+pub mod postgres;
 pub mod process;
 pub mod socket;
 pub mod stack;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 pub use api::Api;
 pub use fake_daemon::FakeDaemon;
-pub use process::{DaemonProcess, HubProcess, LogTail, Workspace};
+pub use process::{DaemonProcess, Database, HubProcess, LogTail, Workspace};
 pub use socket::UiSocket;
 pub use stack::Stack;
 

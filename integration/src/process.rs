@@ -54,16 +54,37 @@ pub fn repo_root() -> PathBuf {
 /// session's shell read the harness's start-up files and not the user's.
 pub const TEST_RC_MARKER: (&str, &str) = ("FLOTILLA_TEST_RC", "hermetic");
 
+/// The database a workspace's hub keeps its records in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// SQLite in the hub's data dir (the hub's default).
+    Sqlite,
+    /// A fresh database on this test process's PostgreSQL cluster
+    /// ([`crate::postgres`]).
+    Postgres,
+}
+
 /// A temp directory with a hub data dir, a projects root holding one git
 /// repository (`app`) and a HOME of its own (see [`Workspace::home`]),
-/// removed on drop.
+/// removed on drop; and the database its hubs use, which outlives hub
+/// restarts like the data dir does.
 pub struct Workspace {
     dir: tempfile::TempDir,
+    database_url: Option<String>,
 }
 
 impl Workspace {
-    /// Creates the layout.
+    /// Creates the layout, with the hub on SQLite.
     pub fn new() -> Workspace {
+        Self::on(Database::Sqlite)
+    }
+
+    /// Creates the layout, with the hub on `database`.
+    pub fn on(database: Database) -> Workspace {
+        let database_url = match database {
+            Database::Sqlite => None,
+            Database::Postgres => Some(crate::postgres::fresh_database_url()),
+        };
         let dir = tempfile::tempdir().expect("creating a temp dir");
         std::fs::create_dir_all(dir.path().join("projects/app/.git")).expect("creating a repo");
         std::fs::create_dir_all(dir.path().join("hub")).expect("creating the data dir");
@@ -78,7 +99,28 @@ impl Workspace {
             format!("PS1='$ '\nexport {key}={value}\n"),
         )
         .expect("writing .bashrc");
-        Workspace { dir }
+        Workspace { dir, database_url }
+    }
+
+    /// Which database the hub uses.
+    pub fn database(&self) -> Database {
+        match self.database_url {
+            None => Database::Sqlite,
+            Some(_) => Database::Postgres,
+        }
+    }
+
+    /// A `flotilla-hub` command with this workspace's data dir and
+    /// database: `DATABASE_URL` for Postgres, none at all for SQLite (so
+    /// the caller's environment never picks the database).
+    pub fn hub_command(&self) -> Command {
+        let mut command = Command::new(binaries().join("flotilla-hub"));
+        command.arg("--data-dir").arg(self.data_dir());
+        match &self.database_url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env_remove("DATABASE_URL"),
+        };
+        command
     }
 
     /// The temp directory.
@@ -300,7 +342,7 @@ pub struct HubProcess {
 }
 
 impl HubProcess {
-    /// Starts a hub on `127.0.0.1:0` with the workspace's data dir.
+    /// Starts a hub on `127.0.0.1:0` with the workspace's data dir and database.
     pub fn start(workspace: &Workspace) -> HubProcess {
         Self::start_at(workspace, "127.0.0.1:0")
     }
@@ -313,11 +355,10 @@ impl HubProcess {
 
     /// Starts a hub on a given address with extra flags.
     pub fn start_with(workspace: &Workspace, listen: &str, extra_args: &[&str]) -> HubProcess {
-        let mut command = Command::new(binaries().join("flotilla-hub"));
+        let mut command = workspace.hub_command();
         command
             .args(extra_args)
-            .args(["--listen", listen, "--data-dir"])
-            .arg(workspace.data_dir())
+            .args(["--listen", listen])
             .arg("--static-dir")
             .arg(repo_root().join("frontend/dist"))
             .args(["--spawn-timeout-ms", "10000"])

@@ -7,7 +7,7 @@ use flotilla_protocol::rest::{HostWithToken, SessionState, SessionSummary};
 use flotilla_protocol::{HostId, SessionId};
 
 use crate::process::DaemonOptions;
-use crate::{Api, DaemonProcess, HubProcess, LogTail, UiSocket, Workspace, wait_until};
+use crate::{Api, DaemonProcess, Database, HubProcess, LogTail, UiSocket, Workspace, wait_until};
 
 /// Real hub and daemon processes sharing a workspace.
 pub struct Stack {
@@ -27,7 +27,12 @@ impl Stack {
     /// Starts everything with the repository's profiles and waits until the
     /// host is online with its profiles advertised.
     pub async fn start() -> Stack {
-        Self::start_in(Workspace::new(), None).await
+        Self::start_on(Database::Sqlite).await
+    }
+
+    /// Like [`Stack::start`] with the hub on `database`.
+    pub async fn start_on(database: Database) -> Stack {
+        Self::start_in(Workspace::on(database), None).await
     }
 
     /// Like [`Stack::start`] in a given workspace, optionally with another

@@ -3,9 +3,9 @@
 //! Socket.IO traffic, login throttling, file modes, start-up races, host
 //! "last seen" and the memory of ended sessions.
 
-use flotilla_integration::process::{HubProcess, binaries};
+use flotilla_integration::process::HubProcess;
 use flotilla_integration::socket::ConnectOptions;
-use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
+use flotilla_integration::{Api, Database, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::UI_NAMESPACE;
 use flotilla_protocol::ui_to_hub::AttachSession;
 use flotilla_protocol::{Event, SessionId};
@@ -381,14 +381,12 @@ async fn a_hosts_last_seen_is_when_its_daemon_disconnected() {
     .await;
 }
 
-#[tokio::test]
-async fn the_hub_and_issue_host_token_start_together_on_a_fresh_database() {
+async fn the_hub_and_issue_host_token_start_together_on_a_fresh_database(database: Database) {
     for round in 0..4 {
-        let workspace = Workspace::new();
+        let workspace = Workspace::on(database);
         let token_file = workspace.path().join("host-token");
-        let issue = std::process::Command::new(binaries().join("flotilla-hub"))
-            .arg("--data-dir")
-            .arg(workspace.data_dir())
+        let issue = workspace
+            .hub_command()
             .args(["issue-host-token", "box", "--token-file"])
             .arg(&token_file)
             .env("HUB_LOG", "warn")
@@ -492,3 +490,5 @@ async fn a_connection_that_never_authenticates_is_closed_after_the_handshake_tim
             .expect("a slot freed by the timeout");
     }
 }
+
+on_both_databases!(the_hub_and_issue_host_token_start_together_on_a_fresh_database,);

@@ -1,10 +1,11 @@
 //! The live loop, end to end through the real binaries: browser-like client
-//! ⇄ hub ⇄ daemon ⇄ PTY, with authentication, bad input and restarts.
+//! ⇄ hub ⇄ daemon ⇄ PTY, with authentication, bad input and restarts; each
+//! scenario runs with the hub on SQLite and on Postgres.
 
 use flotilla_integration::process::{DaemonOptions, TEST_RC_MARKER};
 use flotilla_integration::socket::{ConnectError, ConnectOptions};
 use flotilla_integration::{
-    Api, DaemonProcess, HubProcess, LogTail, Stack, UiSocket, Workspace, wait_until,
+    Api, DaemonProcess, Database, HubProcess, LogTail, Stack, UiSocket, Workspace, wait_until,
 };
 use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::{SessionId, UI_NAMESPACE};
@@ -29,6 +30,11 @@ pub(crate) async fn type_text(viewer: &UiSocket, session: SessionId, text: &str)
     assert_eq!(reply, json!({"type": "ok", "value": null}));
 }
 
+// SQLite only. FIXME(#9): the `session:updated` push can arrive after the
+// REST answer already says `exited` (the hub publishes after its commit and
+// one more read), so the check right after `wait_state` below is
+// timing-dependent: on Postgres it failed in 1 of 4 full runs, and on SQLite
+// once in 10 while a build loaded both cores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_type_resize_share_and_stop() {
     let stack = Stack::start().await;
@@ -113,9 +119,8 @@ async fn spawn_type_resize_share_and_stop() {
 /// Tests never run the user's shell start-up files: a session's login bash
 /// sees the workspace's HOME and read its `.bashrc`, so a slow or unusual
 /// `~/.bashrc` on a developer's machine cannot change any test.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_run_with_the_workspaces_own_home_and_rc_files() {
-    let stack = Stack::start().await;
+async fn sessions_run_with_the_workspaces_own_home_and_rc_files(database: Database) {
+    let stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let viewer = stack.viewer().await;
     attach(&viewer, session).await;
@@ -128,9 +133,8 @@ async fn sessions_run_with_the_workspaces_own_home_and_rc_files() {
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exit_code_is_recorded() {
-    let stack = Stack::start().await;
+async fn exit_code_is_recorded(database: Database) {
+    let stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let viewer = stack.viewer().await;
     attach(&viewer, session).await;
@@ -139,9 +143,8 @@ async fn exit_code_is_recorded() {
     assert_eq!(ended.exit_code, Some(7), "{ended:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn late_joiner_gets_recent_output_once() {
-    let stack = Stack::start().await;
+async fn late_joiner_gets_recent_output_once(database: Database) {
+    let stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let early = stack.viewer().await;
     attach(&early, session).await;
@@ -161,9 +164,8 @@ async fn late_joiner_gets_recent_output_once() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_host_token_is_refused_with_a_distinct_exit_code() {
-    let workspace = Workspace::new();
+async fn wrong_host_token_is_refused_with_a_distinct_exit_code(database: Database) {
+    let workspace = Workspace::on(database);
     let hub = HubProcess::start(&workspace);
     let mut daemon = DaemonProcess::spawn(
         &workspace,
@@ -183,9 +185,8 @@ async fn wrong_host_token_is_refused_with_a_distinct_exit_code() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn daemon_handshake_refusals_are_typed() {
-    let workspace = Workspace::new();
+async fn daemon_handshake_refusals_are_typed(database: Database) {
+    let workspace = Workspace::on(database);
     let hub = HubProcess::start(&workspace);
     let api = Api::login(&hub.url()).await;
     let host = api.create_host("box").await;
@@ -222,9 +223,8 @@ async fn daemon_handshake_refusals_are_typed() {
     assert_eq!(malformed["type"], "malformed_handshake");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ui_socket_requires_a_login_and_the_right_origin() {
-    let stack = Stack::start().await;
+async fn ui_socket_requires_a_login_and_the_right_origin(database: Database) {
+    let stack = Stack::start_on(database).await;
     let origin = stack.hub.url();
     let no_cookie = UiSocket::connect(
         &stack.hub.addr,
@@ -272,9 +272,10 @@ async fn ui_socket_requires_a_login_and_the_right_origin() {
     stack.viewer().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_and_oversized_messages_get_errors_and_the_connection_stays_up() {
-    let stack = Stack::start().await;
+async fn malformed_and_oversized_messages_get_errors_and_the_connection_stays_up(
+    database: Database,
+) {
+    let stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let viewer = stack.viewer().await;
     let reply = viewer
@@ -332,9 +333,8 @@ async fn malformed_and_oversized_messages_get_errors_and_the_connection_stays_up
     stack.wait_output(&fresh, session, "still-64").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn projects_outside_the_root_are_refused() {
-    let stack = Stack::start().await;
+async fn projects_outside_the_root_are_refused(database: Database) {
+    let stack = Stack::start_on(database).await;
     let outside = tempfile::tempdir().unwrap();
     // Refused by the hub: not under the advertised roots.
     let (status, body) = stack
@@ -383,9 +383,8 @@ async fn projects_outside_the_root_are_refused() {
     assert!(failed[0]["error"].as_str().unwrap().contains("outside"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hub_restart_keeps_records_and_the_running_session() {
-    let mut stack = Stack::start().await;
+async fn hub_restart_keeps_records_and_the_running_session(database: Database) {
+    let mut stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let viewer = stack.viewer().await;
     attach(&viewer, session).await;
@@ -433,6 +432,10 @@ async fn hub_restart_keeps_records_and_the_running_session() {
     assert_eq!(viewer.stream(session).gaps, 0);
 }
 
+// SQLite only. FIXME(#9): the daemon cannot know when the hub *recorded* the
+// exit (`session:exited` has no ack; the hub's inbox writes it after the
+// daemon may have gone), so reading it right after the daemon exits is
+// timing-dependent, and on Postgres the read wins the race now and then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_exits_zero_on_sigterm_after_reporting_its_sessions_exits() {
     let mut stack = Stack::start().await;
@@ -466,9 +469,8 @@ async fn daemon_exits_zero_on_sigterm_after_reporting_its_sessions_exits() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back() {
-    let mut stack = Stack::start().await;
+async fn sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back(database: Database) {
+    let mut stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
     let pid = stack.daemon.process.pid().expect("daemon pid");
     nix::sys::signal::kill(
@@ -493,15 +495,13 @@ async fn sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back() {
     assert!(summary.error.unwrap().contains("without this session"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn issued_host_token_file_bootstraps_a_local_daemon() {
+async fn issued_host_token_file_bootstraps_a_local_daemon(database: Database) {
     use std::os::unix::fs::PermissionsExt as _;
-    let workspace = Workspace::new();
+    let workspace = Workspace::on(database);
     let token_file = workspace.path().join("host-token");
     let issue = || {
-        std::process::Command::new(flotilla_integration::process::binaries().join("flotilla-hub"))
-            .arg("--data-dir")
-            .arg(workspace.data_dir())
+        workspace
+            .hub_command()
             .args(["issue-host-token", "local"])
             .arg("--token-file")
             .arg(&token_file)
@@ -556,3 +556,17 @@ async fn issued_host_token_file_bootstraps_a_local_daemon() {
     assert_eq!(stale.process.wait_exit().code(), Some(77));
     drop(daemon);
 }
+
+on_both_databases!(
+    sessions_run_with_the_workspaces_own_home_and_rc_files,
+    exit_code_is_recorded,
+    late_joiner_gets_recent_output_once,
+    wrong_host_token_is_refused_with_a_distinct_exit_code,
+    daemon_handshake_refusals_are_typed,
+    ui_socket_requires_a_login_and_the_right_origin,
+    malformed_and_oversized_messages_get_errors_and_the_connection_stays_up,
+    projects_outside_the_root_are_refused,
+    hub_restart_keeps_records_and_the_running_session,
+    sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back,
+    issued_host_token_file_bootstraps_a_local_daemon,
+);

@@ -5,7 +5,7 @@
 //! hub restart.
 
 use flotilla_integration::process::HubProcess;
-use flotilla_integration::{Api, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
+use flotilla_integration::{Api, Database, FakeDaemon, LogTail, UiSocket, Workspace, wait_until};
 use flotilla_protocol::rest::HostWithToken;
 use flotilla_protocol::{HostId, SessionId};
 use reqwest::StatusCode;
@@ -274,9 +274,8 @@ fn rows(report: &Value) -> Vec<Row> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
-    let workspace = Workspace::new();
+async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day(database: Database) {
+    let workspace = Workspace::on(database);
     let token_file = workspace.path().join("metrics-token");
     let metrics_token = "integration-metrics-token-0123456789";
     std::fs::write(&token_file, metrics_token).unwrap();
@@ -499,3 +498,5 @@ async fn usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day() {
     assert_eq!(by_agent[0].3, 3100, "{by_agent:?}");
     assert_eq!(by_agent[0].5, 131_000_000, "{by_agent:?}");
 }
+
+on_both_databases!(usage_survives_a_hub_restart_and_sums_by_host_project_agent_and_day,);
