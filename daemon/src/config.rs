@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::secret::TokenSource;
 pub use crate::secret::{Secret, TOKEN_ENV};
 
 /// Default project-discovery depth below each root.
@@ -117,6 +118,17 @@ pub struct RunArgs {
     /// a free port [default: 127.0.0.1:4318].
     #[arg(long, env = "DAEMON_OTLP_LISTEN")]
     pub otlp_listen: Option<String>,
+}
+
+impl RunArgs {
+    /// What the token handoff needs of these arguments.
+    pub fn token_source(&self) -> TokenSource<'_> {
+        TokenSource {
+            token_stdin: self.token_stdin,
+            token_file: self.token_file.as_deref(),
+            user: self.user.as_deref(),
+        }
+    }
 }
 
 /// The validated daemon configuration.

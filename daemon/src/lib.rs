@@ -95,10 +95,10 @@ pub fn main_with_exit_code() -> u8 {
         CliCommand::RunConfig(args) => return run_config::main(args),
     };
     let mut env: HashMap<String, String> = std::env::vars().collect();
-    if secret::needs_handoff(&args, &env) {
+    if secret::needs_handoff(&args.token_source(), &env) {
         // Returns only when it could not re-execute (then the token stays
         // in this process's environment, which is non-dumpable below).
-        if let Err(error) = secret::handoff(&args, &env) {
+        if let Err(error) = secret::handoff(&args.token_source(), &env) {
             eprintln!("flotilla-daemon: cannot hand the host token over: {error}");
             if args.user.is_some() {
                 return EXIT_CONFIG;

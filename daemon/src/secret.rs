@@ -22,8 +22,6 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::process::Command;
 
-use crate::config::RunArgs;
-
 /// The environment variable that carries the host token.
 pub const TOKEN_ENV: &str = "FLOTILLA_HOST_TOKEN";
 
@@ -88,9 +86,22 @@ impl HandoffError {
     }
 }
 
+/// Where `run` was told to take its token from, and whom to run as: the
+/// part of its arguments the handoff needs (`config` builds it, so this
+/// module does not depend on `config`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenSource<'a> {
+    /// `--token-stdin`: the token comes on standard input.
+    pub token_stdin: bool,
+    /// `--token-file`.
+    pub token_file: Option<&'a std::path::Path>,
+    /// `--user`.
+    pub user: Option<&'a str>,
+}
+
 /// Whether `run`'s token still has to be handed over: it came from the
 /// environment or a file (a token given on standard input already was).
-pub fn needs_handoff(args: &RunArgs, env: &HashMap<String, String>) -> bool {
+pub fn needs_handoff(args: &TokenSource<'_>, env: &HashMap<String, String>) -> bool {
     !args.token_stdin && (args.token_file.is_some() || env.contains_key(TOKEN_ENV))
 }
 
@@ -99,8 +110,8 @@ pub fn needs_handoff(args: &RunArgs, env: &HashMap<String, String>) -> bool {
 /// standard input (`--token-stdin`), without `TOKEN_ENV`, `--token-file` or
 /// `--user`. Returns only when it did not re-execute: `Ok(())` when there
 /// is no readable token (the caller goes on and validation reports it).
-pub fn handoff(args: &RunArgs, env: &HashMap<String, String>) -> Result<(), HandoffError> {
-    let token = match &args.token_file {
+pub fn handoff(args: &TokenSource<'_>, env: &HashMap<String, String>) -> Result<(), HandoffError> {
+    let token = match args.token_file {
         Some(path) => match std::fs::read_to_string(path) {
             Ok(text) => text.trim().to_owned(),
             Err(_) => return Ok(()),
@@ -122,7 +133,7 @@ pub fn handoff(args: &RunArgs, env: &HashMap<String, String>) -> Result<(), Hand
         .env_remove(TOKEN_ENV)
         .env_remove("DAEMON_TOKEN_FILE")
         .env_remove("DAEMON_USER");
-    if let Some(name) = &args.user {
+    if let Some(name) = args.user {
         let user = drop_privileges(name)?;
         command
             .env("HOME", &user.dir)
@@ -253,13 +264,13 @@ mod tests {
 
     #[test]
     fn a_token_is_needed_to_hand_over_only_once() {
-        let args = RunArgs::default();
+        let args = TokenSource::default();
         let with_token: HashMap<String, String> = [(TOKEN_ENV.to_owned(), "t".to_owned())].into();
         assert!(needs_handoff(&args, &with_token));
         assert!(!needs_handoff(&args, &HashMap::new()));
-        let from_stdin = RunArgs {
+        let from_stdin = TokenSource {
             token_stdin: true,
-            ..RunArgs::default()
+            ..TokenSource::default()
         };
         assert!(!needs_handoff(&from_stdin, &with_token));
     }
