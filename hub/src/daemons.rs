@@ -16,6 +16,8 @@
 //! one message ([`contain_panic`]), and the hub's locks recover from
 //! poisoning, so one bad message never wedges its connection or any other.
 
+pub mod reconcile;
+
 use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::panic::AssertUnwindSafe;
@@ -648,39 +650,44 @@ async fn on_hello(app: &Arc<App>, host_id: HostId, hello: Hello) -> anyhow::Resu
     app.store
         .record_host_seen(host_id, Some(serde_json::to_string(&hello.inventory)?))
         .await?;
-    let running: HashMap<SessionId, _> =
-        hello.sessions.iter().map(|s| (s.session_id, *s)).collect();
-    let mut resume = Vec::new();
-    let mut known = std::collections::HashSet::new();
+    let mut records = Vec::new();
     for row in app.store.live_sessions_of_host(host_id).await? {
-        let id: SessionId = row.id.parse()?;
-        known.insert(id);
-        if running.contains_key(&id) {
-            if row.state == SessionState::Starting.as_str() {
-                app.store.mark_running(id).await?;
-                app.daemons.resolve_spawn(id, SpawnOutcome::Started);
-                sessions::publish(app, id).await?;
-            }
-            if let Some(relay) = app.relay.open(id, host_id) {
-                resume.push(SessionOffset {
-                    session_id: id,
-                    offset: relay.range().1,
-                });
-            }
-        } else {
-            tracing::info!(session_id = %id, "daemon reconnected without this session; marking it lost");
-            sessions::end_session(
-                app,
-                id,
-                SessionState::Lost,
-                None,
-                None,
-                Some("the daemon reconnected without this session".into()),
-            )
-            .await?;
-        }
+        records.push(reconcile::LiveRecord {
+            id: row.id.parse()?,
+            state: SessionState::parse(&row.state).ok_or_else(|| {
+                anyhow::anyhow!("stored session state {:?} is unknown", row.state)
+            })?,
+        });
     }
-    for id in running.keys().filter(|id| !known.contains(id)) {
+    let plan = reconcile::reconcile(&records, &hello.sessions);
+    for id in &plan.confirm_started {
+        app.store.mark_running(*id).await?;
+        app.daemons.resolve_spawn(*id, SpawnOutcome::Started);
+        sessions::publish(app, *id).await?;
+    }
+    let resume = plan
+        .adopt
+        .iter()
+        .filter_map(|id| {
+            app.relay.open(*id, host_id).map(|relay| SessionOffset {
+                session_id: *id,
+                offset: relay.range().1,
+            })
+        })
+        .collect();
+    for id in &plan.lost {
+        tracing::info!(session_id = %id, "daemon reconnected without this session; marking it lost");
+        sessions::end_session(
+            app,
+            *id,
+            SessionState::Lost,
+            None,
+            None,
+            Some("the daemon reconnected without this session".into()),
+        )
+        .await?;
+    }
+    for id in &plan.unknown {
         tracing::warn!(session_id = %id, "daemon runs a session the hub has no live record of");
     }
     tracing::info!(%host_id, sessions = hello.sessions.len(), "daemon said hello");
