@@ -129,6 +129,16 @@ pub fn merge_text(
     existing: Option<&str>,
     patch: &serde_json::Value,
 ) -> Result<Option<String>, SpawnSettingsError> {
+    Ok(merge_with_added(path, format, existing, patch)?.map(|(text, _)| text))
+}
+
+/// [`merge_text`], with what the merge added, from one parse. Pure.
+fn merge_with_added(
+    path: &str,
+    format: SettingsFormat,
+    existing: Option<&str>,
+    patch: &serde_json::Value,
+) -> Result<Option<(String, Added)>, SpawnSettingsError> {
     let unparseable = |message: String| SpawnSettingsError::Unparseable {
         path: path.to_owned(),
         format,
@@ -148,13 +158,14 @@ pub fn merge_text(
                     path: path.to_owned(),
                 });
             }
+            let added = added_json(&target, patch);
             if !merge_json(&mut target, patch) {
                 return Ok(None);
             }
             let mut text = serde_json::to_string_pretty(&target)
                 .expect("a serde_json::Value always serializes");
             text.push('\n');
-            Ok(Some(text))
+            Ok(Some((text, added)))
         }
         SettingsFormat::Toml => {
             let mut target: toml::Table = match existing {
@@ -170,11 +181,12 @@ pub fn merge_text(
             };
             let patch: toml::Table = serde_json::from_value(patch.clone())
                 .map_err(|error| unrepresentable(error.to_string()))?;
+            let added = added_toml(&target, &patch);
             if !merge_toml(&mut target, &patch) {
                 return Ok(None);
             }
             toml::to_string(&target)
-                .map(Some)
+                .map(|text| Some((text, added)))
                 .map_err(|error| unrepresentable(error.to_string()))
         }
     }
@@ -334,52 +346,6 @@ fn toml_to_json(value: &toml::Value) -> serde_json::Value {
     }
 }
 
-/// What merging `patch` into the text of a file (`None`: no file) adds.
-/// Pure: `path` is used in errors only.
-pub fn added_by_merge(
-    path: &str,
-    format: SettingsFormat,
-    existing: Option<&str>,
-    patch: &serde_json::Value,
-) -> Result<Added, SpawnSettingsError> {
-    let existing = existing.filter(|text| !text.trim().is_empty());
-    match format {
-        SettingsFormat::Json => {
-            let target = match existing {
-                Some(text) => {
-                    serde_json::from_str(text).map_err(|error| SpawnSettingsError::Unparseable {
-                        path: path.to_owned(),
-                        format,
-                        message: error.to_string(),
-                    })?
-                }
-                None => serde_json::Value::Object(serde_json::Map::new()),
-            };
-            Ok(added_json(&target, patch))
-        }
-        SettingsFormat::Toml => {
-            let target: toml::Table = match existing {
-                Some(text) => text.parse().map_err(|error: toml::de::Error| {
-                    SpawnSettingsError::Unparseable {
-                        path: path.to_owned(),
-                        format,
-                        message: error.message().to_owned(),
-                    }
-                })?,
-                None => toml::Table::new(),
-            };
-            let patch: toml::Table = serde_json::from_value(patch.clone()).map_err(|error| {
-                SpawnSettingsError::Unrepresentable {
-                    path: path.to_owned(),
-                    format,
-                    message: error.to_string(),
-                }
-            })?;
-            Ok(added_toml(&target, &patch))
-        }
-    }
-}
-
 /// What undoing leaves of a file's text.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Undone {
@@ -494,8 +460,8 @@ pub fn apply(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(io(error)),
     };
-    let added = added_by_merge(&display, format, existing.as_deref(), patch)?;
-    let Some(text) = merge_text(&display, format, existing.as_deref(), patch)? else {
+    let Some((text, added)) = merge_with_added(&display, format, existing.as_deref(), patch)?
+    else {
         return Ok(Applied::default());
     };
     if let Some(parent) = path.parent() {
