@@ -134,7 +134,7 @@ pub async fn admit(State(app): State<Arc<App>>, mut request: Request, next: Next
             ErrorCode::Unavailable,
             "too many unauthenticated connections; try again shortly",
         );
-        return crate::api::ApiError::from(body).into_response();
+        return crate::error::ApiError::from(body).into_response();
     };
     request
         .extensions_mut()

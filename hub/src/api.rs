@@ -1,5 +1,7 @@
 //! The REST API under `/api`, `/healthz`, the OpenAPI document and the
-//! static frontend, with one error type for all of it.
+//! static frontend. A transport: each handler parses, calls a use case
+//! (`sessions`, `hosts`, `usage`) as the request's user, and renders; the
+//! error type is `error::ApiError`.
 
 use std::sync::Arc;
 
@@ -11,14 +13,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use flotilla_protocol::hub_to_ui::{HostRemoved, HostUpdated};
 use flotilla_protocol::rest::{
     ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,
     LoginRequest, Me, SessionSummary, SpawnRequest,
 };
 use flotilla_protocol::usage::{UsageGroupBy, UsageReport};
 use flotilla_protocol::{
-    ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
+    ErrorBody, ErrorCode, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
 };
 use serde::Deserialize;
 use tower_http::services::{ServeDir, ServeFile};
@@ -26,88 +27,13 @@ use utoipa::OpenApi;
 
 pub use doc::ApiDoc;
 
-use crate::App;
+use crate::actor::Actor;
 use crate::auth::{self, CurrentUser, Secret};
-use crate::sessions;
+use crate::error::ApiError;
+use crate::{App, hosts, sessions};
 
 /// Largest request body the API accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// An API failure: a status and an [`ErrorBody`]. 5xx bodies are opaque and
-/// carry a request id; the full error is logged once, here.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
-}
-
-impl ApiError {
-    /// A client error with the status that belongs to `code`.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status: status_of(code),
-            body: ErrorBody::new(code, message),
-        }
-    }
-
-    /// The body, for tests and Socket.IO replies.
-    pub fn body(&self) -> &ErrorBody {
-        &self.body
-    }
-}
-
-/// The HTTP status for each error code.
-pub fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::InvalidInput | ErrorCode::OutsideProjectRoot => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::SpawnFailed => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-impl From<ErrorBody> for ApiError {
-    fn from(body: ErrorBody) -> Self {
-        ApiError {
-            status: status_of(body.code),
-            body,
-        }
-    }
-}
-
-impl From<anyhow::Error> for ApiError {
-    fn from(error: anyhow::Error) -> Self {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        tracing::error!(%request_id, "request failed: {error:#}");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: ErrorBody {
-                code: ErrorCode::Internal,
-                message: "internal error; see the hub log".into(),
-                request_id: Some(request_id),
-            },
-        }
-    }
-}
-
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        anyhow::Error::from(error).into()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
 
 /// `Json` whose rejections become [`ApiError`]s with a specific message.
 /// Every request body is a JSON object: serde would also read a struct from
@@ -270,7 +196,7 @@ async fn login(
         return Err(refused());
     }
     app.throttle.succeeded(&request.username);
-    let user = CurrentUser::try_from(user)?;
+    let user = CurrentUser::from(user);
     let token = auth::new_token("");
     let ttl_ms = i64::try_from(app.config.login_ttl.as_millis()).unwrap_or(i64::MAX);
     app.store
@@ -337,7 +263,7 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
     if app.store.find_login(&hash).await?.is_none() || !app.store.delete_login(&hash).await? {
         return Err(unauthorized());
     }
-    crate::ui::revoke_login(&app, &hash).await;
+    auth::revoke_login(&app, &hash).await;
     tracing::info!("logged out");
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
@@ -359,30 +285,9 @@ async fn me(user: CurrentUser) -> Json<Me> {
 #[utoipa::path(get, path = "/api/hosts", responses((status = 200, body = Vec<HostSummary>)))]
 async fn list_hosts(
     State(app): State<Arc<App>>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<Json<Vec<HostSummary>>, ApiError> {
-    let rows = app.store.list_hosts().await?;
-    let hosts = rows
-        .iter()
-        .map(|row| sessions::host_summary(&app, row))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Json(hosts))
-}
-
-/// Checks a host name: 1-64 letters, digits, `.`, `_` or `-`.
-pub fn validate_host_name(name: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            format!("host name {name:?} must be 1-64 letters, digits, '.', '_' or '-'"),
-        ))
-    }
+    Ok(Json(hosts::list(&app, &Actor::User(user)).await?))
 }
 
 /// Creates a host and returns its token once.
@@ -393,23 +298,8 @@ async fn create_host(
     user: CurrentUser,
     ApiJson(request): ApiJson<CreateHostRequest>,
 ) -> Result<(StatusCode, Json<HostWithToken>), ApiError> {
-    validate_host_name(&request.name)?;
-    let token = auth::new_token("flt_");
-    let Some(row) = app
-        .store
-        .create_host(&request.name, &auth::token_hash(&token))
-        .await?
-    else {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("a host named {:?} already exists", request.name),
-        ));
-    };
-    tracing::info!(host = %row.name, user = %user.username, "host created");
-    let host = sessions::host_summary(&app, &row)?;
-    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() })
-        .await;
-    Ok((StatusCode::CREATED, Json(HostWithToken { host, token })))
+    let created = hosts::create(&app, &Actor::User(user), &request.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Issues a new token; the old one stops working and its daemon is disconnected.
@@ -421,27 +311,9 @@ async fn rotate_host_token(
     Path(id): Path<String>,
 ) -> Result<Json<HostWithToken>, ApiError> {
     let id: HostId = parse_id(&id, "host")?;
-    let token = auth::new_token("flt_");
-    if !app
-        .store
-        .set_host_token(id, &auth::token_hash(&token))
-        .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("host {id} does not exist"),
-        ));
-    }
-    app.daemons.disconnect(id);
-    tracing::info!(host_id = %id, user = %user.username, "host token rotated");
-    let row =
-        app.store.get_host(id).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::NotFound, format!("host {id} does not exist"))
-        })?;
-    let host = sessions::host_summary(&app, &row)?;
-    app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host: host.clone() })
-        .await;
-    Ok(Json(HostWithToken { host, token }))
+    Ok(Json(
+        hosts::rotate_token(&app, &Actor::User(user), id).await?,
+    ))
 }
 
 /// Deletes a host and its session records, disconnecting its daemon.
@@ -452,25 +324,7 @@ async fn delete_host(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: HostId = parse_id(&id, "host")?;
-    let sessions = app.store.list_sessions(Some(id)).await?;
-    if !app.store.delete_host(id).await? {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("host {id} does not exist"),
-        ));
-    }
-    app.daemons.disconnect(id);
-    let session_ids: Vec<SessionId> = sessions
-        .iter()
-        .filter_map(|session| session.id.parse().ok())
-        .collect();
-    for session_id in &session_ids {
-        app.relay.remove(*session_id);
-    }
-    app.usage.forget(&session_ids);
-    tracing::info!(host_id = %id, user = %user.username, "host deleted");
-    app.broadcast_ui(HostRemoved::NAME, &HostRemoved { host_id: id })
-        .await;
+    hosts::delete(&app, &Actor::User(user), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -488,7 +342,7 @@ struct SessionFilter {
     responses((status = 200, body = Vec<SessionSummary>)))]
 async fn list_sessions(
     State(app): State<Arc<App>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(filter): Query<SessionFilter>,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
     let host = filter
@@ -496,7 +350,7 @@ async fn list_sessions(
         .as_deref()
         .map(|raw| parse_id(raw, "host"))
         .transpose()?;
-    Ok(Json(sessions::list(&app, host).await?))
+    Ok(Json(sessions::list(&app, &Actor::User(user), host).await?))
 }
 
 /// One session.
@@ -504,11 +358,11 @@ async fn list_sessions(
     responses((status = 200, body = SessionSummary), (status = 404, body = ErrorBody)))]
 async fn get_session(
     State(app): State<Arc<App>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<SessionSummary>, ApiError> {
     let id: SessionId = parse_id(&id, "session")?;
-    Ok(Json(sessions::get(&app, id).await?))
+    Ok(Json(sessions::get(&app, &Actor::User(user), id).await?))
 }
 
 /// Starts an agent session on a host and waits for the daemon to confirm it.
@@ -525,7 +379,7 @@ async fn spawn_session(
     user: CurrentUser,
     ApiJson(request): ApiJson<SpawnRequest>,
 ) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
-    let summary = sessions::spawn(&app, &user, request).await?;
+    let summary = sessions::spawn(&app, &Actor::User(user), request).await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
@@ -538,7 +392,7 @@ async fn stop_session(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
     let id: SessionId = parse_id(&id, "session")?;
-    let summary = sessions::stop(&app, &user, id).await?;
+    let summary = sessions::stop(&app, &Actor::User(user), id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
@@ -555,7 +409,9 @@ async fn archive_session(
     Path(id): Path<String>,
 ) -> Result<Json<SessionSummary>, ApiError> {
     let id: SessionId = parse_id(&id, "session")?;
-    Ok(Json(sessions::set_archived(&app, &user, id, true).await?))
+    Ok(Json(
+        sessions::set_archived(&app, &Actor::User(user), id, true).await?,
+    ))
 }
 
 /// Takes a session out of the archive.
@@ -570,7 +426,9 @@ async fn restore_session(
     Path(id): Path<String>,
 ) -> Result<Json<SessionSummary>, ApiError> {
     let id: SessionId = parse_id(&id, "session")?;
-    Ok(Json(sessions::set_archived(&app, &user, id, false).await?))
+    Ok(Json(
+        sessions::set_archived(&app, &Actor::User(user), id, false).await?,
+    ))
 }
 
 /// Archives every ended session not archived yet, or those of one host.
@@ -582,7 +440,7 @@ async fn archive_ended_sessions(
     user: CurrentUser,
     ApiJson(request): ApiJson<ArchiveEndedRequest>,
 ) -> Result<Json<ArchivedSessions>, ApiError> {
-    let session_ids = sessions::archive_ended(&app, &user, request.host_id).await?;
+    let session_ids = sessions::archive_ended(&app, &Actor::User(user), request.host_id).await?;
     Ok(Json(ArchivedSessions { session_ids }))
 }
 
@@ -611,7 +469,7 @@ struct UsageParams {
     responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody)))]
 async fn usage_report(
     State(app): State<Arc<App>>,
-    _user: CurrentUser,
+    user: CurrentUser,
     params: Result<Query<UsageParams>, QueryRejection>,
 ) -> Result<Json<UsageReport>, ApiError> {
     let Query(params) = params
@@ -621,7 +479,9 @@ async fn usage_report(
         params.from.as_deref(),
         params.to.as_deref(),
     )?;
-    Ok(Json(crate::usage::report(&app, &query).await?))
+    Ok(Json(
+        crate::usage::report(&app, &Actor::User(user), &query).await?,
+    ))
 }
 
 /// Prometheus metrics, for a login or the metrics bearer token.

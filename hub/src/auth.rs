@@ -28,8 +28,8 @@ use flotilla_protocol::{ErrorCode, SESSION_COOKIE, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::api::ApiError;
-use crate::store::UserRow;
+use crate::error::ApiError;
+use crate::store::User;
 use crate::{App, lock};
 
 /// How long a login lasts by default (`--login-ttl-ms`).
@@ -214,7 +214,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The user behind the request's login cookie, if it is valid.
-pub async fn user_from_headers(app: &App, headers: &HeaderMap) -> anyhow::Result<Option<UserRow>> {
+pub async fn user_from_headers(app: &App, headers: &HeaderMap) -> anyhow::Result<Option<User>> {
     let Some(cookie) = session_cookie(headers) else {
         return Ok(None);
     };
@@ -230,13 +230,12 @@ pub struct CurrentUser {
     pub username: String,
 }
 
-impl TryFrom<UserRow> for CurrentUser {
-    type Error = anyhow::Error;
-    fn try_from(row: UserRow) -> anyhow::Result<Self> {
-        Ok(CurrentUser {
-            id: row.id.parse().context("stored user id is not a UUID")?,
-            username: row.username,
-        })
+impl From<User> for CurrentUser {
+    fn from(user: User) -> Self {
+        CurrentUser {
+            id: user.id,
+            username: user.username,
+        }
     }
 }
 
@@ -245,7 +244,7 @@ impl FromRequestParts<Arc<App>> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         match user_from_headers(app, &parts.headers).await? {
-            Some(row) => Ok(CurrentUser::try_from(row)?),
+            Some(user) => Ok(CurrentUser::from(user)),
             None => Err(ApiError::new(ErrorCode::Unauthorized, "log in first")),
         }
     }
@@ -284,6 +283,18 @@ impl OriginPolicy {
                 origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host))
             }
         }
+    }
+}
+
+/// Revokes a login's grant and disconnects its browser sockets. The login
+/// row is already deleted.
+pub async fn revoke_login(app: &App, token_hash: &str) {
+    app.logins.revoke(token_hash);
+    let Some(ns) = app.io.of(flotilla_protocol::UI_NAMESPACE) else {
+        return;
+    };
+    if let Err(error) = ns.to(login_room(token_hash)).disconnect().await {
+        tracing::debug!(%error, "disconnecting a revoked login's sockets");
     }
 }
 

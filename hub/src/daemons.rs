@@ -1,5 +1,7 @@
-//! The daemon side of the hub: the `/daemon` Socket.IO namespace, the
-//! registry of connected daemons and the spawns waiting on them.
+//! The daemon side of the hub: the `/daemon` Socket.IO namespace. A
+//! transport: it authenticates a daemon as [`Actor::Daemon`] for its host,
+//! keeps its link in the registry (`registry`), and hands each event to
+//! the use cases (`sessions`, `hosts`, `terminal`, `usage`).
 //!
 //! A daemon authenticates in the handshake with its host token and protocol
 //! version; refusals carry a typed [`ConnectRefusal`]. It may then publish
@@ -16,200 +18,35 @@
 //! one message ([`contain_panic`]), and the hub's locks recover from
 //! poisoning, so one bad message never wedges its connection or any other.
 
-pub mod reconcile;
-
-use std::collections::HashMap;
 use std::future::{Ready, ready};
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
-    DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOffset, SessionOutput,
-    SessionOutputText, SessionSpawnFailed, SessionStarted,
+    DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
+    SessionSpawnFailed, SessionStarted,
 };
 use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
-use flotilla_protocol::hub_to_ui::HostUpdated;
-use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::usage::SessionUsageReport;
 use flotilla_protocol::{
     ConnectRefusal, DAEMON_NAMESPACE, ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, Reply,
-    SessionId,
 };
-use serde::Serialize;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::{DisconnectReason, Sid};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::relay::PushOutcome;
-use crate::{App, lock, metrics::Metrics};
-use crate::{sessions, usage};
+use crate::actor::Actor;
+use crate::error::ApiError;
+use crate::{App, contain_panic, hosts, sessions, terminal, usage};
 
 /// How many non-output events a daemon connection may have queued. They are
 /// rare (lifecycle changes), so a full inbox means a misbehaving daemon: it
 /// is disconnected and resyncs through `Hello` when it reconnects.
 const INBOX_CAPACITY: usize = 1024;
-
-/// Runs a handler's synchronous body and contains a panic in it: it is
-/// logged and counted, and the connection goes on with its next message
-/// (instead of losing its receive loop). `None` when `body` panicked.
-pub fn contain_panic<T>(
-    metrics: &Metrics,
-    handler: &'static str,
-    body: impl FnOnce() -> T,
-) -> Option<T> {
-    match std::panic::catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => Some(value),
-        Err(_) => {
-            metrics.handler_panicked();
-            tracing::error!(
-                handler,
-                "a message handler panicked; the message was dropped"
-            );
-            None
-        }
-    }
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// What a daemon reported about a spawn the hub is waiting for.
-#[derive(Debug)]
-pub enum SpawnOutcome {
-    /// The process runs.
-    Started,
-    /// It could not be started.
-    Failed(ErrorBody),
-}
-
-/// The socket of one connected daemon.
-#[derive(Clone)]
-pub struct DaemonLink {
-    socket: SocketRef,
-    /// Set once its `Hello` was recorded: only then is the host online,
-    /// with a known inventory and reconciled sessions.
-    ready: bool,
-}
-
-impl DaemonLink {
-    /// Sends a command. Fails when the socket closed or its buffer is full.
-    pub fn emit<T: Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<(), socketioxide::SendError> {
-        self.socket.emit(event, data)
-    }
-}
-
-/// Connected daemons by host, and spawns awaiting confirmation.
-#[derive(Default)]
-pub struct Daemons {
-    /// Short lookups and updates only; never held across an `.await`.
-    /// Locks here and below recover from poisoning: each critical section
-    /// is one map operation, which leaves the map consistent.
-    links: RwLock<HashMap<HostId, DaemonLink>>,
-    /// Short insert/remove only; never held across an `.await`.
-    pending: Mutex<HashMap<SessionId, (HostId, oneshot::Sender<SpawnOutcome>)>>,
-}
-
-impl Daemons {
-    /// The host's daemon, when connected.
-    pub fn link(&self, host: HostId) -> Option<DaemonLink> {
-        read(&self.links)
-            .get(&host)
-            .filter(|link| link.ready)
-            .cloned()
-    }
-
-    /// Whether the host's daemon is connected and said hello.
-    pub fn is_online(&self, host: HostId) -> bool {
-        self.link(host).is_some()
-    }
-
-    /// How many hosts are online.
-    pub fn online_count(&self) -> usize {
-        read(&self.links).values().filter(|link| link.ready).count()
-    }
-
-    /// Marks the host's link ready if it is still this socket.
-    fn mark_ready(&self, host: HostId, sid: Sid) {
-        let mut links = write(&self.links);
-        if let Some(link) = links.get_mut(&host).filter(|link| link.socket.id == sid) {
-            link.ready = true;
-        }
-    }
-
-    /// Disconnects the host's daemon (token rotated or host deleted).
-    pub fn disconnect(&self, host: HostId) {
-        let link = write(&self.links).remove(&host);
-        if let Some(link) = link {
-            // An error means it is already gone, which is what we want.
-            let _ = link.socket.disconnect();
-        }
-    }
-
-    /// Registers interest in the daemon's answer to a spawn.
-    pub fn expect_spawn(
-        &self,
-        session: SessionId,
-        host: HostId,
-    ) -> oneshot::Receiver<SpawnOutcome> {
-        let (tx, rx) = oneshot::channel();
-        lock(&self.pending).insert(session, (host, tx));
-        rx
-    }
-
-    /// Drops interest in a spawn (the caller gave up waiting).
-    pub fn forget_spawn(&self, session: SessionId) {
-        lock(&self.pending).remove(&session);
-    }
-
-    fn resolve_spawn(&self, session: SessionId, outcome: SpawnOutcome) {
-        let waiter = lock(&self.pending).remove(&session);
-        if let Some((_, tx)) = waiter {
-            // The waiter may have timed out; then nobody needs the answer.
-            let _ = tx.send(outcome);
-        }
-    }
-
-    /// Replaces the host's link; returns the previous one.
-    fn attach(&self, host: HostId, socket: SocketRef) -> Option<DaemonLink> {
-        write(&self.links).insert(
-            host,
-            DaemonLink {
-                socket,
-                ready: false,
-            },
-        )
-    }
-
-    /// Removes the host's link if it is still this socket. Pending spawns of
-    /// the host are dropped, which tells their waiters the daemon left.
-    fn detach(&self, host: HostId, sid: Sid) -> bool {
-        let mut links = write(&self.links);
-        if links.get(&host).is_some_and(|link| link.socket.id == sid) {
-            links.remove(&host);
-            drop(links);
-            lock(&self.pending).retain(|_, (pending_host, _)| *pending_host != host);
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// A refusal whose `Display` is the wire text the daemon parses.
 #[derive(Debug)]
@@ -271,9 +108,7 @@ async fn authenticate(
             daemon: auth.protocol_version,
         }));
     }
-    let host = app
-        .store
-        .find_host_by_token(&crate::auth::token_hash(&auth.token))
+    let host = hosts::authenticate_daemon(app, &auth.token)
         .await
         .map_err(|error| {
             tracing::error!("looking up a host token: {error:#}");
@@ -285,11 +120,7 @@ async fn authenticate(
         tracing::warn!("daemon refused: unknown host token");
         return Err(Refused(ConnectRefusal::BadToken));
     };
-    let host_id: HostId = host
-        .id
-        .parse()
-        .map_err(|_| Refused(ConnectRefusal::BadToken))?;
-    socket.extensions.insert(AuthenticatedHost(host_id));
+    socket.extensions.insert(AuthenticatedHost(host.id));
     crate::admission::authenticated(socket);
     Ok(())
 }
@@ -371,11 +202,9 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
         async move {
             if app.daemons.detach(host_id, socket.id) {
                 tracing::info!(%host_id, ?reason, "daemon disconnected");
-                // "Last seen" is when the daemon left, not when it arrived.
-                if let Err(error) = app.store.record_host_seen(host_id, None).await {
-                    tracing::warn!(%host_id, "recording when the daemon left: {error:#}");
+                if let Err(error) = hosts::daemon_left(&app, &Actor::Daemon(host_id)).await {
+                    log_failure(error);
                 }
-                publish_host(&app, host_id).await;
             }
         }
     });
@@ -455,7 +284,7 @@ fn relay_binary_output(app: &App, host_id: HostId, data: Result<Bytes, socketiox
         }
     };
     match OutputFrame::decode(&bytes) {
-        Ok(frame) => relay_output(app, host_id, frame),
+        Ok(frame) => terminal::output(app, &Actor::Daemon(host_id), frame),
         Err(error) => tracing::warn!(%error, "undecodable output frame from daemon ignored"),
     }
 }
@@ -473,9 +302,9 @@ fn relay_text_output(
             .map_err(|error| error.to_string())
     });
     match decoded {
-        Ok((session_id, offset, bytes)) if bytes.len() <= MAX_FRAME_DATA => relay_output(
+        Ok((session_id, offset, bytes)) if bytes.len() <= MAX_FRAME_DATA => terminal::output(
             app,
-            host_id,
+            &Actor::Daemon(host_id),
             OutputFrame {
                 session_id,
                 offset,
@@ -484,29 +313,6 @@ fn relay_text_output(
         ),
         Ok(_) => tracing::warn!("oversized text output from daemon ignored"),
         Err(error) => tracing::warn!(%error, "malformed text output from daemon ignored"),
-    }
-}
-
-/// Appends one output frame to its session's relay, if this host owns it.
-fn relay_output(app: &App, host_id: HostId, frame: OutputFrame<'_>) {
-    let Some(relay) = app.relay.get(frame.session_id) else {
-        // Not yet known (before Hello after a hub restart): the daemon
-        // resends retained output from the offset the Hello ack names.
-        return;
-    };
-    if relay.host_id != host_id {
-        tracing::warn!(session_id = %frame.session_id, %host_id, "daemon published output for another host's session; dropped");
-        return;
-    }
-    match relay.push(frame.offset, frame.data) {
-        Ok(PushOutcome::Gap { missing }) => {
-            tracing::warn!(session_id = %frame.session_id, missing, "output gap: bytes were lost before reaching the hub");
-        }
-        Ok(PushOutcome::Appended | PushOutcome::Duplicate) => {}
-        Err(error) => {
-            app.metrics.frame_refused();
-            tracing::warn!(session_id = %frame.session_id, %host_id, %error, "output frame from daemon refused");
-        }
     }
 }
 
@@ -536,8 +342,7 @@ async fn drain_inbox(
             )
             .await;
         match handled {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!("handling a daemon event: {error:#}"),
+            Ok(()) => {}
             Err(error) if error.is_panic() => {
                 app.metrics.handler_panicked();
                 tracing::error!("handling a daemon event panicked; the event was dropped");
@@ -547,21 +352,17 @@ async fn drain_inbox(
     }
 }
 
-async fn handle_event(
-    app: &Arc<App>,
-    host_id: HostId,
-    sid: Sid,
-    event: DaemonEvent,
-) -> anyhow::Result<()> {
-    match event {
+async fn handle_event(app: &Arc<App>, host_id: HostId, sid: Sid, event: DaemonEvent) {
+    let actor = Actor::Daemon(host_id);
+    let handled = match event {
         DaemonEvent::Hello(hello, ack) => {
-            let reply = match on_hello(app, host_id, hello).await {
+            let reply = match sessions::hello(app, &actor, hello).await {
                 Ok(ack) => {
                     app.daemons.mark_ready(host_id, sid);
                     Reply::Ok { value: ack }
                 }
                 Err(error) => {
-                    tracing::error!("handling hello: {error:#}");
+                    log_failure(error);
                     Reply::Error {
                         error: ErrorBody::new(
                             ErrorCode::Internal,
@@ -571,145 +372,27 @@ async fn handle_event(
                 }
             };
             let _ = ack.send(&reply);
-            publish_host(app, host_id).await;
+            hosts::publish(app, host_id).await;
+            Ok(())
         }
         DaemonEvent::Inventory(changed) => {
-            app.store
-                .record_host_seen(host_id, Some(serde_json::to_string(&changed.inventory)?))
-                .await?;
-            publish_host(app, host_id).await;
+            hosts::inventory_changed(app, &actor, &changed.inventory).await
         }
-        DaemonEvent::Started(started) => {
-            if owns(app, host_id, started.session_id).await? {
-                app.store.mark_running(started.session_id).await?;
-                app.relay.open(started.session_id, host_id);
-                app.daemons
-                    .resolve_spawn(started.session_id, SpawnOutcome::Started);
-                sessions::publish(app, started.session_id).await?;
-            }
-        }
-        DaemonEvent::SpawnFailed(failed) => {
-            if owns(app, host_id, failed.session_id).await? {
-                tracing::info!(session_id = %failed.session_id, error = %failed.error.message, "spawn failed");
-                sessions::end_session(
-                    app,
-                    failed.session_id,
-                    SessionState::Failed,
-                    None,
-                    None,
-                    Some(failed.error.message.clone()),
-                )
-                .await?;
-                app.daemons
-                    .resolve_spawn(failed.session_id, SpawnOutcome::Failed(failed.error));
-            }
-        }
-        DaemonEvent::Usage(report) => usage::ingest(app, host_id, report).await?,
-        DaemonEvent::Exited(exited) => {
-            if owns(app, host_id, exited.session_id).await? {
-                tracing::info!(session_id = %exited.session_id, exit_code = ?exited.exit_code, signal = ?exited.signal, "session exited");
-                // A process that exits at once still started.
-                app.daemons
-                    .resolve_spawn(exited.session_id, SpawnOutcome::Started);
-                sessions::end_session(
-                    app,
-                    exited.session_id,
-                    SessionState::Exited,
-                    exited.exit_code,
-                    exited.signal,
-                    None,
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether the session exists and belongs to this host.
-async fn owns(app: &App, host_id: HostId, session: SessionId) -> anyhow::Result<bool> {
-    let Some(row) = app.store.get_session(session).await? else {
-        tracing::warn!(session_id = %session, "daemon reported an unknown session");
-        return Ok(false);
+        DaemonEvent::Started(started) => sessions::started(app, &actor, started).await,
+        DaemonEvent::SpawnFailed(failed) => sessions::spawn_failed(app, &actor, failed).await,
+        DaemonEvent::Exited(exited) => sessions::exited(app, &actor, exited).await,
+        DaemonEvent::Usage(report) => usage::ingest(app, &actor, report).await,
     };
-    if row.host_id != host_id.to_string() {
-        tracing::warn!(session_id = %session, %host_id, "daemon reported another host's session; ignored");
-        return Ok(false);
+    if let Err(error) = handled {
+        log_failure(error);
     }
-    Ok(true)
 }
 
-/// Records the inventory and reconciles session records with what the
-/// daemon actually runs.
-async fn on_hello(app: &Arc<App>, host_id: HostId, hello: Hello) -> anyhow::Result<HelloAck> {
-    let host = app
-        .store
-        .get_host(host_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("host {host_id} vanished"))?;
-    app.store
-        .record_host_seen(host_id, Some(serde_json::to_string(&hello.inventory)?))
-        .await?;
-    let mut records = Vec::new();
-    for row in app.store.live_sessions_of_host(host_id).await? {
-        records.push(reconcile::LiveRecord {
-            id: row.id.parse()?,
-            state: SessionState::parse(&row.state).ok_or_else(|| {
-                anyhow::anyhow!("stored session state {:?} is unknown", row.state)
-            })?,
-        });
-    }
-    let plan = reconcile::reconcile(&records, &hello.sessions);
-    for id in &plan.confirm_started {
-        app.store.mark_running(*id).await?;
-        app.daemons.resolve_spawn(*id, SpawnOutcome::Started);
-        sessions::publish(app, *id).await?;
-    }
-    let resume = plan
-        .adopt
-        .iter()
-        .filter_map(|id| {
-            app.relay.open(*id, host_id).map(|relay| SessionOffset {
-                session_id: *id,
-                offset: relay.range().1,
-            })
-        })
-        .collect();
-    for id in &plan.lost {
-        tracing::info!(session_id = %id, "daemon reconnected without this session; marking it lost");
-        sessions::end_session(
-            app,
-            *id,
-            SessionState::Lost,
-            None,
-            None,
-            Some("the daemon reconnected without this session".into()),
-        )
-        .await?;
-    }
-    for id in &plan.unknown {
-        tracing::warn!(session_id = %id, "daemon runs a session the hub has no live record of");
-    }
-    tracing::info!(%host_id, sessions = hello.sessions.len(), "daemon said hello");
-    Ok(HelloAck {
-        host_id,
-        host_name: host.name,
-        resume,
-    })
-}
-
-/// Tells every browser the host's current state.
-async fn publish_host(app: &App, host_id: HostId) {
-    let host = match app.store.get_host(host_id).await {
-        Ok(Some(row)) => sessions::host_summary(app, &row),
-        Ok(None) => return,
-        Err(error) => Err(error),
-    };
-    match host {
-        Ok(host) => {
-            app.broadcast_ui(HostUpdated::NAME, &HostUpdated { host })
-                .await
-        }
-        Err(error) => tracing::error!("publishing host {host_id}: {error:#}"),
+/// Logs a use case's refusal of a daemon's event. Internal errors were
+/// logged with their chain when they became an [`ApiError`].
+fn log_failure(error: ApiError) {
+    let body = error.into_body();
+    if body.code != ErrorCode::Internal {
+        tracing::warn!(code = ?body.code, message = %body.message, "a daemon event was refused");
     }
 }

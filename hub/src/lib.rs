@@ -4,27 +4,35 @@
 //! `main.rs` parses the configuration, binds the listener and calls [`run`];
 //! everything else lives here so tests can reach it.
 
+pub mod actor;
 pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod daemons;
+pub mod error;
 pub mod files;
+pub mod hosts;
 pub mod metrics;
+pub mod registry;
 pub mod relay;
 pub mod sessions;
 pub mod shutdown;
 pub mod store;
+pub mod terminal;
+#[cfg(test)]
+mod test_app;
 pub mod throttle;
 pub mod ui;
 pub mod usage;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use axum::Router;
 use axum::serve::ListenerExt;
-use flotilla_protocol::UI_NAMESPACE;
+use flotilla_protocol::{Event, UI_NAMESPACE};
 use serde::Serialize;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
@@ -59,6 +67,27 @@ pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Runs a handler's synchronous body and contains a panic in it: it is
+/// logged and counted, and the connection goes on with its next message
+/// (instead of losing its receive loop). `None` when `body` panicked.
+pub fn contain_panic<T>(
+    metrics: &metrics::Metrics,
+    handler: &'static str,
+    body: impl FnOnce() -> T,
+) -> Option<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            metrics.handler_panicked();
+            tracing::error!(
+                handler,
+                "a message handler panicked; the message was dropped"
+            );
+            None
+        }
+    }
+}
+
 /// Shared state of a running hub. Cheap to reach through an `Arc`.
 pub struct App {
     /// The validated configuration.
@@ -70,7 +99,7 @@ pub struct App {
     /// Terminal output buffers and their viewers' source.
     pub relay: relay::Relay,
     /// Connected daemons and spawns waiting for them.
-    pub daemons: daemons::Daemons,
+    pub daemons: registry::Daemons,
     /// Viewer tasks per browser socket.
     pub viewers: ui::Viewers,
     /// The logins that have browser sockets open.
@@ -92,12 +121,19 @@ pub struct App {
 impl App {
     /// Sends an event to every logged-in browser. A failure only means some
     /// browser misses a list update it will get on its next reload.
-    pub async fn broadcast_ui<T: Serialize + ?Sized>(&self, event: &'static str, data: &T) {
+    pub async fn broadcast_ui<E: Event + Serialize>(&self, event: &E) {
+        self.emit_to_rooms(vec![UI_ROOM.to_owned()], event).await;
+    }
+
+    /// Sends an event to the browser sockets in `rooms`. A failure (a full
+    /// socket buffer) drops it for that socket: every event sent this way
+    /// is replaced by a newer one or read again on reload.
+    pub async fn emit_to_rooms<E: Event + Serialize>(&self, rooms: Vec<String>, event: &E) {
         let Some(ns) = self.io.of(UI_NAMESPACE) else {
             return;
         };
-        if let Err(error) = ns.to(UI_ROOM).emit(event, data).await {
-            tracing::debug!(%error, event, "ui broadcast failed");
+        if let Err(error) = ns.to(rooms).emit(E::NAME, event).await {
+            tracing::debug!(%error, event = E::NAME, "ui emit failed");
         }
     }
 }
@@ -132,7 +168,7 @@ pub async fn build(
         store,
         io,
         relay: relay::Relay::default(),
-        daemons: daemons::Daemons::default(),
+        daemons: registry::Daemons::default(),
         viewers: ui::Viewers::default(),
         logins: auth::LiveLogins::default(),
         admission: Arc::default(),
@@ -246,7 +282,7 @@ pub async fn issue_host_token(
 ) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    api::validate_host_name(name).map_err(|error| anyhow::anyhow!("{}", error.body().message))?;
+    hosts::validate_name(name).map_err(|error| anyhow::anyhow!("{}", error.body().message))?;
     let store = files::open_store(config).await?;
     let token = auth::new_token("flt_");
     let hash = auth::token_hash(&token);
@@ -258,7 +294,7 @@ pub async fn issue_host_token(
             .into_iter()
             .find(|host| host.name == name)
             .context("the host exists but could not be read")?;
-        store.set_host_token(host.id.parse()?, &hash).await?;
+        store.set_host_token(host.id, &hash).await?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -35,8 +35,8 @@ use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::api::ApiError;
 use crate::auth::{self, Secret};
+use crate::error::ApiError;
 use crate::store::{AgentHostUsage, Store};
 use crate::usage::{Increase, UsageLabels};
 
@@ -233,7 +233,7 @@ impl Metrics {
         for state in STATES {
             let n = counts
                 .iter()
-                .find(|(name, _)| name == state.as_str())
+                .find(|(counted, _)| *counted == state)
                 .map_or(0, |(_, n)| *n);
             self.sessions
                 .get_or_create(&StateLabels {

@@ -1,113 +1,97 @@
-//! Session and host use cases shared by the REST API and the Socket.IO
-//! handlers: spawn, stop, and turning records into wire summaries.
+//! Session use cases, the whole lifecycle in one place: what users ask
+//! (list, spawn, stop, archive) and what daemons report (hello and its
+//! reconciliation, started, spawn failed, exited). REST, `/ui` and
+//! `/daemon` call these; each takes the acting [`Actor`].
+
+pub mod reconcile;
 
 use std::path::{Component, Path};
 
-use anyhow::Context;
-use flotilla_protocol::daemon_to_hub::HostInventory;
+use flotilla_protocol::daemon_to_hub::{
+    Hello, HelloAck, SessionExited, SessionOffset, SessionSpawnFailed, SessionStarted,
+};
 use flotilla_protocol::hub_to_daemon::{SpawnSession, StopSession};
 use flotilla_protocol::hub_to_ui::SessionUpdated;
-use flotilla_protocol::rest::{HostSummary, SessionState, SessionSummary, SpawnRequest};
-use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, SessionId, TermSize};
+use flotilla_protocol::rest::{SessionState, SessionSummary, SpawnRequest};
+use flotilla_protocol::{ErrorBody, ErrorCode, HostId, SessionId};
+use time::OffsetDateTime;
 
 use crate::App;
-use crate::api::ApiError;
-use crate::auth::CurrentUser;
-use crate::daemons::SpawnOutcome;
-use crate::store::{self, HostRow, NewSession, SessionEnd, SessionRow};
+use crate::actor::Actor;
+use crate::error::ApiError;
+use crate::hosts;
+use crate::registry::SpawnOutcome;
+use crate::store::{NewSession, Session, SessionEnd};
 
 /// Longest initial prompt accepted, in bytes.
 pub const MAX_PROMPT_BYTES: usize = 32 * 1024;
 
-/// The wire summary of a host record.
-pub fn host_summary(app: &App, row: &HostRow) -> anyhow::Result<HostSummary> {
-    let id: HostId = row.id.parse().context("stored host id is not a UUID")?;
-    let inventory = row
-        .inventory
-        .as_deref()
-        .map(serde_json::from_str::<HostInventory>)
-        .transpose()
-        .context("stored host inventory is not valid JSON")?;
-    Ok(HostSummary {
-        id,
-        name: row.name.clone(),
-        online: app.daemons.is_online(id),
-        last_seen_at: row.last_seen_at.map(store::from_ms),
-        created_at: store::from_ms(row.created_at),
-        inventory,
-    })
-}
-
 /// The wire summary of a session record, without its usage (see
 /// [`summary_with_usage`]).
-pub fn session_summary(row: &SessionRow) -> anyhow::Result<SessionSummary> {
-    let dimension = |n: i32| u16::try_from(n).unwrap_or(u16::MAX);
-    Ok(SessionSummary {
-        id: row.id.parse().context("stored session id is not a UUID")?,
-        host_id: row
-            .host_id
-            .parse()
-            .context("stored host id is not a UUID")?,
-        profile: row.profile.clone(),
-        project: row.project.clone(),
-        state: SessionState::parse(&row.state)
-            .with_context(|| format!("stored session state {:?} is unknown", row.state))?,
-        exit_code: row.exit_code,
-        exit_signal: row.exit_signal.clone(),
-        error: row.error.clone(),
-        size: TermSize {
-            cols: dimension(row.cols),
-            rows: dimension(row.rows),
-        },
-        created_by: row.created_by.clone(),
-        created_at: store::from_ms(row.created_at),
-        ended_at: row.ended_at.map(store::from_ms),
+pub fn summary(session: &Session) -> SessionSummary {
+    SessionSummary {
+        id: session.id,
+        host_id: session.host_id,
+        profile: session.profile.clone(),
+        project: session.project.clone(),
+        state: session.state,
+        exit_code: session.exit_code,
+        exit_signal: session.exit_signal.clone(),
+        error: session.error.clone(),
+        size: session.size,
+        created_by: session.created_by.clone(),
+        created_at: session.created_at,
+        ended_at: session.ended_at,
         usage: None,
-        archived_at: row.archived_at.map(store::from_ms),
-    })
+        archived_at: session.archived_at,
+    }
 }
 
 /// The wire summary of a session record with its latest usage.
-pub async fn summary_with_usage(app: &App, row: &SessionRow) -> anyhow::Result<SessionSummary> {
-    let mut summary = session_summary(row)?;
+pub async fn summary_with_usage(app: &App, session: &Session) -> anyhow::Result<SessionSummary> {
+    let mut summary = summary(session);
     summary.usage = app.usage.of_session(&app.store, summary.id).await?;
     Ok(summary)
 }
 
 /// Every session (optionally of one host), newest first, with its usage:
 /// two queries, whatever the number of sessions.
-pub async fn list(app: &App, host: Option<HostId>) -> anyhow::Result<Vec<SessionSummary>> {
-    let rows = app.store.list_sessions(host).await?;
+pub async fn list(
+    app: &App,
+    actor: &Actor,
+    host: Option<HostId>,
+) -> Result<Vec<SessionSummary>, ApiError> {
+    actor.user()?;
+    let sessions = app.store.list_sessions(host).await?;
     let mut usage = app.usage.of_sessions(&app.store, host).await?;
-    rows.iter()
-        .map(|row| {
-            let mut summary = session_summary(row)?;
+    Ok(sessions
+        .iter()
+        .map(|session| {
+            let mut summary = summary(session);
             summary.usage = usage.remove(&summary.id);
-            Ok(summary)
+            summary
         })
-        .collect()
+        .collect())
 }
 
 /// One session's summary, or 404.
-pub async fn get(app: &App, id: SessionId) -> Result<SessionSummary, ApiError> {
-    let row = app.store.get_session(id).await?.ok_or_else(|| {
+pub async fn get(app: &App, actor: &Actor, id: SessionId) -> Result<SessionSummary, ApiError> {
+    actor.user()?;
+    let session = app.store.get_session(id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::NotFound, format!("session {id} does not exist"))
     })?;
-    Ok(summary_with_usage(app, &row).await?)
+    Ok(summary_with_usage(app, &session).await?)
 }
 
 /// Reads a session back and tells every browser about it.
 pub async fn publish(app: &App, id: SessionId) -> anyhow::Result<Option<SessionSummary>> {
-    let Some(row) = app.store.get_session(id).await? else {
+    let Some(session) = app.store.get_session(id).await? else {
         return Ok(None);
     };
-    let session = summary_with_usage(app, &row).await?;
-    app.broadcast_ui(
-        SessionUpdated::NAME,
-        &SessionUpdated {
-            session: session.clone(),
-        },
-    )
+    let session = summary_with_usage(app, &session).await?;
+    app.broadcast_ui(&SessionUpdated {
+        session: session.clone(),
+    })
     .await;
     Ok(Some(session))
 }
@@ -145,9 +129,10 @@ pub fn check_project(project: &str, roots: &[String]) -> Result<(), ErrorBody> {
 /// and waits for the daemon's answer.
 pub async fn spawn(
     app: &App,
-    user: &CurrentUser,
+    actor: &Actor,
     request: SpawnRequest,
 ) -> Result<SessionSummary, ApiError> {
+    let user = actor.user()?;
     let size = request.size.unwrap_or_default();
     size.validate()?;
     if request
@@ -160,13 +145,7 @@ pub async fn spawn(
             format!("the initial prompt is longer than {MAX_PROMPT_BYTES} bytes"),
         ));
     }
-    let host_row = app.store.get_host(request.host_id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("host {} does not exist", request.host_id),
-        )
-    })?;
-    let host = host_summary(app, &host_row)?;
+    let host = hosts::get(app, actor, request.host_id).await?;
     let inventory = host.inventory.clone().unwrap_or_default();
     if !inventory.profiles.iter().any(|p| p.name == request.profile) {
         let available: Vec<&str> = inventory.profiles.iter().map(|p| p.name.as_str()).collect();
@@ -214,7 +193,7 @@ pub async fn spawn(
         prompt: request.prompt,
         size,
     };
-    if let Err(error) = link.emit(SpawnSession::NAME, &command) {
+    if let Err(error) = link.emit(&command) {
         app.daemons.forget_spawn(id);
         let reason = format!("could not reach the daemon: {error}");
         end_session(
@@ -230,7 +209,7 @@ pub async fn spawn(
     }
     tracing::info!(session_id = %id, host = %host.name, user = %user.username, "spawn requested");
     match tokio::time::timeout(app.config.spawn_timeout, outcome).await {
-        Ok(Ok(SpawnOutcome::Started)) => get(app, id).await,
+        Ok(Ok(SpawnOutcome::Started)) => get(app, actor, id).await,
         Ok(Ok(SpawnOutcome::Failed(error))) => Err(error.into()),
         Ok(Err(_)) => Err(ApiError::new(
             ErrorCode::Conflict,
@@ -254,12 +233,9 @@ pub async fn spawn(
 }
 
 /// Asks the session's daemon to stop it.
-pub async fn stop(
-    app: &App,
-    user: &CurrentUser,
-    id: SessionId,
-) -> Result<SessionSummary, ApiError> {
-    let summary = get(app, id).await?;
+pub async fn stop(app: &App, actor: &Actor, id: SessionId) -> Result<SessionSummary, ApiError> {
+    let user = actor.user()?;
+    let summary = get(app, actor, id).await?;
     if summary.state.is_final() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -275,7 +251,7 @@ pub async fn stop(
             "the session's host is offline; it can be stopped when it reconnects",
         ));
     };
-    link.emit(StopSession::NAME, &StopSession { session_id: id })
+    link.emit(&StopSession { session_id: id })
         .map_err(|error| {
             ApiError::new(
                 ErrorCode::Conflict,
@@ -290,11 +266,12 @@ pub async fn stop(
 /// cannot be archived (409: stop it first).
 pub async fn set_archived(
     app: &App,
-    user: &CurrentUser,
+    actor: &Actor,
     id: SessionId,
     archive: bool,
 ) -> Result<SessionSummary, ApiError> {
-    let summary = get(app, id).await?;
+    let user = actor.user()?;
+    let summary = get(app, actor, id).await?;
     if !summary.state.is_final() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -304,7 +281,7 @@ pub async fn set_archived(
             ),
         ));
     }
-    let archived_at = archive.then(store::now_ms);
+    let archived_at = archive.then(OffsetDateTime::now_utc);
     if (summary.archived_at.is_some() != archive)
         && !app.store.set_session_archived(id, archived_at).await?
     {
@@ -321,20 +298,16 @@ pub async fn set_archived(
 /// given) and tells the browsers about each.
 pub async fn archive_ended(
     app: &App,
-    user: &CurrentUser,
+    actor: &Actor,
     host: Option<HostId>,
 ) -> Result<Vec<SessionId>, ApiError> {
-    if let Some(host) = host
-        && app.store.get_host(host).await?.is_none()
-    {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("host {host} does not exist"),
-        ));
+    let user = actor.user()?;
+    if let Some(host) = host {
+        hosts::get(app, actor, host).await?;
     }
     let ids = app
         .store
-        .archive_ended_sessions(host, store::now_ms())
+        .archive_ended_sessions(host, OffsetDateTime::now_utc())
         .await?;
     for id in &ids {
         publish(app, *id).await?;
@@ -344,7 +317,7 @@ pub async fn archive_ended(
 }
 
 /// Records how a session ended and tells the browsers.
-pub async fn end_session(
+pub(crate) async fn end_session(
     app: &App,
     id: SessionId,
     state: SessionState,
@@ -366,6 +339,137 @@ pub async fn end_session(
     app.relay.end(id);
     app.usage.session_ended(id);
     publish(app, id).await?;
+    Ok(())
+}
+
+// ---- what daemons report ----
+
+/// Whether the session exists and `actor` (its daemon) may report for it.
+async fn reported_by(app: &App, actor: &Actor, session: SessionId) -> anyhow::Result<bool> {
+    let Some(record) = app.store.get_session(session).await? else {
+        tracing::warn!(session_id = %session, "daemon reported an unknown session");
+        return Ok(false);
+    };
+    Ok(actor.reports_for(session, record.host_id))
+}
+
+/// A daemon's `Hello`: records its inventory and reconciles the host's
+/// session records with what the daemon runs (see [`reconcile`]); the ack
+/// names the offsets to resume output from.
+pub async fn hello(app: &App, actor: &Actor, hello: Hello) -> Result<HelloAck, ApiError> {
+    let host_id = actor.daemon()?;
+    let host = app
+        .store
+        .get_host(host_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("host {host_id} vanished"))?;
+    app.store
+        .record_host_seen(host_id, Some(&hello.inventory))
+        .await?;
+    let records: Vec<reconcile::LiveRecord> = app
+        .store
+        .live_sessions_of_host(host_id)
+        .await?
+        .iter()
+        .map(|session| reconcile::LiveRecord {
+            id: session.id,
+            state: session.state,
+        })
+        .collect();
+    let plan = reconcile::reconcile(&records, &hello.sessions);
+    for id in &plan.confirm_started {
+        app.store.mark_running(*id).await?;
+        app.daemons.resolve_spawn(*id, SpawnOutcome::Started);
+        publish(app, *id).await?;
+    }
+    let resume = plan
+        .adopt
+        .iter()
+        .filter_map(|id| {
+            app.relay.open(*id, host_id).map(|relay| SessionOffset {
+                session_id: *id,
+                offset: relay.range().1,
+            })
+        })
+        .collect();
+    for id in &plan.lost {
+        tracing::info!(session_id = %id, "daemon reconnected without this session; marking it lost");
+        end_session(
+            app,
+            *id,
+            SessionState::Lost,
+            None,
+            None,
+            Some("the daemon reconnected without this session".into()),
+        )
+        .await?;
+    }
+    for id in &plan.unknown {
+        tracing::warn!(session_id = %id, "daemon runs a session the hub has no live record of");
+    }
+    tracing::info!(%host_id, sessions = hello.sessions.len(), "daemon said hello");
+    Ok(HelloAck {
+        host_id,
+        host_name: host.name,
+        resume,
+    })
+}
+
+/// A daemon started a session's process.
+pub async fn started(app: &App, actor: &Actor, started: SessionStarted) -> Result<(), ApiError> {
+    let host_id = actor.daemon()?;
+    if reported_by(app, actor, started.session_id).await? {
+        app.store.mark_running(started.session_id).await?;
+        app.relay.open(started.session_id, host_id);
+        app.daemons
+            .resolve_spawn(started.session_id, SpawnOutcome::Started);
+        publish(app, started.session_id).await?;
+    }
+    Ok(())
+}
+
+/// A daemon could not start a session's process.
+pub async fn spawn_failed(
+    app: &App,
+    actor: &Actor,
+    failed: SessionSpawnFailed,
+) -> Result<(), ApiError> {
+    actor.daemon()?;
+    if reported_by(app, actor, failed.session_id).await? {
+        tracing::info!(session_id = %failed.session_id, error = %failed.error.message, "spawn failed");
+        end_session(
+            app,
+            failed.session_id,
+            SessionState::Failed,
+            None,
+            None,
+            Some(failed.error.message.clone()),
+        )
+        .await?;
+        app.daemons
+            .resolve_spawn(failed.session_id, SpawnOutcome::Failed(failed.error));
+    }
+    Ok(())
+}
+
+/// A session's process exited.
+pub async fn exited(app: &App, actor: &Actor, exited: SessionExited) -> Result<(), ApiError> {
+    actor.daemon()?;
+    if reported_by(app, actor, exited.session_id).await? {
+        tracing::info!(session_id = %exited.session_id, exit_code = ?exited.exit_code, signal = ?exited.signal, "session exited");
+        // A process that exits at once still started.
+        app.daemons
+            .resolve_spawn(exited.session_id, SpawnOutcome::Started);
+        end_session(
+            app,
+            exited.session_id,
+            SessionState::Exited,
+            exited.exit_code,
+            exited.signal,
+            None,
+        )
+        .await?;
+    }
     Ok(())
 }
 

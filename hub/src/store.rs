@@ -2,14 +2,16 @@
 //!
 //! SQLite by default (a file in the data dir), Postgres when `DATABASE_URL`
 //! names one. Schema changes are versioned migrations in [`migration`].
-//! Entities never leave this module as wire types: the API converts them to
-//! `protocol` types explicitly.
+//! sea-orm's entities never leave this module: every read returns a
+//! domain record of [`record`] (typed ids, states and times).
 
 mod entity;
 mod migration;
+pub mod record;
 mod usage;
 
 use anyhow::Context;
+use flotilla_protocol::daemon_to_hub::HostInventory;
 use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
 use sea_orm::sea_query::Expr;
@@ -22,7 +24,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use entity::{host, login, session, user};
-pub use entity::{host::Model as HostRow, session::Model as SessionRow, user::Model as UserRow};
+pub use record::{Host, Session, User};
 pub use usage::{AgentHostUsage, DayRange, UsageBaseline, UsageTotals, UsageWrite};
 
 /// The states a session cannot leave.
@@ -109,26 +111,24 @@ impl Store {
     }
 
     /// Creates a user with an already hashed password.
-    pub async fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-    ) -> anyhow::Result<UserRow> {
+    pub async fn create_user(&self, username: &str, password_hash: &str) -> anyhow::Result<User> {
         let row = user::ActiveModel {
             id: Set(Uuid::new_v4().to_string()),
             username: Set(username.to_owned()),
             password_hash: Set(password_hash.to_owned()),
             created_at: Set(now_ms()),
         };
-        Ok(row.insert(&self.db).await?)
+        row.insert(&self.db).await?.try_into()
     }
 
     /// Finds a user by name.
-    pub async fn find_user(&self, username: &str) -> anyhow::Result<Option<UserRow>> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Username.eq(username))
-            .one(&self.db)
-            .await?)
+    pub async fn find_user(&self, username: &str) -> anyhow::Result<Option<User>> {
+        record::one(
+            user::Entity::find()
+                .filter(user::Column::Username.eq(username))
+                .one(&self.db)
+                .await?,
+        )
     }
 
     /// Records a login whose cookie hashes to `token_hash`.
@@ -149,7 +149,7 @@ impl Store {
     }
 
     /// The user behind an unexpired login.
-    pub async fn find_login(&self, token_hash: &str) -> anyhow::Result<Option<UserRow>> {
+    pub async fn find_login(&self, token_hash: &str) -> anyhow::Result<Option<User>> {
         Ok(self
             .find_login_with_expiry(token_hash)
             .await?
@@ -161,7 +161,7 @@ impl Store {
     pub async fn find_login_with_expiry(
         &self,
         token_hash: &str,
-    ) -> anyhow::Result<Option<(UserRow, i64)>> {
+    ) -> anyhow::Result<Option<(User, i64)>> {
         let Some(login) = login::Entity::find_by_id(token_hash.to_owned())
             .one(&self.db)
             .await?
@@ -174,10 +174,12 @@ impl Store {
                 .await?;
             return Ok(None);
         }
-        Ok(user::Entity::find_by_id(login.user_id)
-            .one(&self.db)
-            .await?
-            .map(|user| (user, login.expires_at)))
+        let user: Option<User> = record::one(
+            user::Entity::find_by_id(login.user_id)
+                .one(&self.db)
+                .await?,
+        )?;
+        Ok(user.map(|user| (user, login.expires_at)))
     }
 
     /// Revokes a login; `false` when there was none.
@@ -191,11 +193,7 @@ impl Store {
     // ---- hosts ----
 
     /// Creates a host; `Ok(None)` when the name is taken.
-    pub async fn create_host(
-        &self,
-        name: &str,
-        token_hash: &str,
-    ) -> anyhow::Result<Option<HostRow>> {
+    pub async fn create_host(&self, name: &str, token_hash: &str) -> anyhow::Result<Option<Host>> {
         if host::Entity::find()
             .filter(host::Column::Name.eq(name))
             .one(&self.db)
@@ -212,32 +210,36 @@ impl Store {
             last_seen_at: Set(None),
             inventory: Set(None),
         };
-        Ok(Some(row.insert(&self.db).await?))
+        Ok(Some(row.insert(&self.db).await?.try_into()?))
     }
 
     /// Every host, by name (bytewise, so `Zulu` sorts before `alpha`).
-    pub async fn list_hosts(&self) -> anyhow::Result<Vec<HostRow>> {
+    pub async fn list_hosts(&self) -> anyhow::Result<Vec<Host>> {
         // Sorted here, not by `ORDER BY`: SQLite compares bytes, while
         // Postgres uses the database's collation (often linguistic, where
         // `alpha` sorts before `Zulu`), and the order must not depend on it.
-        let mut hosts = host::Entity::find().all(&self.db).await?;
+        let mut hosts: Vec<Host> = record::all(host::Entity::find().all(&self.db).await?)?;
         hosts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(hosts)
     }
 
     /// One host.
-    pub async fn get_host(&self, id: HostId) -> anyhow::Result<Option<HostRow>> {
-        Ok(host::Entity::find_by_id(id.to_string())
-            .one(&self.db)
-            .await?)
+    pub async fn get_host(&self, id: HostId) -> anyhow::Result<Option<Host>> {
+        record::one(
+            host::Entity::find_by_id(id.to_string())
+                .one(&self.db)
+                .await?,
+        )
     }
 
     /// The host whose token hashes to `token_hash`.
-    pub async fn find_host_by_token(&self, token_hash: &str) -> anyhow::Result<Option<HostRow>> {
-        Ok(host::Entity::find()
-            .filter(host::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
-            .await?)
+    pub async fn find_host_by_token(&self, token_hash: &str) -> anyhow::Result<Option<Host>> {
+        record::one(
+            host::Entity::find()
+                .filter(host::Column::TokenHash.eq(token_hash))
+                .one(&self.db)
+                .await?,
+        )
     }
 
     /// Replaces a host's token hash; `false` when the host does not exist.
@@ -280,12 +282,13 @@ impl Store {
     pub async fn record_host_seen(
         &self,
         id: HostId,
-        inventory_json: Option<String>,
+        inventory: Option<&HostInventory>,
     ) -> anyhow::Result<()> {
         let mut update = host::Entity::update_many()
             .col_expr(host::Column::LastSeenAt, Expr::value(Some(now_ms())))
             .filter(host::Column::Id.eq(id.to_string()));
-        if let Some(json) = inventory_json {
+        if let Some(inventory) = inventory {
+            let json = serde_json::to_string(inventory).context("encoding an inventory")?;
             update = update.col_expr(host::Column::Inventory, Expr::value(Some(json)));
         }
         update.exec(&self.db).await?;
@@ -295,7 +298,7 @@ impl Store {
     // ---- sessions ----
 
     /// Records a new session in state `starting`.
-    pub async fn insert_session(&self, new: NewSession) -> anyhow::Result<SessionRow> {
+    pub async fn insert_session(&self, new: NewSession) -> anyhow::Result<Session> {
         let row = session::ActiveModel {
             id: Set(new.id.to_string()),
             host_id: Set(new.host_id.to_string()),
@@ -312,35 +315,39 @@ impl Store {
             ended_at: Set(None),
             archived_at: Set(None),
         };
-        Ok(row.insert(&self.db).await?)
+        row.insert(&self.db).await?.try_into()
     }
 
     /// One session.
-    pub async fn get_session(&self, id: SessionId) -> anyhow::Result<Option<SessionRow>> {
-        Ok(session::Entity::find_by_id(id.to_string())
-            .one(&self.db)
-            .await?)
+    pub async fn get_session(&self, id: SessionId) -> anyhow::Result<Option<Session>> {
+        record::one(
+            session::Entity::find_by_id(id.to_string())
+                .one(&self.db)
+                .await?,
+        )
     }
 
     /// Sessions, newest first, optionally of one host.
-    pub async fn list_sessions(&self, host: Option<HostId>) -> anyhow::Result<Vec<SessionRow>> {
+    pub async fn list_sessions(&self, host: Option<HostId>) -> anyhow::Result<Vec<Session>> {
         let mut query = session::Entity::find().order_by_desc(session::Column::CreatedAt);
         if let Some(host) = host {
             query = query.filter(session::Column::HostId.eq(host.to_string()));
         }
-        Ok(query.all(&self.db).await?)
+        record::all(query.all(&self.db).await?)
     }
 
     /// Sessions of a host that are not final (starting or running).
-    pub async fn live_sessions_of_host(&self, host: HostId) -> anyhow::Result<Vec<SessionRow>> {
-        Ok(session::Entity::find()
-            .filter(session::Column::HostId.eq(host.to_string()))
-            .filter(session::Column::State.is_in([
-                SessionState::Starting.as_str(),
-                SessionState::Running.as_str(),
-            ]))
-            .all(&self.db)
-            .await?)
+    pub async fn live_sessions_of_host(&self, host: HostId) -> anyhow::Result<Vec<Session>> {
+        record::all(
+            session::Entity::find()
+                .filter(session::Column::HostId.eq(host.to_string()))
+                .filter(session::Column::State.is_in([
+                    SessionState::Starting.as_str(),
+                    SessionState::Running.as_str(),
+                ]))
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// Moves a session from `starting` to `running`; a session that already
@@ -382,10 +389,13 @@ impl Store {
     pub async fn set_session_archived(
         &self,
         id: SessionId,
-        archived_at: Option<i64>,
+        archived_at: Option<OffsetDateTime>,
     ) -> anyhow::Result<bool> {
         let result = session::Entity::update_many()
-            .col_expr(session::Column::ArchivedAt, Expr::value(archived_at))
+            .col_expr(
+                session::Column::ArchivedAt,
+                Expr::value(archived_at.map(to_ms)),
+            )
             .filter(session::Column::Id.eq(id.to_string()))
             .filter(session::Column::State.is_in(FINAL_STATES.map(SessionState::as_str)))
             .exec(&self.db)
@@ -398,7 +408,7 @@ impl Store {
     pub async fn archive_ended_sessions(
         &self,
         host: Option<HostId>,
-        archived_at: i64,
+        archived_at: OffsetDateTime,
     ) -> anyhow::Result<Vec<SessionId>> {
         let mut query = session::Entity::find()
             .filter(session::Column::State.is_in(FINAL_STATES.map(SessionState::as_str)))
@@ -417,7 +427,10 @@ impl Store {
             return Ok(Vec::new());
         }
         session::Entity::update_many()
-            .col_expr(session::Column::ArchivedAt, Expr::value(Some(archived_at)))
+            .col_expr(
+                session::Column::ArchivedAt,
+                Expr::value(Some(to_ms(archived_at))),
+            )
             .filter(session::Column::Id.is_in(ids.clone()))
             .filter(session::Column::ArchivedAt.is_null())
             .exec(&self.db)

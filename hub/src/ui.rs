@@ -1,5 +1,6 @@
 //! The browser side of the hub: the `/ui` Socket.IO namespace and the
-//! per-viewer output tasks.
+//! per-viewer output tasks. A transport: it parses, calls the use cases
+//! (`terminal`, `hosts`) as the socket's user, and renders their answers.
 //!
 //! A browser socket is accepted only with a valid login cookie and an
 //! allowed `Origin`, and lives only as long as that login: logout and
@@ -16,14 +17,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
-use flotilla_protocol::hub_to_daemon::{ResizePty, WriteInput};
 use flotilla_protocol::hub_to_ui::{HubError, ViewerOutput};
 use flotilla_protocol::rest::SessionSummary;
 use flotilla_protocol::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
 use flotilla_protocol::usage::{UnwatchHost, WatchHost};
-use flotilla_protocol::{
-    ErrorBody, ErrorCode, Event, HostId, MAX_INPUT_BYTES, Reply, SessionId, UI_NAMESPACE,
-};
+use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, Reply, SessionId, UI_NAMESPACE};
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
@@ -33,10 +31,11 @@ use socketioxide::{SendError, SocketError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::actor::Actor;
 use crate::auth::{self, CurrentUser, LoginGrant};
-use crate::daemons::contain_panic;
-use crate::relay::{REPLAY_BYTES, SessionRelay};
-use crate::{App, UI_ROOM, lock, usage};
+use crate::error::ApiError;
+use crate::relay::SessionRelay;
+use crate::{App, UI_ROOM, contain_panic, hosts, lock, terminal, usage};
 
 /// How long a viewer task waits before retrying when its socket's send
 /// buffer is full.
@@ -135,19 +134,13 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
     // The grant is taken before the login is read; see `LiveLogins`.
     let grant = app.logins.track(&auth::token_hash(&cookie));
     match app.store.find_login_with_expiry(grant.token_hash()).await {
-        Ok(Some((row, expires_at_ms))) => match CurrentUser::try_from(row) {
-            Ok(user) => {
-                grant.set_expiry(expires_at_ms);
-                socket.extensions.insert(user);
-                crate::admission::authenticated(socket);
-                socket.extensions.insert(grant);
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!("{error:#}");
-                Err(UiRefused("unauthorized"))
-            }
-        },
+        Ok(Some((user, expires_at_ms))) => {
+            grant.set_expiry(expires_at_ms);
+            socket.extensions.insert(CurrentUser::from(user));
+            crate::admission::authenticated(socket);
+            socket.extensions.insert(grant);
+            Ok(())
+        }
         Ok(None) => Err(UiRefused("unauthorized: log in first")),
         Err(error) => {
             tracing::error!("checking a browser login: {error:#}");
@@ -156,27 +149,16 @@ async fn authenticate(app: &App, socket: &SocketRef) -> Result<(), UiRefused> {
     }
 }
 
-/// Revokes a login's grant and disconnects its browser sockets. The login
-/// row is already deleted.
-pub async fn revoke_login(app: &App, token_hash: &str) {
-    app.logins.revoke(token_hash);
-    let Some(ns) = app.io.of(UI_NAMESPACE) else {
-        return;
-    };
-    if let Err(error) = ns.to(auth::login_room(token_hash)).disconnect().await {
-        tracing::debug!(%error, "disconnecting a revoked login's sockets");
-    }
-}
-
 /// `Ok` while the socket's login is live; otherwise disconnects the socket
 /// and returns the `unauthorized` error its caller answers with.
-fn live_login(socket: &SocketRef) -> Result<(), ErrorBody> {
+fn live_login(socket: &SocketRef) -> Result<Actor, ErrorBody> {
     let live = socket
         .extensions
         .get::<Arc<LoginGrant>>()
         .is_some_and(|grant| grant.is_live());
-    if live {
-        return Ok(());
+    let user = socket.extensions.get::<CurrentUser>();
+    if let (true, Some(user)) = (live, user) {
+        return Ok(Actor::User(user));
     }
     // An error means it is already closing.
     let _ = socket.clone().disconnect();
@@ -227,16 +209,15 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             async move {
                 let result = match (live_login(&socket), data) {
                     (Err(error), _) => Err(error),
-                    (Ok(()), Ok(data)) => attach(&app, &socket, data.session_id).await,
-                    (Ok(()), Err(error)) => Err(malformed(error)),
+                    (Ok(actor), Ok(data)) => attach(&app, &socket, &actor, data.session_id).await,
+                    (Ok(_), Err(error)) => Err(malformed(error)),
                 };
                 // The ack goes out before the viewer task's first frame.
                 let start = result.as_ref().ok().and_then(|(_, start)| start.clone());
-                respond(
+                respond::<AttachSession, _>(
                     &socket,
                     ack,
                     wants,
-                    AttachSession::NAME,
                     result.map(|(summary, _)| summary),
                 );
                 if let Some(start) = start {
@@ -256,7 +237,7 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
                 detach_app.viewers.stop(socket.id, data.session_id);
                 socket.leave(usage::session_room(data.session_id));
             });
-            respond(&socket, ack, wants, DetachSession::NAME, result);
+            respond::<DetachSession, _>(&socket, ack, wants, result);
             ready(())
         },
     );
@@ -269,10 +250,11 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               WantsAck(wants): WantsAck|
               -> Ready<()> {
             contain_panic(&input_app.metrics, SendInput::NAME, || {
-                let result = live_login(&socket)
-                    .and_then(|()| data.map_err(malformed))
-                    .and_then(|input| forward_input(&input_app, input));
-                respond(&socket, ack, wants, SendInput::NAME, result);
+                let result = live_login(&socket).and_then(|actor| {
+                    let input = data.map_err(malformed)?;
+                    terminal::input(&input_app, &actor, input).map_err(ApiError::into_body)
+                });
+                respond::<SendInput, _>(&socket, ack, wants, result);
             });
             ready(())
         },
@@ -286,10 +268,11 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
               WantsAck(wants): WantsAck|
               -> Ready<()> {
             contain_panic(&resize_app.metrics, ResizeTerminal::NAME, || {
-                let result = live_login(&socket)
-                    .and_then(|()| data.map_err(malformed))
-                    .and_then(|resize| forward_resize(&resize_app, resize));
-                respond(&socket, ack, wants, ResizeTerminal::NAME, result);
+                let result = live_login(&socket).and_then(|actor| {
+                    let resize = data.map_err(malformed)?;
+                    terminal::resize(&resize_app, &actor, resize).map_err(ApiError::into_body)
+                });
+                respond::<ResizeTerminal, _>(&socket, ack, wants, result);
             });
             ready(())
         },
@@ -316,7 +299,6 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let _ = live_login(&socket);
 }
 
-/// `Ok` when the host exists, else a `not_found` error.
 /// Registers `E` (`host:watch` or `host:unwatch`): joins or leaves the
 /// host's usage room once the host is known to exist.
 fn on_host_watch<E>(socket: &SocketRef, app: &Arc<App>, host_of: fn(&E) -> HostId, join: bool)
@@ -332,10 +314,13 @@ where
               WantsAck(wants): WantsAck| {
             let app = app.clone();
             async move {
-                let result = match live_login(&socket).and(data.map_err(malformed)) {
-                    Ok(data) => {
+                let result = match live_login(&socket)
+                    .and_then(|actor| Ok((actor, data.map_err(malformed)?)))
+                {
+                    Ok((actor, data)) => {
                         let host = host_of(&data);
-                        existing_host(&app, host).await.map(|()| {
+                        let found = hosts::get(&app, &actor, host).await;
+                        found.map_err(ApiError::into_body).map(|_| {
                             let room = usage::host_room(host);
                             if join {
                                 socket.join(room);
@@ -346,21 +331,10 @@ where
                     }
                     Err(error) => Err(error),
                 };
-                respond(&socket, ack, wants, E::NAME, result);
+                respond::<E, _>(&socket, ack, wants, result);
             }
         },
     );
-}
-
-async fn existing_host(app: &App, id: HostId) -> Result<(), ErrorBody> {
-    match app.store.get_host(id).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ErrorBody::new(
-            ErrorCode::NotFound,
-            format!("host {id} does not exist"),
-        )),
-        Err(error) => Err(crate::api::ApiError::from(error).body().clone()),
-    }
 }
 
 fn malformed(error: socketioxide::ParserError) -> ErrorBody {
@@ -372,11 +346,10 @@ fn malformed(error: socketioxide::ParserError) -> ErrorBody {
 
 /// Sends the result as an ack, or as a `hub:error` event when it is an error
 /// and no ack was asked for.
-fn respond<T: Serialize>(
+fn respond<E: Event, T: Serialize>(
     socket: &SocketRef,
     ack: AckSender,
     wants_ack: bool,
-    event: &str,
     result: Result<T, ErrorBody>,
 ) {
     if wants_ack {
@@ -386,7 +359,7 @@ fn respond<T: Serialize>(
         }
     } else if let Err(error) = result {
         let message = HubError {
-            event: event.to_owned(),
+            event: E::NAME.to_owned(),
             error,
         };
         if let Err(error) = socket.emit(HubError::NAME, &message) {
@@ -397,37 +370,29 @@ fn respond<T: Serialize>(
 
 type StartViewer = Arc<dyn Fn() + Send + Sync>;
 
-/// Checks the session and prepares a viewer task that the caller starts
-/// after acknowledging.
+/// Attaches as the socket's user and prepares a viewer task that the
+/// caller starts after acknowledging.
 async fn attach(
     app: &Arc<App>,
     socket: &SocketRef,
+    actor: &Actor,
     id: SessionId,
 ) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
     // Join the session's usage room before reading the summary, so no
     // update falls between the two; a newer update may then precede the ack
     // (`updatedAtUnixMs` orders them).
     socket.join(usage::session_room(id));
-    let summary = match crate::sessions::get(app, id).await {
-        Ok(summary) => summary,
+    let attachment = match terminal::attach(app, actor, id).await {
+        Ok(attachment) => attachment,
         Err(error) => {
             socket.leave(usage::session_room(id));
-            return Err(error.body().clone());
+            return Err(error.into_body());
         }
     };
-    // A live session whose daemon is away (or not yet back after a hub
-    // restart) gets its relay opened now; the viewer then starts streaming
-    // as soon as the daemon resends.
-    let relay = if summary.state.is_final() {
-        app.relay.get(id)
-    } else {
-        app.relay.open(id, summary.host_id)
-    };
-    let Some(relay) = relay else {
+    let summary = attachment.summary;
+    let Some((relay, from)) = attachment.stream else {
         return Ok((summary, None));
     };
-    let (start, end) = relay.range();
-    let from = end.saturating_sub(REPLAY_BYTES as u64).max(start);
     let app = app.clone();
     let socket = socket.clone();
     let start_viewer: StartViewer = Arc::new(move || {
@@ -478,66 +443,4 @@ async fn run_viewer(
             () = cancel.cancelled() => return,
         }
     }
-}
-
-fn live_relay(app: &App, id: SessionId) -> Result<Arc<SessionRelay>, ErrorBody> {
-    let relay = app.relay.get(id).ok_or_else(|| {
-        ErrorBody::new(
-            ErrorCode::NotFound,
-            format!("session {id} is not running on any connected host"),
-        )
-    })?;
-    if relay.is_ended() {
-        return Err(ErrorBody::new(
-            ErrorCode::Conflict,
-            format!("session {id} has ended"),
-        ));
-    }
-    Ok(relay)
-}
-
-fn forward_input(app: &App, input: SendInput) -> Result<(), ErrorBody> {
-    if input.data.len() > MAX_INPUT_BYTES {
-        return Err(ErrorBody::new(
-            ErrorCode::TooLarge,
-            format!(
-                "input of {} bytes exceeds the {MAX_INPUT_BYTES}-byte limit; send it in parts",
-                input.data.len()
-            ),
-        ));
-    }
-    let command = WriteInput {
-        session_id: input.session_id,
-        data: input.data,
-    };
-    forward_to_daemon(app, command.session_id, WriteInput::NAME, &command)
-}
-
-fn forward_resize(app: &App, resize: ResizeTerminal) -> Result<(), ErrorBody> {
-    resize.size.validate()?;
-    let command = ResizePty {
-        session_id: resize.session_id,
-        size: resize.size,
-    };
-    forward_to_daemon(app, command.session_id, ResizePty::NAME, &command)
-}
-
-/// Sends a command to the daemon running a live session.
-fn forward_to_daemon<T: Serialize>(
-    app: &App,
-    session: SessionId,
-    event: &str,
-    command: &T,
-) -> Result<(), ErrorBody> {
-    let relay = live_relay(app, session)?;
-    let link = app
-        .daemons
-        .link(relay.host_id)
-        .ok_or_else(|| ErrorBody::new(ErrorCode::Conflict, "the session's host is offline"))?;
-    link.emit(event, command).map_err(|error| {
-        ErrorBody::new(
-            ErrorCode::Conflict,
-            format!("could not reach the daemon: {error}"),
-        )
-    })
 }

@@ -28,9 +28,11 @@ use std::time::{Duration, Instant};
 use flotilla_protocol::usage::{
     SessionUsage, SessionUsageReport, SessionUsageUpdated, UsageGroupBy, UsageReport, UsageRow,
 };
-use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, SessionId, UI_NAMESPACE};
+use flotilla_protocol::{ErrorBody, ErrorCode, HostId, SessionId};
 use tracing::Instrument;
 
+use crate::actor::Actor;
+use crate::error::ApiError;
 use crate::store::{self, DayRange, Store, UsageTotals, UsageWrite};
 use crate::{App, lock};
 
@@ -232,7 +234,7 @@ impl Usage {
                     self.warn_refused(host_id, session_id, "unknown session");
                     return Ok(false);
                 };
-                let owner: HostId = row.host_id.parse()?;
+                let owner = row.host_id;
                 if owner != host_id {
                     self.warn_refused(host_id, session_id, "the session belongs to another host");
                     return Ok(false);
@@ -411,9 +413,10 @@ impl Usage {
     }
 }
 
-/// Handles one `session:usage` report from the daemon of `host_id`, in the
-/// connection's order: check, record, count, push.
-pub async fn ingest(app: &App, host_id: HostId, report: SessionUsageReport) -> anyhow::Result<()> {
+/// Handles one `session:usage` report from a daemon, in the connection's
+/// order: check, record, count, push.
+pub async fn ingest(app: &App, actor: &Actor, report: SessionUsageReport) -> Result<(), ApiError> {
+    let host_id = actor.daemon()?;
     let session_id = report.session_id;
     if let Err(why) = check_report(&report.usage) {
         app.usage.warn_refused(host_id, session_id, &why);
@@ -434,21 +437,13 @@ pub async fn ingest(app: &App, host_id: HostId, report: SessionUsageReport) -> a
 /// Sends the update to the session's viewers and its host's watchers. A
 /// full socket buffer drops it; the next report replaces it anyway.
 async fn push(app: &App, host_id: HostId, session_id: SessionId, usage: &SessionUsage) {
-    let Some(ns) = app.io.of(UI_NAMESPACE) else {
-        return;
-    };
     let update = SessionUsageUpdated {
         session_id,
         host_id,
         usage: usage.clone(),
     };
-    if let Err(error) = ns
-        .to(vec![session_room(session_id), host_room(host_id)])
-        .emit(SessionUsageUpdated::NAME, &update)
-        .await
-    {
-        tracing::debug!(%error, %session_id, "usage update not delivered to every watcher");
-    }
+    app.emit_to_rooms(vec![session_room(session_id), host_room(host_id)], &update)
+        .await;
 }
 
 /// Starts the task that flushes usage every `interval` until shutdown. The
@@ -562,7 +557,8 @@ pub fn sort_rows(group_by: UsageGroupBy, rows: &mut [UsageRow]) {
 
 /// Builds the report. Reads only flushed data, so it first flushes what is
 /// pending: a report right after a session's last update includes it.
-pub async fn report(app: &App, query: &UsageQuery) -> anyhow::Result<UsageReport> {
+pub async fn report(app: &App, actor: &Actor, query: &UsageQuery) -> Result<UsageReport, ApiError> {
+    actor.user()?;
     if let Err(error) = app.usage.flush(&app.store).await {
         app.usage.report_flush_error(&error);
     }

@@ -75,9 +75,7 @@ async fn metrics_need_a_login_or_the_token_and_show_exact_totals() {
         .await
         .unwrap()
         .unwrap()
-        .id
-        .parse()
-        .unwrap();
+        .id;
     let session = SessionId::new();
     app.store
         .insert_session(NewSession {
@@ -104,7 +102,7 @@ async fn metrics_need_a_login_or_the_token_and_show_exact_totals() {
     };
     crate::usage::ingest(
         &app,
-        host,
+        &crate::actor::Actor::Daemon(host),
         SessionUsageReport {
             session_id: session,
             usage,

@@ -73,7 +73,7 @@ async fn host_names_are_unique_and_tokens_rotate(database: TestDatabase) {
     let store = store(&database).await;
     let host = store.create_host("laptop", "t1").await.unwrap().unwrap();
     assert!(store.create_host("laptop", "t2").await.unwrap().is_none());
-    let id: HostId = host.id.parse().unwrap();
+    let id: HostId = host.id;
     assert!(store.set_host_token(id, "t3").await.unwrap());
     assert!(store.find_host_by_token("t1").await.unwrap().is_none());
     assert!(store.find_host_by_token("t3").await.unwrap().is_some());
@@ -84,7 +84,7 @@ async fn host_names_are_unique_and_tokens_rotate(database: TestDatabase) {
 async fn logins_expire(database: TestDatabase) {
     let store = store(&database).await;
     let user = store.create_user("admin", "hash").await.unwrap();
-    let user_id: UserId = user.id.parse().unwrap();
+    let user_id: UserId = user.id;
     store
         .create_login("live", user_id, now_ms() + 60_000)
         .await
@@ -105,7 +105,7 @@ async fn logins_expire(database: TestDatabase) {
 async fn session_states_only_move_forward(database: TestDatabase) {
     let store = store(&database).await;
     let host = store.create_host("laptop", "t").await.unwrap().unwrap();
-    let host_id: HostId = host.id.parse().unwrap();
+    let host_id: HostId = host.id;
     let id = SessionId::new();
     store
         .insert_session(NewSession {
@@ -134,7 +134,7 @@ async fn session_states_only_move_forward(database: TestDatabase) {
     // A late "started" must not resurrect an exited session.
     store.mark_running(id).await.unwrap();
     let row = store.get_session(id).await.unwrap().unwrap();
-    assert_eq!(row.state, "exited");
+    assert_eq!(row.state, SessionState::Exited);
     assert_eq!(row.exit_code, Some(3));
     assert!(row.ended_at.is_some());
     assert!(
@@ -205,7 +205,7 @@ async fn usage_upserts_sum_per_day_and_group(database: TestDatabase) {
     use flotilla_protocol::usage::UsageGroupBy;
     let store = store(&database).await;
     let host = store.create_host("laptop", "t").await.unwrap().unwrap();
-    let host_id: HostId = host.id.parse().unwrap();
+    let host_id: HostId = host.id;
     let first = store
         .insert_session(new_session(host_id, "claude"))
         .await
@@ -214,8 +214,7 @@ async fn usage_upserts_sum_per_day_and_group(database: TestDatabase) {
         .insert_session(new_session(host_id, "codex"))
         .await
         .unwrap();
-    let (first, second): (SessionId, SessionId) =
-        (first.id.parse().unwrap(), second.id.parse().unwrap());
+    let (first, second): (SessionId, SessionId) = (first.id, second.id);
 
     // The second write of a day adds to its row; the snapshot is replaced.
     let batch = [
@@ -297,7 +296,7 @@ async fn usage_upserts_sum_per_day_and_group(database: TestDatabase) {
     );
     assert_eq!(
         store.session_counts_by_state().await.unwrap(),
-        [("starting".to_owned(), 2)]
+        [(SessionState::Starting, 2)]
     );
 
     assert!(store.delete_host(host_id).await.unwrap());
@@ -312,7 +311,7 @@ async fn usage_upserts_sum_per_day_and_group(database: TestDatabase) {
 async fn only_ended_sessions_are_archived_and_restored(database: TestDatabase) {
     let store = store(&database).await;
     let host = store.create_host("laptop", "t").await.unwrap().unwrap();
-    let host_id: HostId = host.id.parse().unwrap();
+    let host_id: HostId = host.id;
     let live = store
         .insert_session(new_session(host_id, "bash"))
         .await
@@ -321,8 +320,7 @@ async fn only_ended_sessions_are_archived_and_restored(database: TestDatabase) {
         .insert_session(new_session(host_id, "bash"))
         .await
         .unwrap();
-    let (live, ended): (SessionId, SessionId) =
-        (live.id.parse().unwrap(), ended.id.parse().unwrap());
+    let (live, ended): (SessionId, SessionId) = (live.id, ended.id);
     let end = || SessionEnd {
         state: SessionState::Lost,
         exit_code: None,
@@ -332,14 +330,19 @@ async fn only_ended_sessions_are_archived_and_restored(database: TestDatabase) {
     store.mark_ended(ended, end()).await.unwrap();
     assert!(
         !store
-            .set_session_archived(live, Some(now_ms()))
+            .set_session_archived(live, Some(OffsetDateTime::now_utc()))
             .await
             .unwrap()
     );
-    assert!(store.set_session_archived(ended, Some(42)).await.unwrap());
+    assert!(
+        store
+            .set_session_archived(ended, Some(from_ms(42)))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.get_session(ended).await.unwrap().unwrap().archived_at,
-        Some(42)
+        Some(from_ms(42))
     );
     assert!(store.set_session_archived(ended, None).await.unwrap());
     assert_eq!(
@@ -348,14 +351,14 @@ async fn only_ended_sessions_are_archived_and_restored(database: TestDatabase) {
     );
     assert_eq!(
         store
-            .archive_ended_sessions(Some(host_id), 7)
+            .archive_ended_sessions(Some(host_id), from_ms(7))
             .await
             .unwrap(),
         [ended]
     );
     assert!(
         store
-            .archive_ended_sessions(None, 8)
+            .archive_ended_sessions(None, from_ms(8))
             .await
             .unwrap()
             .is_empty()

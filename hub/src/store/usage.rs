@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
+use flotilla_protocol::rest::SessionState;
 use flotilla_protocol::usage::{SessionUsage, TokenCounts, UsageGroupBy, UsageRow};
 use flotilla_protocol::{HostId, SessionId};
 use sea_orm::{
@@ -463,7 +464,7 @@ impl Store {
     }
 
     /// How many sessions are in each state.
-    pub async fn session_counts_by_state(&self) -> anyhow::Result<Vec<(String, u64)>> {
+    pub async fn session_counts_by_state(&self) -> anyhow::Result<Vec<(SessionState, u64)>> {
         let rows = self
             .db
             .query_all_raw(statement(
@@ -473,7 +474,12 @@ impl Store {
             ))
             .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("", "state")?, from_db(row, "n")?)))
+            .map(|row| {
+                let state: String = row.try_get("", "state")?;
+                let state = SessionState::parse(&state)
+                    .with_context(|| format!("sessions.state {state:?} is unknown"))?;
+                Ok((state, from_db(row, "n")?))
+            })
             .collect()
     }
 }

@@ -2,16 +2,10 @@
 //! and of ingest, batched flushes, restarts and reports against a real
 //! SQLite file.
 
-use std::path::Path;
-
-use clap::Parser;
-use flotilla_protocol::TermSize;
 use flotilla_protocol::usage::TokenCounts;
-use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::config::{HubArgs, HubConfig};
-use crate::store::NewSession;
+use crate::test_app::{app_in, host, session, user};
 
 fn tokens(input: u64, output: u64, cache_read: u64) -> TokenCounts {
     TokenCounts {
@@ -157,52 +151,10 @@ fn rows_sort_by_cost_and_days_by_date() {
 
 // ---- in-process, real SQLite file ----
 
-async fn app_in(dir: &Path) -> Arc<App> {
-    let args = HubArgs::try_parse_from([
-        "flotilla-hub",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--static-dir",
-        dir.join("static").to_str().unwrap(),
-        // Long: the tests flush explicitly.
-        "--usage-flush-ms",
-        "3600000",
-    ])
-    .unwrap();
-    let config = HubConfig::from_args(args, Some("admin-password".into())).unwrap();
-    let (app, _router) = crate::build(config, CancellationToken::new())
-        .await
-        .unwrap();
-    app
-}
-
-async fn host(app: &App, name: &str) -> HostId {
-    let row = app.store.create_host(name, name).await.unwrap().unwrap();
-    row.id.parse().unwrap()
-}
-
-async fn session(app: &App, host: HostId, profile: &str, project: &str) -> SessionId {
-    let id = SessionId::new();
-    app.store
-        .insert_session(NewSession {
-            id,
-            host_id: host,
-            profile: profile.into(),
-            project: project.into(),
-            size: TermSize { cols: 80, rows: 24 },
-            created_by: "admin".into(),
-        })
-        .await
-        .unwrap();
-    id
-}
-
 async fn send(app: &App, host: HostId, session: SessionId, usage: SessionUsage) {
     ingest(
         app,
-        host,
+        &Actor::Daemon(host),
         SessionUsageReport {
             session_id: session,
             usage,
@@ -214,7 +166,7 @@ async fn send(app: &App, host: HostId, session: SessionId, usage: SessionUsage) 
 
 async fn day_rows(app: &App) -> Vec<UsageRow> {
     let query = parse_query(Some("day"), None, None).unwrap();
-    report(app, &query).await.unwrap().rows
+    report(app, &user(), &query).await.unwrap().rows
 }
 
 #[tokio::test]
@@ -229,7 +181,11 @@ async fn reports_are_written_in_batches_counted_per_day_and_survive_a_restart() 
         send(&app, laptop, id, snap(250, 40, 5, 2_500)).await;
         // Nothing reached the database yet, but the session shows the latest.
         assert_eq!(app.store.session_usage(id).await.unwrap(), None);
-        let shown = crate::sessions::get(&app, id).await.unwrap().usage.unwrap();
+        let shown = crate::sessions::get(&app, &user(), id)
+            .await
+            .unwrap()
+            .usage
+            .unwrap();
         assert_eq!(shown.tokens, tokens(250, 40, 5));
         app.usage.flush(&app.store).await.unwrap();
         assert_eq!(
@@ -253,7 +209,7 @@ async fn reports_are_written_in_batches_counted_per_day_and_survive_a_restart() 
     // A new hub on the same file: the usage is there, the counters resume
     // from it and the next report adds only its growth.
     let app = app_in(dir.path()).await;
-    let listed = crate::sessions::list(&app, None).await.unwrap();
+    let listed = crate::sessions::list(&app, &user(), None).await.unwrap();
     assert_eq!(listed[0].usage.as_ref().unwrap().tokens, tokens(300, 40, 5));
     let metrics = app.metrics.render(&app).await.unwrap();
     assert!(
@@ -338,7 +294,7 @@ async fn reports_group_by_host_project_agent_and_day_with_exact_sums() {
     send(&app, server, c, snap(300, 30, 0, 7_000)).await;
     let query = |group_by: &str| parse_query(Some(group_by), None, None).unwrap();
 
-    let by_host = report(&app, &query("host")).await.unwrap();
+    let by_host = report(&app, &user(), &query("host")).await.unwrap();
     let summary: Vec<(String, String, u64, u64, u64, u64)> = by_host
         .rows
         .iter()
@@ -365,7 +321,7 @@ async fn reports_group_by_host_project_agent_and_day_with_exact_sums() {
     assert_eq!(by_host.total.cost_nano_usd, 12_000);
     assert_eq!(by_host.total.unpriced_sessions, 1);
 
-    let by_agent = report(&app, &query("agent")).await.unwrap();
+    let by_agent = report(&app, &user(), &query("agent")).await.unwrap();
     let agents: Vec<(&str, u64, u64)> = by_agent
         .rows
         .iter()
@@ -373,7 +329,7 @@ async fn reports_group_by_host_project_agent_and_day_with_exact_sums() {
         .collect();
     assert_eq!(agents, [("claude", 2, 400), ("codex", 1, 200)]);
 
-    let by_project = report(&app, &query("project")).await.unwrap();
+    let by_project = report(&app, &user(), &query("project")).await.unwrap();
     let projects: Vec<(&str, u64)> = by_project
         .rows
         .iter()
@@ -383,12 +339,12 @@ async fn reports_group_by_host_project_agent_and_day_with_exact_sums() {
 
     let today = utc_day(store::now_ms());
     let in_range = parse_query(Some("day"), Some(&today), Some(&today)).unwrap();
-    let by_day = report(&app, &in_range).await.unwrap();
+    let by_day = report(&app, &user(), &in_range).await.unwrap();
     assert_eq!(by_day.rows.len(), 1);
     assert_eq!(by_day.rows[0].sessions, 3);
     assert_eq!(by_day.rows[0].tokens.output, 60);
     let before = parse_query(Some("day"), None, Some("2000-01-01")).unwrap();
-    let empty = report(&app, &before).await.unwrap();
+    let empty = report(&app, &user(), &before).await.unwrap();
     assert!(empty.rows.is_empty());
     assert_eq!(empty.total.sessions, 0);
 }
@@ -414,7 +370,11 @@ async fn ended_sessions_leave_memory_after_their_flush_and_keep_counting_from_th
     assert!(in_memory(&app), "kept until its usage is written");
     app.usage.flush(&app.store).await.unwrap();
     assert!(!in_memory(&app));
-    let shown = crate::sessions::get(&app, id).await.unwrap().usage.unwrap();
+    let shown = crate::sessions::get(&app, &user(), id)
+        .await
+        .unwrap()
+        .usage
+        .unwrap();
     assert_eq!(shown.tokens, tokens(100, 10, 0));
     // A final report after the exit still counts only its growth.
     send(&app, laptop, id, snap(120, 10, 0, 1_200)).await;

@@ -29,6 +29,7 @@ mod hardening_hub;
 mod live_loop;
 mod profiles;
 mod secrets;
+mod structure;
 mod telemetry;
 mod tidy;
 mod usage;

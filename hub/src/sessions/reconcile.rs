@@ -1,6 +1,6 @@
 //! What a daemon's `Hello` means for the hub's session records: a pure
 //! function from the live records of the host and the sessions the daemon
-//! says it runs to a plan, which `daemons::on_hello` carries out.
+//! says it runs to a plan, which `sessions::hello` carries out.
 //!
 //! - A live record whose session the daemon runs is adopted; a `starting`
 //!   one is confirmed as running (the daemon's answer to the spawn may have
