@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod mcp;
+pub mod placeholder;
 pub mod provisioning;
 pub mod schema;
 pub mod sidecar;
@@ -32,6 +33,7 @@ use thiserror::Error;
 
 pub use self::diagnostic::Diagnostic;
 use self::diagnostic::Positions;
+use self::placeholder::{Placeholder, Values};
 
 /// One agent profile as written in `profiles/<name>.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -313,17 +315,18 @@ impl Profile {
 
     /// The profile's `env` with placeholders substituted.
     pub fn env(&self, values: &EnvPlaceholders<'_>) -> BTreeMap<String, String> {
+        let session_endpoint = session_endpoint(values.otlp_endpoint, values.session_id);
+        let values = Values::new()
+            .with(Placeholder::OtlpEndpoint, values.otlp_endpoint)
+            .with(Placeholder::OtlpSessionEndpoint, &session_endpoint)
+            .with(Placeholder::SessionId, values.session_id)
+            .with(Placeholder::AgentId, values.agent_id);
         self.env
             .iter()
             .map(|(key, value)| {
-                let value = value
-                    .replace(
-                        "{otlp_session_endpoint}",
-                        &session_endpoint(values.otlp_endpoint, values.session_id),
-                    )
-                    .replace("{otlp_endpoint}", values.otlp_endpoint)
-                    .replace("{session_id}", values.session_id)
-                    .replace("{agent_id}", values.agent_id);
+                // Validation admits only placeholders that have a value here.
+                let value =
+                    placeholder::substitute(value, &values).unwrap_or_else(|_| value.clone());
                 (key.clone(), value)
             })
             .collect()
@@ -361,27 +364,18 @@ impl Profile {
 /// Substitutes placeholders in an argv template, dropping arguments whose
 /// placeholder has no value.
 pub fn substitute(template: &[String], placeholders: &Placeholders<'_>) -> Vec<String> {
-    let pairs = [
-        ("{prompt}", placeholders.prompt),
-        ("{session_id}", placeholders.session_id),
-        ("{project_dir}", placeholders.project_dir),
-        ("{model}", placeholders.model),
-        (
-            "{otlp_session_endpoint}",
-            placeholders.otlp_session_endpoint,
-        ),
-    ];
+    let mut values = Values::new();
+    values.set(Placeholder::Prompt, placeholders.prompt);
+    values.set(Placeholder::SessionId, placeholders.session_id);
+    values.set(Placeholder::ProjectDir, placeholders.project_dir);
+    values.set(Placeholder::Model, placeholders.model);
+    values.set(
+        Placeholder::OtlpSessionEndpoint,
+        placeholders.otlp_session_endpoint,
+    );
     template
         .iter()
-        .filter_map(|arg| {
-            let mut out = arg.clone();
-            for (key, value) in pairs {
-                if out.contains(key) {
-                    out = out.replace(key, value?);
-                }
-            }
-            Some(out)
-        })
+        .filter_map(|arg| placeholder::substitute(arg, &values).ok())
         .collect()
 }
 

@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -446,140 +446,23 @@ async function typeInTerminal(page, text) {
 }
 
 // ---------------------------------------------------------------------------
-// A fake agent that reports telemetry (the approach of
-// integration/tests/all/telemetry.rs): a bash script, spawned through a
-// profile, posts OTLP/HTTP JSON with curl to the endpoint the daemon injected,
-// then idles. Its exact totals are what the browser must show.
+// The fake agent (integration/fixtures/fake-agent, shared with the Rust
+// integration tests): a bash script, spawned through its profile, posts fixed
+// OTLP/HTTP exports with curl to the endpoints the daemon injected, then
+// idles. The exact totals it adds up to (expected.json) are what the browser
+// must show.
 
-const FAKE_AGENT = 'fakeagent';
-// Two delta exports for a priced model: 100+50 input, 20+30 output tokens.
-const FAKE_TOKENS = { input: 150, output: 50 };
-const FAKE_TOTAL_TOKENS = FAKE_TOKENS.input + FAKE_TOKENS.output;
-// Priced at 3 (input) and 15 (output) USD per million tokens:
-// (150 × 3 + 50 × 15) USD / 1e6 = 0.0012 USD = 1_200_000 nano-USD.
-const FAKE_COST_NANO_USD = (FAKE_TOKENS.input * 3 + FAKE_TOKENS.output * 15) * 1000;
-const FAKE_WINDOW = 200_000;
-const FAKE_CONTEXT_USED = 1000;
-
-function fakeProfile(script) {
-  return `name: ${FAKE_AGENT}
-display_name: Fake agent
-color: "#888888"
-binary: bash
-always_available: true
-commands:
-  new: ["bash", ${JSON.stringify(script)}]
-env:
-  OTEL_EXPORTER_OTLP_ENDPOINT: "{otlp_endpoint}"
-  OTEL_RESOURCE_ATTRIBUTES: "flotilla.session_id={session_id}"
-telemetry:
-  token_metrics:
-    - name: fake.token.usage
-      type_attribute: type
-      types:
-        input: input
-        output: output
-        cacheRead: cache_read
-  model_attribute: model
-  events:
-    api_request:
-      name: fake.api_request
-      model: model
-      input_tokens: input_tokens
-      output_tokens: output_tokens
-      cache_read_tokens: cache_read_tokens
-  pricing:
-    - match: { prefix: fake-priced }
-      input: 3
-      output: 15
-      cache_read: 0.3
-      context_window: ${FAKE_WINDOW}
-`;
-}
-
-function otlpAttr(key, value) {
-  return { key, value: typeof value === 'string' ? { stringValue: value } : { intValue: String(value) } };
-}
-
-function fakeAgentScript() {
-  const resource = { attributes: [otlpAttr('flotilla.session_id', 'SESSION_ID')] };
-  const point = (type, value, start, end) => ({
-    attributes: [otlpAttr('model', 'fake-priced'), otlpAttr('type', type)],
-    startTimeUnixNano: String(start),
-    timeUnixNano: String(end),
-    asInt: String(value),
-  });
-  const metrics = (points) => ({
-    resourceMetrics: [
-      {
-        resource,
-        scopeMetrics: [
-          {
-            scope: { name: 'fake' },
-            metrics: [
-              {
-                name: 'fake.token.usage',
-                sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: points },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  const exports = [
-    metrics([point('input', 100, 1000, 2000), point('output', 20, 1000, 2000)]),
-    metrics([
-      point('input', FAKE_TOKENS.input - 100, 2000, 3000),
-      point('output', FAKE_TOKENS.output - 20, 2000, 3000),
-    ]),
-  ];
-  // One request event, for the context bar (it adds no tokens).
-  const logs = {
-    resourceLogs: [
-      {
-        resource,
-        scopeLogs: [
-          {
-            scope: { name: 'fake' },
-            logRecords: [
-              {
-                timeUnixNano: '3000',
-                body: { stringValue: 'fake.api_request' },
-                attributes: [
-                  otlpAttr('event.name', 'api_request'),
-                  otlpAttr('model', 'fake-priced'),
-                  otlpAttr('input_tokens', FAKE_CONTEXT_USED),
-                  otlpAttr('output_tokens', 30),
-                  otlpAttr('cache_read_tokens', 0),
-                ],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  const lines = [
-    '#!/bin/bash',
-    'set -eu',
-    'sid=${OTEL_RESOURCE_ATTRIBUTES#flotilla.session_id=}',
-    `post() { printf '%s' "\${2//SESSION_ID/$sid}" | curl -fsS -o /dev/null -H 'content-type: application/json' --data-binary @- "$1"; }`,
-  ];
-  for (const body of exports) lines.push(`post "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/metrics" '${JSON.stringify(body)}'`);
-  lines.push(`post "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/logs" '${JSON.stringify(logs)}'`);
-  lines.push('echo FAKE-AGENT-SENT', 'exec sleep 600', '');
-  return lines.join('\n');
-}
+const FAKE_AGENT_DIR = join(REPO, 'integration', 'fixtures', 'fake-agent');
+const FAKE = JSON.parse(readFileSync(join(FAKE_AGENT_DIR, 'expected.json'), 'utf8'));
+const FAKE_AGENT = FAKE.profile;
 
 /** The profiles the daemon uses: those of PROFILES plus the fake agent's, in a temp dir. */
 function profilesWithFakeAgent() {
   const dir = makeTemp('flotilla-e2e-profiles-');
   const profiles = join(dir, 'profiles');
   cpSync(PROFILES, profiles, { recursive: true });
-  const script = join(dir, 'fake-agent.sh');
-  writeFileSync(script, fakeAgentScript());
-  writeFileSync(join(profiles, `${FAKE_AGENT}.yaml`), fakeProfile(script));
+  const profile = readFileSync(join(FAKE_AGENT_DIR, 'profile.yaml'), 'utf8').replaceAll('@FIXTURE_DIR@', FAKE_AGENT_DIR);
+  writeFileSync(join(profiles, `${FAKE_AGENT}.yaml`), profile);
   return profiles;
 }
 
@@ -1207,19 +1090,19 @@ async function main() {
     await page.goto(`${base}/#/session/${fakeId}`);
     await page.locator(`[data-testid=terminal-view][data-session-id="${fakeId}"][data-attach=attached]`).waitFor();
     await waitUntil('the fake agent to report that it sent its telemetry', () =>
-      terminalHasLine(page, fakeId, 'FAKE-AGENT-SENT'),
+      terminalHasLine(page, fakeId, FAKE.sentLine),
     );
     // The header and the session list both show the exact totals, pushed live.
     for (const testid of [`session-usage-detail-${fakeId}`, `session-usage-${fakeId}`]) {
       const strip = page.getByTestId(testid);
-      await waitUntil(`${testid} to show ${FAKE_TOTAL_TOKENS} tokens`, () =>
-        attrIs(strip, 'usage-tokens', 'data-total-tokens', FAKE_TOTAL_TOKENS),
+      await waitUntil(`${testid} to show ${FAKE.tokens.total} tokens`, () =>
+        attrIs(strip, 'usage-tokens', 'data-total-tokens', FAKE.tokens.total),
       );
-      await waitUntil(`${testid} to show a cost of ${FAKE_COST_NANO_USD} nano-USD`, () =>
-        attrIs(strip, 'usage-cost', 'data-cost-nano-usd', FAKE_COST_NANO_USD),
+      await waitUntil(`${testid} to show a cost of ${FAKE.costNanoUsd} nano-USD`, () =>
+        attrIs(strip, 'usage-cost', 'data-cost-nano-usd', FAKE.costNanoUsd),
       );
     }
-    const percent = ((FAKE_CONTEXT_USED / FAKE_WINDOW) * 100).toFixed(1);
+    const percent = ((FAKE.context.usedTokens / FAKE.context.windowTokens) * 100).toFixed(1);
     await waitUntil(`the header's context bar at ${percent}%`, () =>
       attrIs(page.getByTestId(`session-usage-detail-${fakeId}`), 'context-bar', 'data-percent', percent),
     );
@@ -1246,7 +1129,7 @@ async function main() {
         const sessions = (await row.getByTestId('usage-row-sessions').textContent())?.trim();
         const tokens = await row.getByTestId('usage-tokens').getAttribute('data-total-tokens');
         const cost = await row.getByTestId('usage-cost').getAttribute('data-cost-nano-usd');
-        if (sessions === '1' && tokens === String(FAKE_TOTAL_TOKENS) && cost === String(FAKE_COST_NANO_USD)) return true;
+        if (sessions === '1' && tokens === String(FAKE.tokens.total) && cost === String(FAKE.costNanoUsd)) return true;
         await refresh();
         return { pending: `row: sessions=${sessions} tokens=${tokens} cost=${cost}` };
       }

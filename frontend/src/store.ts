@@ -19,7 +19,8 @@ export interface AppState {
   connection: ConnectionStatus;
   connectionDetail: string | undefined;
   /**
-   * Per host, how many times the hub announced it online since load. A viewer
+   * Per host, how many `host:updated` events since load said it is online (its
+   * daemon connected, or its inventory changed while connected). A viewer
    * re-attaches when it changes: the hub streams a session's output only while
    * its daemon is connected, so an attach made while it was away yields nothing.
    */

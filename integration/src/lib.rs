@@ -8,6 +8,7 @@
 //! what they waited for, the last state seen and every child's log tail.
 
 pub mod api;
+pub mod fake_agent;
 pub mod fake_daemon;
 pub mod postgres;
 pub mod process;

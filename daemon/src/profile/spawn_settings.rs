@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::placeholder::{Placeholder, Values, substitute};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -416,7 +417,9 @@ pub fn undo_text(
 pub fn substitute_value(value: &serde_json::Value, otlp_endpoint: &str) -> serde_json::Value {
     match value {
         serde_json::Value::String(text) => {
-            serde_json::Value::String(text.replace("{otlp_endpoint}", otlp_endpoint))
+            let values = Values::new().with(Placeholder::OtlpEndpoint, otlp_endpoint);
+            // Validation admits only `{otlp_endpoint}` here.
+            serde_json::Value::String(substitute(text, &values).unwrap_or_else(|_| text.clone()))
         }
         serde_json::Value::Array(items) => serde_json::Value::Array(
             items

@@ -135,6 +135,28 @@ fn placeholders_are_substituted_and_absent_ones_dropped() {
 }
 
 #[test]
+fn a_prompt_that_mentions_placeholders_is_passed_as_typed() {
+    // Substitution is one pass: the prompt's text is never scanned again,
+    // so `{model}` (which has no value) does not drop the argument and
+    // `{session_id}` is not filled in.
+    let profile = parse("demo.yaml", VALID).unwrap();
+    let placeholders = Placeholders {
+        prompt: Some("use {model} in {session_id} {project_dir}"),
+        session_id: Some("s1"),
+        project_dir: Some("/p"),
+        ..Placeholders::default()
+    };
+    assert_eq!(
+        profile.command(&placeholders, false),
+        [
+            "demo",
+            "--dir=/p",
+            "use {model} in {session_id} {project_dir}"
+        ]
+    );
+}
+
+#[test]
 fn typed_prompt_stays_off_the_command_line() {
     let text = VALID
         .replace(r#", "{prompt}"]"#, "]")

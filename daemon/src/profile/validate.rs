@@ -5,32 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::Diagnostic;
+use super::placeholder::{self, Field, Placeholder};
 use super::spawn_settings::SettingsFormat;
 use super::telemetry::{Includes, PriceMatch, TokenType};
 use super::{Profile, PromptMode};
 use crate::secret::is_secret;
-
-/// Placeholders allowed in `commands`.
-pub const COMMAND_PLACEHOLDERS: &[&str] = &[
-    "prompt",
-    "session_id",
-    "project_dir",
-    "model",
-    "otlp_session_endpoint",
-];
-/// Placeholders allowed in `env` values.
-pub const ENV_PLACEHOLDERS: &[&str] = &[
-    "otlp_endpoint",
-    "otlp_session_endpoint",
-    "session_id",
-    "agent_id",
-];
-/// Placeholders allowed in `spawn_settings[].merge` strings.
-pub const MERGE_PLACEHOLDERS: &[&str] = &["otlp_endpoint"];
-/// Placeholders allowed in `spawn_settings[].path`.
-pub const SETTINGS_PATH_PLACEHOLDERS: &[&str] = &["project_dir"];
-/// Placeholders allowed in `sidecar.file_pattern`.
-pub const SIDECAR_PLACEHOLDERS: &[&str] = &["agent_id", "tmpdir"];
 
 /// Every broken rule of `profile`, in field order. The diagnostics carry the
 /// file `<name>.yaml` and no position yet (line and column 0).
@@ -83,15 +62,15 @@ impl Rules {
             );
         }
         if let Some(argv) = &profile.version_command {
-            self.argv("version_command", argv, &[]);
+            self.argv("version_command", argv, Field::VersionCommand);
         }
     }
 
     fn commands(&mut self, profile: &Profile) {
         let commands = &profile.commands;
-        self.argv("commands.new", &commands.new, COMMAND_PLACEHOLDERS);
+        self.argv("commands.new", &commands.new, Field::Command);
         if let Some(resume) = &commands.resume {
-            self.argv("commands.resume", resume, COMMAND_PLACEHOLDERS);
+            self.argv("commands.resume", resume, Field::Command);
         }
         if commands.prompt.mode == PromptMode::Typed {
             let templates = [
@@ -101,7 +80,7 @@ impl Rules {
             for (name, template) in templates {
                 let Some(template) = template else { continue };
                 for (index, arg) in template.iter().enumerate() {
-                    if arg.contains("{prompt}") {
+                    if placeholder::names(arg).any(|name| name == Placeholder::Prompt.name()) {
                         self.report(
                             format!("commands.{name}[{index}]"),
                             "`{prompt}` is not allowed with `prompt.mode: typed` (the prompt is typed after start)",
@@ -116,7 +95,7 @@ impl Rules {
         for (key, value) in env {
             let path = format!("env.{key}");
             self.env_name(&path, key);
-            self.placeholders(&path, value, ENV_PLACEHOLDERS);
+            self.placeholders(&path, value, Field::Env);
         }
     }
 
@@ -343,9 +322,11 @@ impl Rules {
         self.placeholders(
             "sidecar.file_pattern",
             &sidecar.file_pattern,
-            SIDECAR_PLACEHOLDERS,
+            Field::SidecarPattern,
         );
-        if !sidecar.file_pattern.contains("{agent_id}") {
+        if !placeholder::names(&sidecar.file_pattern)
+            .any(|name| name == Placeholder::AgentId.name())
+        {
             self.report(
                 "sidecar.file_pattern",
                 "expected `{agent_id}` in the pattern so sessions never share a file",
@@ -366,7 +347,7 @@ impl Rules {
                     "expected a path starting with `~/` or `{project_dir}/`, without `..`",
                 );
             }
-            self.placeholders(&format!("{base}.path"), path, SETTINGS_PATH_PLACEHOLDERS);
+            self.placeholders(&format!("{base}.path"), path, Field::SettingsPath);
             match &setting.merge {
                 serde_json::Value::Object(map) if !map.is_empty() => {
                     self.merge_value(&format!("{base}.merge"), &setting.merge, setting.format);
@@ -381,7 +362,7 @@ impl Rules {
             serde_json::Value::Null if format == SettingsFormat::Toml => {
                 self.report(path, "TOML has no null; expected a value");
             }
-            serde_json::Value::String(text) => self.placeholders(path, text, MERGE_PLACEHOLDERS),
+            serde_json::Value::String(text) => self.placeholders(path, text, Field::Merge),
             serde_json::Value::Array(items) => {
                 for (index, item) in items.iter().enumerate() {
                     self.merge_value(&format!("{path}[{index}]"), item, format);
@@ -453,7 +434,7 @@ impl Rules {
         }
     }
 
-    fn argv(&mut self, path: &str, argv: &[String], allowed: &[&str]) {
+    fn argv(&mut self, path: &str, argv: &[String], field: Field) {
         if argv.first().is_none_or(|program| program.is_empty()) {
             self.report(
                 path,
@@ -461,7 +442,7 @@ impl Rules {
             );
         }
         for (index, arg) in argv.iter().enumerate() {
-            self.placeholders(&format!("{path}[{index}]"), arg, allowed);
+            self.placeholders(&format!("{path}[{index}]"), arg, field);
         }
     }
 
@@ -503,40 +484,20 @@ impl Rules {
         }
     }
 
-    fn placeholders(&mut self, path: &str, text: &str, allowed: &[&str]) {
-        for name in placeholder_names(text) {
-            if !allowed.contains(&name) {
-                let allowed: Vec<String> =
-                    allowed.iter().map(|name| format!("{{{name}}}")).collect();
-                let allowed = if allowed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    allowed.join(", ")
-                };
-                self.report(
-                    path,
-                    format!("unknown placeholder {{{name}}}; expected one of: {allowed}"),
-                );
-            }
+    fn placeholders(&mut self, path: &str, text: &str, field: Field) {
+        for name in field.misplaced(text) {
+            let allowed: Vec<String> = field.allowed().iter().map(|p| p.token()).collect();
+            let allowed = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            self.report(
+                path,
+                format!("unknown placeholder {{{name}}}; expected one of: {allowed}"),
+            );
         }
     }
-}
-
-/// The names of `{name}` placeholders in `text` (lowercase identifiers
-/// only, so JSON or shell braces are not mistaken for placeholders).
-pub fn placeholder_names(text: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
-        rest = &rest[start + 1..];
-        let Some(end) = rest.find('}') else { break };
-        let name = &rest[..end];
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-            names.push(name);
-            rest = &rest[end + 1..];
-        }
-    }
-    names
 }
 
 /// Whether `name` is a portable environment variable name.
