@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
+use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
     TEXT_OUTPUT_MAX,
@@ -142,7 +143,7 @@ struct Link {
     /// Exits that happened while disconnected, reported after the next Hello.
     pending_exits: Vec<SessionExited>,
     /// Per session, the offset up to which output was sent on the current
-    /// connection.
+    /// connection: a [`StreamCursor`]'s offset.
     sent: HashMap<SessionId, u64>,
 }
 
@@ -366,16 +367,27 @@ impl Link {
             let Some(handle) = self.host.session(resume.session_id) else {
                 continue;
             };
-            let mut offset = resume.offset;
-            while let Some((start, data)) = handle.read_retained(offset, RESEND_CHUNK) {
-                if start > offset {
-                    warn!(session_id = %resume.session_id, lost = start - offset, "output older than the ring was lost");
-                }
-                send_frame(socket, resume.session_id, start, &data).await?;
-                offset = start + data.len() as u64;
+            let mut cursor = StreamCursor::at(resume.offset);
+            while let Some((start, data)) = handle.read_retained(cursor.offset(), RESEND_CHUNK) {
+                // The ring returns bytes from the cursor on, or from its
+                // start when that is newer: never a duplicate.
+                let skip = match cursor.advance(start, data.len()) {
+                    Advance::Append { skip } => skip,
+                    Advance::Gap { missing } => {
+                        warn!(session_id = %resume.session_id, lost = missing, "output older than the ring was lost");
+                        0
+                    }
+                    Advance::Duplicate | Advance::OffsetOverflow => break,
+                };
+                send_frame(
+                    socket,
+                    resume.session_id,
+                    start + skip as u64,
+                    &data[skip..],
+                )
+                .await?;
             }
-            self.sent
-                .insert(resume.session_id, offset.max(resume.offset));
+            self.sent.insert(resume.session_id, cursor.offset());
         }
         for exited in std::mem::take(&mut self.pending_exits) {
             socket.emit_json(&exited).await?;
@@ -398,15 +410,20 @@ impl Link {
                 offset,
                 data,
             } => {
-                let end = offset + data.len() as u64;
                 let sent = self.sent.entry(session_id).or_insert(offset);
-                if end <= *sent {
-                    return Ok(());
-                }
-                let skip = usize::try_from(sent.saturating_sub(offset)).unwrap_or(usize::MAX);
-                let start = offset.max(*sent);
-                *sent = end;
-                send_frame(socket, session_id, start, &data[skip.min(data.len())..]).await
+                let mut cursor = StreamCursor::at(*sent);
+                let skip = match cursor.advance(offset, data.len()) {
+                    Advance::Append { skip } => skip,
+                    // The hub reports and bridges a gap itself.
+                    Advance::Gap { .. } => 0,
+                    Advance::Duplicate => return Ok(()),
+                    Advance::OffsetOverflow => {
+                        warn!(%session_id, offset, "output past 2^64 bytes; not sent");
+                        return Ok(());
+                    }
+                };
+                *sent = cursor.offset();
+                send_frame(socket, session_id, offset + skip as u64, &data[skip..]).await
             }
             SessionEvent::Exited(exited) => {
                 // Totals first, so the hub has them when it records the

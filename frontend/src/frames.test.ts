@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_HEADER_LEN, FRAME_VERSION } from './protocol/generated/constants';
-import { OutputCursor, decodeFrame, encodeFrame, uuidFromBytes, uuidToBytes } from './frames';
+import vectors from '../../protocol/tests/vectors/stream_cursor.json';
+import {
+  type Advance,
+  OutputCursor,
+  advanceCursor,
+  decodeFrame,
+  encodeFrame,
+  uuidFromBytes,
+  uuidToBytes,
+} from './frames';
 
 const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -143,5 +152,42 @@ describe('OutputCursor', () => {
       at += p.length;
     }
     expect(dec(joined)).toBe('héllo wörld ✓ 🚀');
+  });
+});
+
+/** The golden cases `protocol::cursor` runs too; numbers are decimal strings. */
+interface CursorCase {
+  name: string;
+  cursor: string;
+  offset: string;
+  len: string;
+  expect: { type: Advance['kind']; skip?: string; missing?: string };
+  after: string;
+}
+
+function expected(c: CursorCase): Advance {
+  switch (c.expect.type) {
+    case 'append':
+      return { kind: 'append', skip: BigInt(c.expect.skip ?? 'missing skip') };
+    case 'gap':
+      return { kind: 'gap', missing: BigInt(c.expect.missing ?? 'missing count') };
+    case 'duplicate':
+    case 'offset_overflow':
+      return { kind: c.expect.type };
+  }
+}
+
+describe('advanceCursor', () => {
+  const cases = (vectors as { cases: CursorCase[] }).cases;
+
+  it('has the golden vectors', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    expect(advanceCursor(BigInt(c.cursor), BigInt(c.offset), BigInt(c.len))).toEqual({
+      advance: expected(c),
+      cursor: BigInt(c.after),
+    });
   });
 });

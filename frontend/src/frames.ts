@@ -1,6 +1,7 @@
 /**
  * Terminal output frames: decoding the binary `session:output` payload and
- * deduplicating it against what a viewer has already written.
+ * deduplicating it against what a viewer has already written (the stream
+ * cursor rule of `protocol::cursor`, as `advanceCursor`).
  *
  * Pure: no I/O, no timers. A frame is
  * `[version u8][session uuid 16 bytes][offset u64 BE][data …]`.
@@ -96,6 +97,43 @@ export function encodeFrame(sessionId: string, offset: number, data: Uint8Array)
   return out;
 }
 
+/** The largest offset a stream can reach: 2^64 - 1. */
+export const MAX_STREAM_OFFSET = (1n << 64n) - 1n;
+
+/**
+ * What `advanceCursor` made of a frame; the same cases as the Rust
+ * `protocol::cursor::Advance` (`kind` is its snake_case variant name).
+ */
+export type Advance =
+  /** New bytes follow the first `skip`, which were already accepted. */
+  | { kind: 'append'; skip: bigint }
+  /** Every byte was already accepted, including an empty frame at or before the cursor. */
+  | { kind: 'duplicate' }
+  /** The frame starts past the cursor; `missing` bytes before it were lost. */
+  | { kind: 'gap'; missing: bigint }
+  /** The frame would end past 2^64 - 1; it is refused. */
+  | { kind: 'offset_overflow' };
+
+/**
+ * The stream cursor rule, exactly as `StreamCursor::advance` in
+ * `protocol/src/cursor.rs` (both run `protocol/tests/vectors/stream_cursor.json`).
+ * `cursor` is the offset just past the last accepted byte; returns what to do
+ * with a frame of `len` bytes at `offset`, and the cursor afterwards (the
+ * frame's end, unless it is a duplicate or refused). BigInt, so u64 offsets
+ * are exact.
+ */
+export function advanceCursor(
+  cursor: bigint,
+  offset: bigint,
+  len: bigint,
+): { advance: Advance; cursor: bigint } {
+  const end = offset + len;
+  if (end > MAX_STREAM_OFFSET) return { advance: { kind: 'offset_overflow' }, cursor };
+  if (end <= cursor) return { advance: { kind: 'duplicate' }, cursor };
+  if (offset > cursor) return { advance: { kind: 'gap', missing: offset - cursor }, cursor: end };
+  return { advance: { kind: 'append', skip: cursor - offset }, cursor: end };
+}
+
 /** What to do with one frame. */
 export type Accepted =
   /** Nothing new: the viewer already has every byte of it. */
@@ -117,23 +155,27 @@ export class OutputCursor {
 
   /** Decides what part of a frame to write and advances the cursor. */
   accept(offset: number, data: Uint8Array): Accepted {
-    const end = offset + data.length;
-    if (this.nextOffset === null) {
-      // The first frame after attaching is the retained tail of the stream;
-      // whatever precedes it is history this viewer never had, not a gap.
-      this.nextOffset = end;
-      return { kind: 'write', data, gap: 0 };
+    // The first frame after attaching is the retained tail of the stream;
+    // whatever precedes it is history this viewer never had, not a gap.
+    const from = this.nextOffset ?? offset;
+    const { advance, cursor } = advanceCursor(BigInt(from), BigInt(offset), BigInt(data.length));
+    this.nextOffset = Number(cursor);
+    switch (advance.kind) {
+      case 'append': {
+        const skip = Number(advance.skip);
+        return { kind: 'write', data: skip === 0 ? data : data.subarray(skip), gap: 0 };
+      }
+      case 'gap': {
+        const gap = Number(advance.missing);
+        this.gaps += 1;
+        this.missedBytes += gap;
+        return { kind: 'write', data, gap };
+      }
+      // Decoded offsets stay below 2^53, so no frame overflows; one that did
+      // would carry nothing to write.
+      case 'duplicate':
+      case 'offset_overflow':
+        return { kind: 'duplicate' };
     }
-    const next = this.nextOffset;
-    if (end <= next) return { kind: 'duplicate' };
-    if (offset > next) {
-      const gap = offset - next;
-      this.gaps += 1;
-      this.missedBytes += gap;
-      this.nextOffset = end;
-      return { kind: 'write', data, gap };
-    }
-    this.nextOffset = end;
-    return { kind: 'write', data: offset === next ? data : data.subarray(next - offset), gap: 0 };
   }
 }

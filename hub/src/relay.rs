@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::{HostId, SessionId};
 use tokio::sync::watch;
 
@@ -32,7 +33,8 @@ pub const MAX_ENDED_SESSIONS: usize = 256;
 /// A later issue replaces this with a screen snapshot.
 pub const REPLAY_BYTES: usize = 256 * 1024;
 
-/// What happened to a pushed frame.
+/// What happened to a pushed frame (the buffer's view of a
+/// [`flotilla_protocol::cursor::Advance`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {
     /// New bytes were appended.
@@ -61,15 +63,18 @@ pub enum FrameError {
 
 /// The retained output of one session: contiguous bytes from `start`.
 ///
-/// **Invariant:** `start + bytes.len()` never exceeds `u64::MAX`: a frame
-/// that would end past it is refused before anything changes, so every
-/// offset computed from the buffer fits.
+/// **Invariant:** `start + bytes.len()` is the cursor's offset, which never
+/// exceeds `u64::MAX`: a frame that would end past it is refused
+/// ([`Advance::OffsetOverflow`]) before anything changes, so every offset
+/// computed from the buffer fits.
 #[derive(Debug, Default)]
 pub struct OutputBuffer {
     start: u64,
     bytes: VecDeque<u8>,
     capacity: usize,
-    seen_any: bool,
+    /// `None` until the first frame: after a hub restart the stream is
+    /// picked up wherever the daemon's retained output begins.
+    cursor: Option<StreamCursor>,
 }
 
 impl OutputBuffer {
@@ -79,7 +84,7 @@ impl OutputBuffer {
             start: 0,
             bytes: VecDeque::new(),
             capacity,
-            seen_any: false,
+            cursor: None,
         }
     }
 
@@ -97,41 +102,33 @@ impl OutputBuffer {
     /// Appends the new part of a frame that starts at `offset`; refuses a
     /// frame whose end does not fit in a `u64`.
     pub fn push(&mut self, offset: u64, data: &[u8]) -> Result<PushOutcome, FrameError> {
-        let frame_end = u64::try_from(data.len())
-            .ok()
-            .and_then(|len| offset.checked_add(len))
-            .ok_or(FrameError::OffsetOverflow {
-                offset,
-                len: data.len(),
-            })?;
-        let mut outcome = PushOutcome::Appended;
-        if !self.seen_any {
-            // After a hub restart the stream is picked up wherever the
-            // daemon's retained output begins.
-            self.seen_any = true;
-            self.start = offset;
-        }
-        let end = self.end();
-        if frame_end <= end && !data.is_empty() {
-            return Ok(PushOutcome::Duplicate);
-        }
-        let new_part = if offset > end {
-            outcome = PushOutcome::Gap {
-                missing: offset - end,
-            };
-            self.bytes.clear();
-            self.start = offset;
-            data
-        } else {
-            // `offset <= end < frame_end`, so the skip is within `data`.
-            &data[usize::try_from(end - offset).unwrap_or(data.len())..]
+        let mut cursor = self.cursor.unwrap_or(StreamCursor::at(offset));
+        let (outcome, new_part) = match cursor.advance(offset, data.len()) {
+            Advance::OffsetOverflow => {
+                return Err(FrameError::OffsetOverflow {
+                    offset,
+                    len: data.len(),
+                });
+            }
+            Advance::Duplicate => (PushOutcome::Duplicate, &data[..0]),
+            Advance::Append { skip } => (PushOutcome::Appended, &data[skip..]),
+            Advance::Gap { missing } => {
+                self.bytes.clear();
+                self.start = offset;
+                (PushOutcome::Gap { missing }, data)
+            }
         };
+        if self.cursor.replace(cursor).is_none() {
+            // The first frame: the buffer is empty and starts at it.
+            self.start = offset;
+        }
         self.bytes.extend(new_part);
         if self.bytes.len() > self.capacity {
             let excess = self.bytes.len() - self.capacity;
             self.bytes.drain(..excess);
             self.start += excess as u64;
         }
+        debug_assert_eq!(self.end(), cursor.offset());
         Ok(outcome)
     }
 

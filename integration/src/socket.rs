@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flotilla_protocol::SessionId;
+use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::frame::OutputFrame;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -34,39 +35,45 @@ pub enum ConnectError {
 pub struct StreamState {
     /// Offset of `bytes[0]`.
     pub start: Option<u64>,
-    /// Contiguous bytes received.
+    /// Bytes received, each once; after a gap the frame's bytes follow
+    /// directly.
     pub bytes: Vec<u8>,
-    /// Offset just past the last byte.
-    pub next: u64,
+    /// Just past the last byte; at the first frame's offset before it.
+    pub cursor: StreamCursor,
     /// Frames received.
     pub frames: u64,
-    /// Frames that started past `next`.
+    /// Frames that started past the cursor.
     pub gaps: u64,
     /// Frames that were entirely duplicates.
     pub duplicates: u64,
+    /// Frames ending past 2^64, which the hub never relays.
+    pub refused: u64,
 }
 
 impl StreamState {
-    /// Applies a frame with the frontend's dedupe rules.
+    /// Applies a frame with the frontend's dedupe rules
+    /// ([`StreamCursor::advance`]).
     pub fn apply(&mut self, offset: u64, data: &[u8]) {
         self.frames += 1;
         if self.start.is_none() {
+            // A late viewer starts at the retained tail: not a gap.
             self.start = Some(offset);
-            self.next = offset;
+            self.cursor = StreamCursor::at(offset);
         }
-        let end = offset + data.len() as u64;
-        if end <= self.next {
-            self.duplicates += 1;
-            return;
+        match self.cursor.advance(offset, data.len()) {
+            Advance::Append { skip } => self.bytes.extend_from_slice(&data[skip..]),
+            Advance::Gap { .. } => {
+                self.gaps += 1;
+                self.bytes.extend_from_slice(data);
+            }
+            Advance::Duplicate => self.duplicates += 1,
+            Advance::OffsetOverflow => self.refused += 1,
         }
-        if offset > self.next {
-            self.gaps += 1;
-            self.bytes.extend_from_slice(data);
-        } else {
-            self.bytes
-                .extend_from_slice(&data[(self.next - offset) as usize..]);
-        }
-        self.next = end;
+    }
+
+    /// The offset just past the last byte received.
+    pub fn next_offset(&self) -> u64 {
+        self.cursor.offset()
     }
 
     /// The received bytes as lossy UTF-8.
@@ -328,7 +335,7 @@ impl UiSocket {
             .lock()
             .expect("streams lock")
             .get(&session)
-            .map_or(0, |s| s.next)
+            .map_or(0, StreamState::next_offset)
     }
 
     /// Waits until the session's output reaches `offset`; false if the

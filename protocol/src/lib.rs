@@ -2,10 +2,12 @@
 //!
 //! Three parties talk: the browser UI, the hub and the daemons. Socket.IO
 //! events are described by types implementing [`Event`]; REST bodies live in
-//! [`rest`]; terminal output travels as binary [`frame::OutputFrame`]s. The
-//! TypeScript mirror of these types is generated into
+//! [`rest`]; terminal output travels as binary [`frame::OutputFrame`]s, and
+//! every receiver of them decides what is new with a [`cursor::StreamCursor`].
+//! The TypeScript mirror of these types is generated into
 //! `frontend/src/protocol/generated/` by a test and committed.
 
+pub mod cursor;
 pub mod daemon_to_hub;
 pub mod error;
 pub mod frame;

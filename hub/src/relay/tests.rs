@@ -38,6 +38,35 @@ fn gaps_restart_the_buffer_and_are_reported() {
 }
 
 #[test]
+fn empty_frames_at_or_before_the_end_are_duplicates() {
+    // An empty frame before the end used to panic slicing past its data.
+    let mut buffer = OutputBuffer::new(100);
+    assert_eq!(buffer.push(0, b"abc"), Ok(PushOutcome::Appended));
+    assert_eq!(buffer.push(1, b""), Ok(PushOutcome::Duplicate));
+    assert_eq!(buffer.push(3, b""), Ok(PushOutcome::Duplicate));
+    assert_eq!((buffer.start(), buffer.end()), (0, 3));
+    assert_eq!(buffer.push(3, b"d"), Ok(PushOutcome::Appended));
+    assert_eq!(buffer.read(0, 10), (0, b"abcd".to_vec()));
+}
+
+#[test]
+fn an_empty_first_frame_sets_the_start() {
+    let mut buffer = OutputBuffer::new(100);
+    assert_eq!(buffer.push(1000, b""), Ok(PushOutcome::Duplicate));
+    assert_eq!((buffer.start(), buffer.end()), (1000, 1000));
+    assert_eq!(buffer.push(1000, b"xyz"), Ok(PushOutcome::Appended));
+    assert_eq!((buffer.start(), buffer.end()), (1000, 1003));
+}
+
+#[test]
+fn a_refused_first_frame_does_not_start_the_stream() {
+    let mut buffer = OutputBuffer::new(100);
+    assert!(buffer.push(u64::MAX, b"x").is_err());
+    assert_eq!(buffer.push(5, b"ab"), Ok(PushOutcome::Appended));
+    assert_eq!((buffer.start(), buffer.end()), (5, 7));
+}
+
+#[test]
 fn capacity_trims_the_oldest_bytes() {
     check(&[(0, "abcdef"), (6, "ghij")], 4, (6, 10), "ghij");
     check(&[(0, "abc"), (3, "de")], 4, (1, 5), "bcde");
