@@ -15,18 +15,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
-    HostInventory, ProjectInfo, RunningSession, SessionSpawnFailed, SessionStarted,
+    HostInventory, ProjectInfo, RunningSession, SessionStarted,
 };
 use flotilla_protocol::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
 use flotilla_protocol::{ErrorBody, ErrorCode, MAX_INPUT_BYTES, SessionId};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::profile::spawn_settings::{self, SpawnSetting};
 use crate::profile::{EnvPlaceholders, HostFacts, Placeholders, Profile};
-use crate::session::{self, SessionEvent, SessionHandle, SessionSpec};
+use crate::session::pty::{NativePty, PtySystem};
+use crate::session::{self, Launched, SessionEvent, SessionHandle, SessionSpec};
 use crate::telemetry::Registry;
 
 /// A command from the hub, decoded.
@@ -40,15 +41,6 @@ pub enum HubCommand {
     Input(WriteInput),
     /// Resize a session's terminal.
     Resize(ResizePty),
-}
-
-/// The answer to a spawn, to be sent to the hub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpawnOutcome {
-    /// The session runs (or already ran).
-    Started(SessionStarted),
-    /// Nothing was started.
-    Failed(SessionSpawnFailed),
 }
 
 /// Static settings of a [`Host`].
@@ -85,8 +77,10 @@ pub struct Host {
     telemetry: Registry,
     /// What spawn settings added to config files, and for which sessions.
     settings: Arc<settings::Leases>,
-    /// Shared by every session; see [`session::spawn`].
+    /// Shared by every session; see [`session::start`].
     events: mpsc::Sender<SessionEvent>,
+    /// Where sessions' processes run (a fake in tests).
+    pty: Arc<dyn PtySystem>,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
@@ -117,9 +111,17 @@ impl Host {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             telemetry: Registry::default(),
             events,
+            pty: Arc::new(NativePty),
             tracker,
             cancel,
         }
+    }
+
+    /// The same host, running sessions with `pty` (a test seam).
+    #[cfg(test)]
+    pub fn with_pty_system(mut self, pty: Arc<dyn PtySystem>) -> Self {
+        self.pty = pty;
+        self
     }
 
     /// The current inventory.
@@ -193,7 +195,8 @@ impl Host {
         &self.config.projects_roots
     }
 
-    /// The sessions that have not been forgotten yet, with their offsets.
+    /// The sessions that have not been forgotten yet, with their offsets
+    /// (a session still starting has no pid yet).
     pub fn running(&self) -> Vec<RunningSession> {
         let mut running: Vec<RunningSession> = lock(&self.sessions)
             .values()
@@ -226,15 +229,17 @@ impl Host {
         self.settings.release(id);
     }
 
-    /// Forgets a session whose exit has been reported.
+    /// Forgets a session whose exit (or failed spawn) has been reported.
     pub fn forget(&self, id: SessionId) {
         lock(&self.sessions).remove(&id);
     }
 
-    /// Carries out a hub command. Only spawns produce an answer.
-    pub async fn handle(&self, command: HubCommand) -> Option<SpawnOutcome> {
+    /// Carries out a hub command without waiting for anything slow. Only
+    /// a spawn of a session that already runs is answered here; a new
+    /// session reports its start (or failure) as its first event.
+    pub async fn handle(&self, command: HubCommand) -> Option<SessionStarted> {
         match command {
-            HubCommand::Spawn(spawn) => Some(self.spawn(spawn).await),
+            HubCommand::Spawn(spawn) => self.spawn(spawn),
             HubCommand::Stop(stop) => {
                 match self.session(stop.session_id) {
                     Some(handle) => handle.stop().await,
@@ -267,39 +272,37 @@ impl Host {
         }
     }
 
-    /// Starts a session, or re-reports one that already runs. A prompt for
-    /// a `typed` profile is written to the terminal after start, then Enter.
-    pub async fn spawn(&self, request: SpawnSession) -> SpawnOutcome {
+    /// Starts a session: returns at once, and the session reports
+    /// [`SessionEvent::Started`] or [`SessionEvent::SpawnFailed`] when its
+    /// launch (settings merges, fork and exec, on a blocking thread) is
+    /// done. A prompt for a `typed` profile is written to the terminal
+    /// first, then Enter. A spawn of a known session starts nothing; it is
+    /// answered with the session's start if that was already reported.
+    pub fn spawn(&self, request: SpawnSession) -> Option<SessionStarted> {
         let session_id = request.session_id;
         if let Some(handle) = self.session(session_id) {
-            return SpawnOutcome::Started(SessionStarted {
+            return handle.is_started().then(|| SessionStarted {
                 session_id,
                 pid: handle.pid(),
             });
         }
-        match self.try_spawn(&request) {
-            Ok((handle, typed_prompt)) => {
-                let pid = handle.pid();
-                lock(&self.sessions).insert(session_id, handle.clone());
-                if let Some(prompt) = typed_prompt {
-                    // The PTY buffers the input until the agent reads it.
-                    handle.write(Bytes::from(prompt.into_bytes())).await;
-                    handle.write(Bytes::from_static(b"\r")).await;
-                }
-                SpawnOutcome::Started(SessionStarted { session_id, pid })
-            }
-            Err(error) => {
-                info!(%session_id, %error, "spawn failed");
-                SpawnOutcome::Failed(SessionSpawnFailed { session_id, error })
-            }
-        }
+        let host = self.clone();
+        let handle = session::start(
+            session_id,
+            session::ring::DEFAULT_RING_BYTES,
+            Box::new(move || host.launch(&request)),
+            self.events.clone(),
+            &self.tracker,
+            self.cancel.child_token(),
+        );
+        lock(&self.sessions).insert(session_id, handle);
+        None
     }
 
-    /// Starts the session; returns its handle and the prompt to type, if any.
-    fn try_spawn(
-        &self,
-        request: &SpawnSession,
-    ) -> Result<(SessionHandle, Option<String>), ErrorBody> {
+    /// Prepares and starts the session's process. Blocking: it reads and
+    /// writes config files and forks; it runs on a blocking thread. On
+    /// error nothing is left: telemetry and settings are released.
+    fn launch(&self, request: &SpawnSession) -> Result<Launched, ErrorBody> {
         let profiles = self.profiles();
         let profile = profiles
             .iter()
@@ -356,14 +359,21 @@ impl Host {
         for setting in &profile.spawn_settings {
             self.merge_settings(request.session_id, setting, &cwd);
         }
-        let typed_prompt = profile
+        // The PTY buffers the input until the agent reads it.
+        let first_input = profile
             .typed_prompt(request.prompt.as_deref())
-            .map(str::to_owned);
+            .map(|prompt| {
+                vec![
+                    Bytes::from(prompt.to_owned().into_bytes()),
+                    Bytes::from_static(b"\r"),
+                ]
+            })
+            .unwrap_or_default();
         // Registered before the agent starts, so its first export counts.
         let registered = self
             .telemetry
             .register(request.session_id, Arc::new(profile.telemetry.clone()));
-        let spawned = session::spawn(
+        let opened = session::open(
             SessionSpec {
                 id: request.session_id,
                 argv,
@@ -373,12 +383,10 @@ impl Host {
                 stop_grace: self.config.stop_grace,
                 ring_bytes: session::ring::DEFAULT_RING_BYTES,
             },
-            self.events.clone(),
-            &self.tracker,
-            self.cancel.child_token(),
+            &*self.pty,
         );
-        let handle = match spawned {
-            Ok(handle) => handle,
+        let mut launched = match opened {
+            Ok(launched) => launched,
             Err(error) => {
                 if registered {
                     self.telemetry.unregister(request.session_id);
@@ -387,7 +395,11 @@ impl Host {
                 return Err(error);
             }
         };
-        Ok((handle, typed_prompt))
+        launched.first_input = first_input;
+        launched.telemetry = self
+            .telemetry
+            .lookup(request.session_id, std::time::Instant::now());
+        Ok(launched)
     }
 
     /// Merges one profile spawn setting into the agent's config file, for

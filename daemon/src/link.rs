@@ -6,6 +6,11 @@
 //! disconnected, output events are dropped: each session's ring is the source
 //! of truth and is resent from the hub's offset after the next Hello.
 //!
+//! Nothing slow runs on the link's loop: a spawn returns at once and the
+//! session reports its start or failure as its first event, which the link
+//! sends then (a start while disconnected reaches the hub through the next
+//! Hello, a failure is sent after it, as exits are).
+//!
 //! Usage totals are coalesced: once per [`USAGE_EVERY`] the link sends a
 //! `SessionUsageReport` for each session whose totals changed, a session's
 //! changed totals just before its exit, and every session's totals after
@@ -26,7 +31,7 @@ use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
-    TEXT_OUTPUT_MAX,
+    SessionSpawnFailed, TEXT_OUTPUT_MAX,
 };
 use flotilla_protocol::frame::OutputFrame;
 use flotilla_protocol::{ConnectRefusal, Reply, SessionId};
@@ -36,7 +41,7 @@ use tracing::{debug, info, warn};
 
 use self::backoff::backoff_delay;
 use self::socket::{HubSocket, Incoming};
-use crate::host::{Host, HubCommand, SpawnOutcome};
+use crate::host::{Host, HubCommand};
 use crate::session::SessionEvent;
 
 /// Capacity of the queue of messages from the hub.
@@ -90,7 +95,7 @@ enum ConnectionEnd {
 }
 
 /// Runs the link until shutdown or a fatal refusal. `events` is the shared,
-/// bounded channel of session events (see [`crate::session::spawn`]).
+/// bounded channel of session events (see [`crate::session::start`]).
 pub async fn run(
     config: LinkConfig,
     host: Host,
@@ -101,6 +106,7 @@ pub async fn run(
         config,
         host,
         pending_exits: Vec::new(),
+        pending_failures: Vec::new(),
         sent: HashMap::new(),
     };
     let mut attempt: u32 = 0;
@@ -142,6 +148,8 @@ struct Link {
     host: Host,
     /// Exits that happened while disconnected, reported after the next Hello.
     pending_exits: Vec<SessionExited>,
+    /// Spawns that failed while disconnected, reported after the next Hello.
+    pending_failures: Vec<SessionSpawnFailed>,
     /// Per session, the offset up to which output was sent on the current
     /// connection: a [`StreamCursor`]'s offset.
     sent: HashMap<SessionId, u64>,
@@ -153,6 +161,10 @@ impl Link {
         match event {
             // The ring keeps the bytes; they are resent after the next Hello.
             SessionEvent::Output { .. } => {}
+            // The next Hello lists the session as running.
+            SessionEvent::Started(_) => {}
+            // Forgotten once reported, as an exit is.
+            SessionEvent::SpawnFailed(failed) => self.pending_failures.push(failed),
             SessionEvent::Exited(exited) => {
                 self.host.session_exited(exited.session_id);
                 self.pending_exits.push(exited);
@@ -341,17 +353,12 @@ impl Link {
         }
     }
 
-    /// Carries out one hub command and reports a spawn's outcome.
+    /// Carries out one hub command; only the re-report of a session that
+    /// already runs is sent from here (a new session reports its start or
+    /// failure as its first event, see [`Self::relay`]).
     async fn command(&mut self, socket: &HubSocket, command: HubCommand) -> anyhow::Result<()> {
-        // Spawning forks and execs synchronously; that takes a few
-        // milliseconds and keeps the answer in order with the session's
-        // first output.
         match self.host.handle(command).await {
-            Some(SpawnOutcome::Started(started)) => {
-                self.sent.entry(started.session_id).or_insert(0);
-                socket.emit_json(&started).await
-            }
-            Some(SpawnOutcome::Failed(failed)) => socket.emit_json(&failed).await,
+            Some(started) => socket.emit_json(&started).await,
             None => Ok(()),
         }
     }
@@ -389,6 +396,11 @@ impl Link {
             }
             self.sent.insert(resume.session_id, cursor.offset());
         }
+        for failed in std::mem::take(&mut self.pending_failures) {
+            socket.emit_json(&failed).await?;
+            self.sent.remove(&failed.session_id);
+            self.host.forget(failed.session_id);
+        }
         for exited in std::mem::take(&mut self.pending_exits) {
             socket.emit_json(&exited).await?;
             self.sent.remove(&exited.session_id);
@@ -405,6 +417,15 @@ impl Link {
     /// Sends one live session event, skipping bytes already resent.
     async fn relay(&mut self, socket: &HubSocket, event: SessionEvent) -> anyhow::Result<()> {
         match event {
+            SessionEvent::Started(started) => {
+                self.sent.entry(started.session_id).or_insert(0);
+                socket.emit_json(&started).await
+            }
+            SessionEvent::SpawnFailed(failed) => {
+                self.sent.remove(&failed.session_id);
+                self.host.forget(failed.session_id);
+                socket.emit_json(&failed).await
+            }
             SessionEvent::Output {
                 session_id,
                 offset,

@@ -1,37 +1,45 @@
-//! PTY sessions. Each session is an actor: one task owns the `MasterPty`, the
-//! child's killer and the output ring; callers hold a cheap-clone
-//! [`SessionHandle`]. Blocking PTY I/O runs on dedicated threads that talk to
-//! the actor over bounded channels.
+//! PTY sessions. Each session is an actor: one task owns the session's
+//! process (behind the [`pty::Pty`] trait), its output ring and its
+//! telemetry aggregate; callers hold a cheap-clone [`SessionHandle`]. This
+//! actor is also where the screen model and the state engine will live.
+//!
+//! A session is started with [`start`], which returns at once: the actor
+//! runs the slow part (config merges, fork and exec) on a blocking thread
+//! and reports [`SessionEvent::Started`] or [`SessionEvent::SpawnFailed`] as
+//! the session's first event, so nobody waits for a spawn. Input and resizes
+//! sent meanwhile are queued; a stop is carried out right after the start.
 //!
 //! The actor stops its child only on [`SessionHandle::stop`] or when its
 //! cancellation token fires; nothing else ties the child's life to the
 //! daemon's, so a later version can hand sessions over instead of stopping them.
 
 pub mod env;
+pub mod pty;
 pub mod ring;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use flotilla_protocol::daemon_to_hub::SessionExited;
+use flotilla_protocol::daemon_to_hub::{SessionExited, SessionSpawnFailed, SessionStarted};
 use flotilla_protocol::frame::MAX_FRAME_DATA;
 use flotilla_protocol::{ErrorBody, ErrorCode, SessionId, TermSize};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use self::pty::{ExitInfo, NativePty, Pty, PtyCommand, PtyIo, PtySystem};
 use self::ring::OutputRing;
+use crate::telemetry::registry::Entry as TelemetryEntry;
+
+pub use self::pty::signal_name;
 
 /// Coalesce at most this many already-read bytes into one frame.
 ///
@@ -46,12 +54,37 @@ pub const FLUSH_BYTES: usize = 64 * 1024;
 /// may still hold the terminal) before giving up on the rest.
 pub const EOF_WAIT: Duration = Duration::from_secs(2);
 
-/// Size of one blocking PTY read.
-const READ_CHUNK: usize = 16 * 1024;
+/// How many inputs and resizes a session keeps while it is still starting;
+/// more are dropped with a warning (the hub's typing would otherwise stall
+/// the link behind a slow spawn).
+pub const QUEUED_WHILE_STARTING: usize = 64;
 
 /// How long a stopping session has to end on SIGHUP before it also gets
 /// SIGTERM (at most half the grace period).
 const HANG_UP_WAIT: Duration = Duration::from_millis(500);
+
+/// What sessions report to the link, in the order it must be sent.
+///
+/// Per session, the first event is `Started` or `SpawnFailed`; after
+/// `Started` come its `Output`s, then exactly one `Exited`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The process runs; nothing of the session was reported before this.
+    Started(SessionStarted),
+    /// Nothing was started (the session's only event).
+    SpawnFailed(SessionSpawnFailed),
+    /// A coalesced chunk of output (at most [`MAX_FRAME_DATA`] bytes).
+    Output {
+        /// The session.
+        session_id: SessionId,
+        /// Offset of `data[0]` in the session's stream.
+        offset: u64,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// The child exited and its final output was reported before this.
+    Exited(SessionExited),
+}
 
 /// Everything needed to start a session.
 #[derive(Debug, Clone)]
@@ -73,21 +106,25 @@ pub struct SessionSpec {
     pub ring_bytes: usize,
 }
 
-/// What sessions report to the link, in the order it must be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEvent {
-    /// A coalesced chunk of output (at most [`MAX_FRAME_DATA`] bytes).
-    Output {
-        /// The session.
-        session_id: SessionId,
-        /// Offset of `data[0]` in the session's stream.
-        offset: u64,
-        /// The bytes.
-        data: Bytes,
-    },
-    /// The child exited and its final output was reported before this.
-    Exited(SessionExited),
+/// A started process and what its session needs to run it.
+pub struct Launched {
+    /// The process.
+    pub pty: Box<dyn Pty>,
+    /// Its streams.
+    pub io: PtyIo,
+    /// Time between SIGTERM and SIGKILL when stopping.
+    pub stop_grace: Duration,
+    /// Written to the terminal first, before anything queued meanwhile
+    /// (a `typed` prompt and its Enter).
+    pub first_input: Vec<Bytes>,
+    /// The session's telemetry aggregate (also reachable by the OTLP
+    /// receiver through the registry), owned with the rest of the session.
+    pub telemetry: Option<Arc<TelemetryEntry>>,
 }
+
+/// How a session comes to life: blocking work (config merges, fork and
+/// exec) that the actor runs on a blocking thread.
+pub type Launch = Box<dyn FnOnce() -> Result<Launched, ErrorBody> + Send>;
 
 /// Commands a [`SessionHandle`] sends to its actor.
 #[derive(Debug)]
@@ -101,11 +138,18 @@ enum SessionCommand {
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     id: SessionId,
-    pid: Option<u32>,
     /// Bounded; senders await when it is full, which only happens while the
-    /// actor is busy flushing output.
+    /// actor is busy flushing output (while starting it queues or drops).
     commands: mpsc::Sender<SessionCommand>,
-    ring: Arc<Mutex<OutputRing>>,
+    shared: Arc<Shared>,
+}
+
+/// What a session's actor shares with its handles.
+#[derive(Debug)]
+struct Shared {
+    ring: Mutex<OutputRing>,
+    /// Set once, when the process started (to its pid, if it has one).
+    started: OnceLock<Option<u32>>,
 }
 
 impl SessionHandle {
@@ -114,9 +158,15 @@ impl SessionHandle {
         self.id
     }
 
-    /// The child's process id.
+    /// The child's process id (`None` while starting).
     pub fn pid(&self) -> Option<u32> {
-        self.pid
+        self.shared.started.get().copied().flatten()
+    }
+
+    /// Whether the process has started ([`SessionEvent::Started`] is sent
+    /// or on its way).
+    pub fn is_started(&self) -> bool {
+        self.shared.started.get().is_some()
     }
 
     /// Writes bytes to the terminal. Dropped (with a warning from the actor)
@@ -132,35 +182,27 @@ impl SessionHandle {
 
     /// Starts stopping the child: SIGHUP to its process group (as closing
     /// its terminal would), SIGTERM shortly after, SIGKILL after the grace
-    /// period. The exit is reported as a [`SessionEvent::Exited`].
+    /// period. The exit is reported as a [`SessionEvent::Exited`]. A session
+    /// still starting is stopped as soon as it started.
     pub async fn stop(&self) {
         let _ = self.commands.send(SessionCommand::Stop).await;
     }
 
     /// The total output so far.
     pub fn output_offset(&self) -> u64 {
-        lock_ring(&self.ring).end()
+        lock_ring(&self.shared.ring).end()
     }
 
     /// Up to `max` retained output bytes from `offset` (or from the oldest
     /// retained byte if `offset` was evicted).
     pub fn read_retained(&self, offset: u64, max: usize) -> Option<(u64, Vec<u8>)> {
-        lock_ring(&self.ring).read_from(offset, max)
+        lock_ring(&self.shared.ring).read_from(offset, max)
     }
 }
 
-/// Starts a session: opens a PTY, spawns the child in it and starts the
-/// actor on `tracker`. The actor reports to `events` and stops the child
-/// when `cancel` fires. On error nothing is left running.
-pub fn spawn(
-    spec: SessionSpec,
-    events: mpsc::Sender<SessionEvent>,
-    tracker: &TaskTracker,
-    cancel: CancellationToken,
-) -> Result<SessionHandle, ErrorBody> {
-    let spawn_failed = |what: &str, error: &dyn std::fmt::Display| {
-        ErrorBody::new(ErrorCode::SpawnFailed, format!("{what}: {error}"))
-    };
+/// Resolves `spec`'s program on its `PATH` and starts it with `system`.
+/// Blocking (fork and exec): call it on a blocking thread.
+pub fn open(spec: SessionSpec, system: &dyn PtySystem) -> Result<Launched, ErrorBody> {
     let Some(program) = spec.argv.first() else {
         return Err(ErrorBody::new(ErrorCode::InvalidInput, "empty command"));
     };
@@ -172,166 +214,164 @@ pub fn spawn(
         ));
     };
     spec.size.validate()?;
+    let (pty, io) = system.spawn(PtyCommand {
+        program: program_path,
+        args: spec.argv[1..].to_vec(),
+        cwd: spec.cwd,
+        env: spec.env,
+        size: spec.size,
+    })?;
+    info!(session_id = %spec.id, pid = ?pty.pid(), argv0 = %program, "session started");
+    Ok(Launched {
+        pty,
+        io,
+        stop_grace: spec.stop_grace,
+        first_input: Vec::new(),
+        telemetry: None,
+    })
+}
 
-    let pty = native_pty_system()
-        .openpty(pty_size(spec.size))
-        .map_err(|error| spawn_failed("cannot open a pty", &error))?;
-    let mut command = CommandBuilder::new(&program_path);
-    command.args(&spec.argv[1..]);
-    command.cwd(&spec.cwd);
-    command.env_clear();
-    for (key, value) in &spec.env {
-        command.env(key, value);
-    }
-    let mut child = pty
-        .slave
-        .spawn_command(command)
-        .map_err(|error| spawn_failed(&format!("cannot start {program:?}"), &error))?;
-    // The slave must be closed in this process, or end-of-output never comes.
-    drop(pty.slave);
-    let master = pty.master;
-    let pid = child.process_id();
-    let mut killer = child.clone_killer();
+/// Starts a session now, in a real PTY: [`open`] then [`start`]. On error
+/// nothing is left running and no event is sent.
+pub fn spawn(
+    spec: SessionSpec,
+    events: mpsc::Sender<SessionEvent>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) -> Result<SessionHandle, ErrorBody> {
+    let (id, ring_bytes) = (spec.id, spec.ring_bytes);
+    let launched = open(spec, &NativePty)?;
+    let launch: Launch = Box::new(move || Ok(launched));
+    Ok(start(id, ring_bytes, launch, events, tracker, cancel))
+}
 
-    let io = master
-        .try_clone_reader()
-        .and_then(|reader| master.take_writer().map(|writer| (reader, writer)));
-    let (reader, writer) = match io {
-        Ok(io) => io,
-        Err(error) => {
-            let _ = killer.kill();
-            let _ = child.wait();
-            return Err(spawn_failed("cannot open the pty streams", &error));
-        }
-    };
-
-    // Bounded: the reader thread blocks when the actor falls behind, which
-    // in turn blocks the child's writes (natural back-pressure).
-    let (output_tx, output_rx) = mpsc::channel::<Vec<u8>>(16);
-    // Bounded: the actor uses `try_send` and drops input with a warning when
-    // the child does not read its terminal.
-    let (input_tx, input_rx) = mpsc::channel::<Bytes>(256);
-    let (exit_tx, exit_rx) = oneshot::channel();
-    let id = spec.id;
-    let threads = std::thread::Builder::new()
-        .name(format!("pty-read-{id}"))
-        .spawn(move || read_pty(reader, output_tx))
-        .and_then(|_| {
-            std::thread::Builder::new()
-                .name(format!("pty-write-{id}"))
-                .spawn(move || write_pty(writer, input_rx))
-        })
-        .and_then(|_| {
-            std::thread::Builder::new()
-                .name(format!("pty-wait-{id}"))
-                .spawn(move || {
-                    let _ = exit_tx.send(child.wait());
-                })
-        });
-    if let Err(error) = threads {
-        let _ = killer.kill();
-        return Err(spawn_failed("cannot start the pty threads", &error));
-    }
-
-    let ring = Arc::new(Mutex::new(OutputRing::new(spec.ring_bytes)));
+/// Starts a session's actor on `tracker` and returns its handle at once.
+/// The actor runs `launch` on a blocking thread and reports
+/// [`SessionEvent::Started`] or [`SessionEvent::SpawnFailed`] first, then
+/// the session's output and exit, to `events`. It stops the child when
+/// `cancel` fires (a session still starting stops right after its start).
+pub fn start(
+    id: SessionId,
+    ring_bytes: usize,
+    launch: Launch,
+    events: mpsc::Sender<SessionEvent>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) -> SessionHandle {
+    let shared = Arc::new(Shared {
+        ring: Mutex::new(OutputRing::new(ring_bytes)),
+        started: OnceLock::new(),
+    });
     // Bounded: handle methods await when full.
     let (command_tx, command_rx) = mpsc::channel(64);
     let actor = Actor {
         id,
-        pid,
-        master,
-        killer,
-        stop_grace: spec.stop_grace,
+        shared: Arc::clone(&shared),
         commands: command_rx,
-        output: output_rx,
-        input: input_tx,
-        exit: exit_rx,
-        ring: Arc::clone(&ring),
+        commands_open: true,
         events: events.clone(),
         cancel,
+        tracker: tracker.clone(),
     };
-    let span = info_span!("session", session_id = %id, pid = ?pid);
-    let actor_task = tracker.spawn(actor.run().instrument(span.clone()));
-    let supervisor_ring = Arc::clone(&ring);
+    let span = info_span!("session", session_id = %id);
+    let actor_task = tracker.spawn(actor.run(launch).instrument(span.clone()));
+    let supervisor = Arc::clone(&shared);
     tracker.spawn(
         async move {
-            if let Err(join_error) = actor_task.await {
-                error!(%join_error, "session task failed; killing its process group");
-                if let Some(pid) = pid {
-                    let _ = killpg(to_pid(pid), Signal::SIGKILL);
-                }
-                let output_offset = lock_ring(&supervisor_ring).end();
-                let _ = events
-                    .send(SessionEvent::Exited(SessionExited {
+            let Err(join_error) = actor_task.await else {
+                return;
+            };
+            let event = match supervisor.started.get() {
+                Some(pid) => {
+                    error!(%join_error, "session task failed; killing its process group");
+                    if let Some(pid) = *pid {
+                        pty::kill_group(pid);
+                    }
+                    SessionEvent::Exited(SessionExited {
                         session_id: id,
                         exit_code: None,
                         signal: None,
-                        output_offset,
-                    }))
-                    .await;
-            }
+                        output_offset: lock_ring(&supervisor.ring).end(),
+                    })
+                }
+                None => {
+                    error!(%join_error, "session task failed while starting");
+                    SessionEvent::SpawnFailed(SessionSpawnFailed {
+                        session_id: id,
+                        error: ErrorBody::new(ErrorCode::Internal, "the session task failed"),
+                    })
+                }
+            };
+            let _ = events.send(event).await;
         }
         .instrument(span),
     );
-    info!(session_id = %id, pid = ?pid, argv0 = %program, "session started");
-    Ok(SessionHandle {
+    SessionHandle {
         id,
-        pid,
         commands: command_tx,
-        ring,
-    })
+        shared,
+    }
 }
 
 /// The state one session task owns.
 struct Actor {
     id: SessionId,
-    pid: Option<u32>,
-    master: Box<dyn MasterPty + Send>,
-    killer: Box<dyn ChildKiller + Send + Sync>,
-    stop_grace: Duration,
+    shared: Arc<Shared>,
     /// Bounded by the handle; see [`SessionHandle`].
     commands: mpsc::Receiver<SessionCommand>,
-    /// Bounded; see [`spawn`].
-    output: mpsc::Receiver<Vec<u8>>,
-    /// Bounded; see [`spawn`].
-    input: mpsc::Sender<Bytes>,
-    exit: oneshot::Receiver<std::io::Result<portable_pty::ExitStatus>>,
-    ring: Arc<Mutex<OutputRing>>,
+    commands_open: bool,
     /// Bounded and shared by all sessions; the actor awaits when it is
     /// full, which pauses reading this PTY.
     events: mpsc::Sender<SessionEvent>,
     cancel: CancellationToken,
+    /// Runs the blocking start.
+    tracker: TaskTracker,
 }
 
-/// How the child ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ExitInfo {
-    exit_code: Option<i32>,
-    signal: Option<String>,
+/// A running session's process and what the actor keeps beside it.
+struct Live {
+    pty: Box<dyn Pty>,
+    /// Bounded; see [`PtyIo::output`].
+    output: mpsc::Receiver<Vec<u8>>,
+    /// Bounded; see [`PtyIo::input`].
+    input: mpsc::Sender<Bytes>,
+    exit: oneshot::Receiver<ExitInfo>,
+    stop_grace: Duration,
+    /// Kept for as long as the session lives; the OTLP receiver feeds it.
+    _telemetry: Option<Arc<TelemetryEntry>>,
 }
 
 impl Actor {
-    async fn run(mut self) {
+    async fn run(mut self, launch: Launch) {
+        let Some((mut live, queued, stop)) = self.launch(launch).await else {
+            return;
+        };
+        for command in queued {
+            self.apply(&mut live, command);
+        }
+        let mut stopping = false;
+        let (mut term_at, mut kill_at) = (None, None);
+        if stop {
+            stopping = true;
+            (term_at, kill_at) = hang_up(&mut live);
+        }
+
         let mut pending: Vec<u8> = Vec::new();
         let mut output_done = false;
         let mut exit: Option<ExitInfo> = None;
-        let mut term_at: Option<Instant> = None;
-        let mut kill_at: Option<Instant> = None;
         let mut eof_deadline: Option<Instant> = None;
-        let mut commands_open = true;
-        let mut stopping = false;
 
         while !(output_done && exit.is_some()) {
             // Every branch is cancel-safe: `recv` on mpsc and oneshot keeps
             // unreceived values, and the sleeps are recreated each turn from
             // their stored deadlines.
             tokio::select! {
-                chunk = self.output.recv(), if !output_done => match chunk {
+                chunk = live.output.recv(), if !output_done => match chunk {
                     Some(chunk) => {
                         pending.extend_from_slice(&chunk);
                         // Coalesce what the reader already queued, then send.
                         while pending.len() < FLUSH_BYTES {
-                            match self.output.try_recv() {
+                            match live.output.try_recv() {
                                 Ok(more) => pending.extend_from_slice(&more),
                                 Err(mpsc::error::TryRecvError::Empty) => break,
                                 Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -344,59 +384,47 @@ impl Actor {
                     }
                     None => output_done = true,
                 },
-                status = &mut self.exit, if exit.is_none() => {
-                    let info = exit_info(status);
+                status = &mut live.exit, if exit.is_none() => {
+                    let info = status.unwrap_or_default();
                     debug!(?info, "child exited");
                     exit = Some(info);
                     term_at = None;
                     kill_at = None;
                     eof_deadline = Some(Instant::now() + EOF_WAIT);
                 }
-                command = self.commands.recv(), if commands_open => match command {
-                    Some(SessionCommand::Write(data)) => {
-                        if self.input.try_send(data).is_err() {
-                            warn!("input dropped: the terminal is not reading");
-                        }
-                    }
-                    Some(SessionCommand::Resize(size)) => {
-                        if let Err(error) = self.master.resize(pty_size(size)) {
-                            warn!(%error, "resize failed");
-                        }
-                    }
+                command = self.commands.recv(), if self.commands_open => match command {
                     Some(SessionCommand::Stop) => {
                         if exit.is_none() && !stopping {
                             stopping = true;
-                            (term_at, kill_at) = self.hang_up();
+                            (term_at, kill_at) = hang_up(&mut live);
                         }
                     }
-                    None => commands_open = false,
+                    Some(command) => self.apply(&mut live, command),
+                    None => self.commands_open = false,
                 },
                 () = self.cancel.cancelled(), if !stopping && exit.is_none() => {
                     stopping = true;
-                    (term_at, kill_at) = self.hang_up();
+                    (term_at, kill_at) = hang_up(&mut live);
                 }
                 () = sleep_until(term_at) => {
                     term_at = None;
-                    self.signal_group(Signal::SIGTERM);
+                    signal_group(&mut live, Signal::SIGTERM);
                 }
                 () = sleep_until(kill_at) => {
                     kill_at = None;
                     warn!("child ignored SIGHUP and SIGTERM; sending SIGKILL");
-                    self.kill_group();
+                    live.pty.kill();
                 }
                 () = sleep_until(eof_deadline), if !output_done => {
                     warn!("output did not end after the child exited; killing the process group");
-                    self.kill_group();
+                    live.pty.kill();
                     output_done = true;
                 }
             }
         }
         self.flush(&mut pending).await;
-        let exit = exit.unwrap_or(ExitInfo {
-            exit_code: None,
-            signal: None,
-        });
-        let output_offset = lock_ring(&self.ring).end();
+        let exit = exit.unwrap_or_default();
+        let output_offset = lock_ring(&self.shared.ring).end();
         info!(exit_code = ?exit.exit_code, signal = ?exit.signal, output_offset, "session exited");
         let _ = self
             .events
@@ -409,13 +437,97 @@ impl Actor {
             .await;
     }
 
+    /// Runs `launch` on a blocking thread while queueing what the handles
+    /// send, then reports the outcome as the session's first event. Returns
+    /// the running process, the queued commands and whether a stop (or the
+    /// cancellation) came meanwhile; `None` when nothing started.
+    async fn launch(&mut self, launch: Launch) -> Option<(Live, Vec<SessionCommand>, bool)> {
+        let mut task = self.tracker.spawn_blocking(launch);
+        let mut queued = VecDeque::new();
+        let mut stop = false;
+        let result = loop {
+            // Cancel-safe: a `JoinHandle` and mpsc `recv` keep their values.
+            tokio::select! {
+                result = &mut task => break result,
+                command = self.commands.recv(), if self.commands_open => match command {
+                    Some(SessionCommand::Stop) => stop = true,
+                    Some(command) if queued.len() < QUEUED_WHILE_STARTING => queued.push_back(command),
+                    Some(_) => warn!("input dropped: the session is still starting"),
+                    None => self.commands_open = false,
+                },
+                () = self.cancel.cancelled(), if !stop => stop = true,
+            }
+        };
+        let launched = match result {
+            Ok(Ok(launched)) => launched,
+            Ok(Err(error)) => {
+                info!(%error, "spawn failed");
+                self.spawn_failed(error).await;
+                return None;
+            }
+            Err(join_error) => {
+                error!(%join_error, "spawn task failed");
+                let error = ErrorBody::new(ErrorCode::Internal, "the spawn task failed");
+                self.spawn_failed(error).await;
+                return None;
+            }
+        };
+        let pid = launched.pty.pid();
+        // Before the event, so a handle reports the session as started no
+        // later than the link learns it.
+        let _ = self.shared.started.set(pid);
+        let started = SessionStarted {
+            session_id: self.id,
+            pid,
+        };
+        // Always the first event of the session: output is read only after.
+        let _ = self.events.send(SessionEvent::Started(started)).await;
+        let mut queued: Vec<SessionCommand> = queued.into();
+        let first = launched.first_input.into_iter().map(SessionCommand::Write);
+        queued.splice(0..0, first);
+        let live = Live {
+            pty: launched.pty,
+            output: launched.io.output,
+            input: launched.io.input,
+            exit: launched.io.exit,
+            stop_grace: launched.stop_grace,
+            _telemetry: launched.telemetry,
+        };
+        Some((live, queued, stop))
+    }
+
+    async fn spawn_failed(&self, error: ErrorBody) {
+        let failed = SessionSpawnFailed {
+            session_id: self.id,
+            error,
+        };
+        let _ = self.events.send(SessionEvent::SpawnFailed(failed)).await;
+    }
+
+    /// Carries out a write or resize (a stop is handled by the caller).
+    fn apply(&self, live: &mut Live, command: SessionCommand) {
+        match command {
+            SessionCommand::Write(data) => {
+                if live.input.try_send(data).is_err() {
+                    warn!("input dropped: the terminal is not reading");
+                }
+            }
+            SessionCommand::Resize(size) => {
+                if let Err(error) = live.pty.resize(size) {
+                    warn!(%error, "resize failed");
+                }
+            }
+            SessionCommand::Stop => {}
+        }
+    }
+
     /// Appends the pending bytes to the ring and reports them.
     async fn flush(&mut self, pending: &mut Vec<u8>) {
         if pending.is_empty() {
             return;
         }
         let data = std::mem::take(pending);
-        let offset = lock_ring(&self.ring).push(&data);
+        let offset = lock_ring(&self.shared.ring).push(&data);
         let data = Bytes::from(data);
         let mut start = 0;
         while start < data.len() {
@@ -430,41 +542,29 @@ impl Actor {
             start = end;
         }
     }
+}
 
-    /// Starts stopping the child as closing its terminal would: SIGHUP (and
-    /// SIGCONT, so a stopped job sees it) to its process group. Interactive
-    /// shells ignore SIGTERM but end on SIGHUP. Returns when to send SIGTERM
-    /// (for programs that ignore hang-ups) and when to escalate to SIGKILL.
-    fn hang_up(&mut self) -> (Option<Instant>, Option<Instant>) {
-        info!("stopping session");
-        let now = Instant::now();
-        if self.pid.is_none() {
-            let _ = self.killer.kill();
-            return (None, Some(now + self.stop_grace));
-        }
-        self.signal_group(Signal::SIGHUP);
-        self.signal_group(Signal::SIGCONT);
-        let term_after = HANG_UP_WAIT.min(self.stop_grace / 2);
-        (Some(now + term_after), Some(now + self.stop_grace))
+/// Starts stopping the child as closing its terminal would: SIGHUP (and
+/// SIGCONT, so a stopped job sees it) to its process group. Interactive
+/// shells ignore SIGTERM but end on SIGHUP. Returns when to send SIGTERM
+/// (for programs that ignore hang-ups) and when to escalate to SIGKILL.
+fn hang_up(live: &mut Live) -> (Option<Instant>, Option<Instant>) {
+    info!("stopping session");
+    let now = Instant::now();
+    if live.pty.pid().is_none() {
+        live.pty.kill();
+        return (None, Some(now + live.stop_grace));
     }
+    signal_group(live, Signal::SIGHUP);
+    signal_group(live, Signal::SIGCONT);
+    let term_after = HANG_UP_WAIT.min(live.stop_grace / 2);
+    (Some(now + term_after), Some(now + live.stop_grace))
+}
 
-    /// Sends `signal` to the child's process group.
-    fn signal_group(&self, signal: Signal) {
-        if let Some(pid) = self.pid
-            && let Err(error) = killpg(to_pid(pid), signal)
-        {
-            debug!(%error, ?signal, "signal to the process group failed");
-        }
-    }
-
-    /// SIGKILL to the whole process group.
-    fn kill_group(&mut self) {
-        if let Some(pid) = self.pid
-            && let Err(error) = killpg(to_pid(pid), Signal::SIGKILL)
-        {
-            debug!(%error, "SIGKILL to the process group failed");
-        }
-        let _ = self.killer.kill();
+/// Sends `signal` to the child's process group.
+fn signal_group(live: &mut Live, signal: Signal) {
+    if let Err(error) = live.pty.signal_group(signal) {
+        debug!(%error, ?signal, "signal to the process group failed");
     }
 }
 
@@ -481,100 +581,4 @@ fn lock_ring(ring: &Mutex<OutputRing>) -> MutexGuard<'_, OutputRing> {
     // A poisoned ring still holds valid bytes, so keep using it.
     ring.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn pty_size(size: TermSize) -> PtySize {
-    PtySize {
-        rows: size.rows,
-        cols: size.cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-fn to_pid(pid: u32) -> Pid {
-    Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX))
-}
-
-fn exit_info(
-    status: Result<std::io::Result<portable_pty::ExitStatus>, oneshot::error::RecvError>,
-) -> ExitInfo {
-    match status {
-        Ok(Ok(status)) => match status.signal() {
-            Some(signal) => ExitInfo {
-                exit_code: None,
-                signal: Some(signal_name(signal)),
-            },
-            None => ExitInfo {
-                exit_code: i32::try_from(status.exit_code()).ok(),
-                signal: None,
-            },
-        },
-        Ok(Err(error)) => {
-            warn!(%error, "waiting for the child failed");
-            ExitInfo {
-                exit_code: None,
-                signal: None,
-            }
-        }
-        Err(_) => ExitInfo {
-            exit_code: None,
-            signal: None,
-        },
-    }
-}
-
-/// Maps portable-pty's `strsignal` description back to a signal name.
-pub fn signal_name(description: &str) -> String {
-    let name = match description {
-        "Hangup" => "SIGHUP",
-        "Interrupt" => "SIGINT",
-        "Quit" => "SIGQUIT",
-        "Illegal instruction" => "SIGILL",
-        "Trace/breakpoint trap" => "SIGTRAP",
-        "Aborted" => "SIGABRT",
-        "Bus error" => "SIGBUS",
-        "Floating point exception" => "SIGFPE",
-        "Killed" => "SIGKILL",
-        "User defined signal 1" => "SIGUSR1",
-        "Segmentation fault" => "SIGSEGV",
-        "User defined signal 2" => "SIGUSR2",
-        "Broken pipe" => "SIGPIPE",
-        "Alarm clock" => "SIGALRM",
-        "Terminated" => "SIGTERM",
-        other => return other.to_owned(),
-    };
-    name.to_owned()
-}
-
-/// The reader thread: blocking reads until end-of-output. On Linux the read
-/// fails with EIO once the child side is closed; that is the normal end.
-fn read_pty(mut reader: Box<dyn Read + Send>, output: mpsc::Sender<Vec<u8>>) {
-    let mut buffer = vec![0u8; READ_CHUNK];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => {
-                if output.blocking_send(buffer[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-}
-
-/// The writer thread: writes queued input until the queue closes or the
-/// terminal is gone.
-fn write_pty(mut writer: Box<dyn Write + Send>, mut input: mpsc::Receiver<Bytes>) {
-    while let Some(data) = input.blocking_recv() {
-        if writer
-            .write_all(&data)
-            .and_then(|()| writer.flush())
-            .is_err()
-        {
-            break;
-        }
-    }
 }

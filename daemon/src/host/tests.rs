@@ -57,20 +57,35 @@ fn fixture(profiles: &[(&str, &str)]) -> Fixture {
 }
 
 impl Fixture {
-    async fn spawn(&self, profile: &str, prompt: Option<&str>) -> SessionId {
+    fn request(&self, session_id: SessionId, profile: &str, prompt: Option<&str>) -> SpawnSession {
+        SpawnSession {
+            session_id,
+            profile: profile.to_owned(),
+            project: self.project.path().display().to_string(),
+            prompt: prompt.map(str::to_owned),
+            size: TermSize { cols: 80, rows: 24 },
+        }
+    }
+
+    /// Spawns a session and waits for its first event, which must be its
+    /// start.
+    async fn spawn(&mut self, profile: &str, prompt: Option<&str>) -> SessionId {
         let session_id = SessionId::new();
-        let outcome = self
-            .host
-            .spawn(SpawnSession {
-                session_id,
-                profile: profile.to_owned(),
-                project: self.project.path().display().to_string(),
-                prompt: prompt.map(str::to_owned),
-                size: TermSize { cols: 80, rows: 24 },
-            })
-            .await;
-        assert!(matches!(outcome, SpawnOutcome::Started(_)), "{outcome:?}");
+        let answer = self.host.spawn(self.request(session_id, profile, prompt));
+        assert_eq!(answer, None, "a new session answers with its first event");
+        let outcome = self.next_event().await;
+        assert!(
+            matches!(&outcome, SessionEvent::Started(started) if started.session_id == session_id),
+            "{outcome:?}"
+        );
         session_id
+    }
+
+    async fn next_event(&mut self) -> SessionEvent {
+        tokio::time::timeout(Duration::from_secs(10), self.events.recv())
+            .await
+            .expect("no session event")
+            .expect("events channel closed")
     }
 
     /// Collects output until it contains `needle` (deadline 10 s).
@@ -83,6 +98,7 @@ impl Fixture {
                     text.push_str(&String::from_utf8_lossy(&data));
                 }
                 Ok(Some(SessionEvent::Exited(_))) | Ok(None) => break,
+                Ok(Some(other)) => panic!("unexpected {other:?} while reading output"),
                 Err(_) => panic!("no {needle:?} in output: {text:?}"),
             }
         }
@@ -214,5 +230,38 @@ async fn spawned_sessions_get_their_own_otlp_endpoint_and_are_attributable() {
         output.trim_end(),
         format!("arg:{endpoint} env:{endpoint}/v1/metrics")
     );
+    fixture.cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_spawn_that_cannot_start_reports_spawn_failed_as_its_only_event() {
+    let mut fixture = fixture(&[("typed.yaml", TYPED)]);
+    let session_id = SessionId::new();
+    let request = fixture.request(session_id, "not-a-profile", None);
+    assert_eq!(fixture.host.spawn(request), None);
+    let SessionEvent::SpawnFailed(failed) = fixture.next_event().await else {
+        panic!("expected SpawnFailed");
+    };
+    assert_eq!(failed.session_id, session_id);
+    assert_eq!(failed.error.code, flotilla_protocol::ErrorCode::NotFound);
+    assert!(
+        fixture
+            .host
+            .telemetry()
+            .lookup(session_id, std::time::Instant::now())
+            .is_none()
+    );
+    fixture.cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_repeated_spawn_re_reports_a_started_session() {
+    let mut fixture = fixture(&[("typed.yaml", TYPED)]);
+    let session_id = fixture.spawn("typed", Some("x")).await;
+    let request = fixture.request(session_id, "typed", Some("x"));
+    let answer = fixture.host.spawn(request).expect("re-reported");
+    assert_eq!(answer.session_id, session_id);
+    assert!(answer.pid.is_some());
+    assert_eq!(fixture.host.running().len(), 1);
     fixture.cancel.cancel();
 }

@@ -190,22 +190,29 @@ mod against_socketioxide {
         (format!("http://{addr}"), seen)
     }
 
-    fn setup(
-        hub_url: String,
-        token: &str,
-        root: std::path::PathBuf,
-    ) -> (
+    type Setup = (
         LinkConfig,
         Host,
         mpsc::Receiver<crate::session::SessionEvent>,
         TaskTracker,
         CancellationToken,
-    ) {
+    );
+
+    fn setup(hub_url: String, token: &str, root: std::path::PathBuf) -> Setup {
         let profile = crate::profile::parse(
             "printer.yaml",
             "name: printer\ndisplay_name: P\ncolor: red\nbinary: sh\ncommands:\n  new: [sh, -c, \"printf 'out:%s' \\\"$0\\\"\", \"{prompt}\"]\n",
         )
         .unwrap();
+        setup_with(hub_url, token, root, vec![profile])
+    }
+
+    fn setup_with(
+        hub_url: String,
+        token: &str,
+        root: std::path::PathBuf,
+        profiles: Vec<crate::profile::Profile>,
+    ) -> Setup {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let (events_tx, events) = mpsc::channel(64);
@@ -217,7 +224,7 @@ mod against_socketioxide {
                 base_env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
                 otlp_endpoint: crate::config::DEFAULT_OTLP_ENDPOINT.to_owned(),
             },
-            vec![profile],
+            profiles,
             Default::default(),
             events_tx,
             tracker.clone(),
@@ -370,5 +377,213 @@ mod against_socketioxide {
         assert_eq!(link.await.unwrap().unwrap(), LinkExit::Shutdown);
         tracker.close();
         tracker.wait().await;
+    }
+
+    /// A hub that acks Hello and hands the test the daemon's socket, so the
+    /// test sends the commands.
+    async fn scripted_hub() -> (
+        String,
+        mpsc::UnboundedReceiver<Seen>,
+        mpsc::UnboundedReceiver<SocketRef>,
+    ) {
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let (socket_tx, sockets) = mpsc::unbounded_channel();
+        let (layer, io) = SocketIo::new_layer();
+        let handler = async move |socket: SocketRef| {
+            for name in ["session:started", "session:spawn_failed", "session:exited"] {
+                let seen_tx = seen_tx.clone();
+                socket.on(name, async move |Data(value): Data<serde_json::Value>| {
+                    let _ = seen_tx.send(Seen::Json(name.to_owned(), value));
+                });
+            }
+            let text_tx = seen_tx.clone();
+            socket.on(
+                SessionOutputText::NAME,
+                async move |Data(text): Data<SessionOutputText>| {
+                    use base64::Engine as _;
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(text.data)
+                        .unwrap();
+                    let _ = text_tx.send(Seen::Output(text.session_id, text.offset, data));
+                },
+            );
+            let socket_tx = socket_tx.clone();
+            socket.on(
+                Hello::NAME,
+                async move |socket: SocketRef, ack: AckSender| {
+                    let reply: Reply<HelloAck> = Reply::Ok {
+                        value: HelloAck {
+                            host_id: HostId::new(),
+                            host_name: "test".to_owned(),
+                            resume: Vec::<SessionOffset>::new(),
+                        },
+                    };
+                    ack.send(&reply).unwrap();
+                    let _ = socket_tx.send(socket);
+                },
+            );
+        };
+        io.ns(flotilla_protocol::DAEMON_NAMESPACE, handler);
+        let app = axum::Router::new().layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}"), seen, sockets)
+    }
+
+    /// Item 6 of issue 9: while one session's spawn is held (as a slow
+    /// start would hold it), another session's keystrokes are echoed and its
+    /// output keeps flowing; the held session reports its start when it
+    /// comes, as its first event.
+    #[tokio::test]
+    async fn a_held_spawn_does_not_stall_other_sessions() {
+        use flotilla_protocol::hub_to_daemon::WriteInput;
+
+        use crate::session::pty::NativePty;
+        use crate::session::pty::fake::{Gate, HeldSpawns};
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (url, seen, mut sockets) = scripted_hub().await;
+        let profile = |name: &str, command: &str| {
+            let text = format!(
+                "name: {name}\ndisplay_name: P\ncolor: red\nbinary: sh\ncommands:\n  new: {command}\n"
+            );
+            crate::profile::parse(&format!("{name}.yaml"), &text).unwrap()
+        };
+        let profiles = vec![
+            profile("slow", "[sh, -c, \"echo slow-output\", hold-me]"),
+            profile("echo", "[sh, -c, \"exec cat\"]"),
+        ];
+        let (config, host, events, tracker, cancel) =
+            setup_with(url, "good", root.clone(), profiles);
+        let gate = Gate::default();
+        let host = host.with_pty_system(std::sync::Arc::new(HeldSpawns {
+            inner: NativePty,
+            marker: "hold-me".to_owned(),
+            gate: gate.clone(),
+        }));
+        let link = tokio::spawn(crate::link::run(config, host, events, cancel.clone()));
+        let socket = tokio::time::timeout(Duration::from_secs(10), sockets.recv())
+            .await
+            .expect("no hello")
+            .unwrap();
+        let (slow, echo) = (SessionId::new(), SessionId::new());
+        let spawn = |session_id, profile: &str| SpawnSession {
+            session_id,
+            profile: profile.to_owned(),
+            project: root.display().to_string(),
+            prompt: None,
+            size: TermSize::default(),
+        };
+        socket
+            .emit(SpawnSession::NAME, &spawn(slow, "slow"))
+            .unwrap();
+        socket
+            .emit(SpawnSession::NAME, &spawn(echo, "echo"))
+            .unwrap();
+
+        let mut watch = Watch {
+            seen,
+            deadline: tokio::time::Instant::now() + Duration::from_secs(10),
+            order: Vec::new(),
+            outputs: std::collections::HashMap::new(),
+        };
+        watch
+            .until("the echo session's start", |watch| {
+                watch.saw("session:started", echo)
+            })
+            .await;
+        // Keystrokes to the running session are echoed while the other
+        // spawn is still held.
+        for n in 0..5 {
+            let line = format!("ping-{n}");
+            let input = WriteInput {
+                session_id: echo,
+                data: format!("{line}\n"),
+            };
+            socket.emit(WriteInput::NAME, &input).unwrap();
+            let expect = format!("{line}\r\n{line}\r\n");
+            watch
+                .until("the echo", |watch| watch.output(echo).contains(&expect))
+                .await;
+        }
+        assert!(
+            !watch.order.iter().any(|(_, id)| *id == slow),
+            "the held session reported before its spawn was released: {:?}",
+            watch.order
+        );
+        gate.open();
+        watch
+            .until("the held session's output", |watch| {
+                watch.output(slow).contains("slow-output")
+            })
+            .await;
+        let slow_events: Vec<&str> = watch
+            .order
+            .iter()
+            .filter(|(_, id)| *id == slow)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            slow_events[..2],
+            ["session:started", "output"],
+            "{:?}",
+            watch.order
+        );
+        cancel.cancel();
+        assert_eq!(link.await.unwrap().unwrap(), LinkExit::Shutdown);
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    /// What the scripted hub saw: event names (and "output" for a
+    /// session's first output) in order, and each session's output.
+    struct Watch {
+        seen: mpsc::UnboundedReceiver<Seen>,
+        deadline: tokio::time::Instant,
+        order: Vec<(String, SessionId)>,
+        outputs: std::collections::HashMap<SessionId, Vec<u8>>,
+    }
+
+    impl Watch {
+        fn saw(&self, name: &str, id: SessionId) -> bool {
+            self.order
+                .iter()
+                .any(|(seen, seen_id)| seen == name && *seen_id == id)
+        }
+
+        fn output(&self, id: SessionId) -> String {
+            self.outputs
+                .get(&id)
+                .map(|output| String::from_utf8_lossy(output).into_owned())
+                .unwrap_or_default()
+        }
+
+        async fn until(&mut self, what: &str, done: impl Fn(&Watch) -> bool) {
+            while !done(self) {
+                let next = tokio::time::timeout_at(self.deadline, self.seen.recv())
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("timed out waiting for {what}; saw {:?}", self.order)
+                    })
+                    .unwrap();
+                match next {
+                    Seen::Json(name, value) => {
+                        let id: SessionId =
+                            serde_json::from_value(value["sessionId"].clone()).unwrap();
+                        self.order.push((name, id));
+                    }
+                    Seen::Output(id, offset, data) => {
+                        let output = self.outputs.entry(id).or_default();
+                        assert_eq!(offset, output.len() as u64);
+                        if output.is_empty() {
+                            self.order.push(("output".to_owned(), id));
+                        }
+                        output.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! Tests for `crate::session`: real PTYs running small shell programs, plus
-//! the pure ring and environment helpers.
+//! the pure ring and environment helpers. The actor's own behaviour (order
+//! of events, queueing while starting, stop timing) is tested with a fake
+//! PTY under paused time in [`actor`].
+
+mod actor;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -20,6 +24,7 @@ struct Running {
     events: mpsc::Receiver<SessionEvent>,
     output: Vec<u8>,
     next_offset: u64,
+    started: bool,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
@@ -51,13 +56,15 @@ fn start(spec: SessionSpec) -> Running {
         events,
         output: Vec::new(),
         next_offset: 0,
+        started: false,
         tracker,
         cancel,
     }
 }
 
 impl Running {
-    /// Receives one event, checking that output offsets are contiguous.
+    /// Receives one event, checking that the session's start comes first
+    /// and that output offsets are contiguous.
     async fn next(&mut self) -> Option<SessionExited> {
         let event = tokio::time::timeout(DEADLINE, self.events.recv())
             .await
@@ -69,11 +76,20 @@ impl Running {
             })
             .expect("events channel closed");
         match event {
+            SessionEvent::Started(started) => {
+                assert_eq!(started.session_id, self.handle.id());
+                assert!(!self.started, "started twice");
+                assert_eq!(started.pid, self.handle.pid());
+                self.started = true;
+                None
+            }
+            SessionEvent::SpawnFailed(failed) => panic!("spawn failed: {failed:?}"),
             SessionEvent::Output {
                 session_id,
                 offset,
                 data,
             } => {
+                assert!(self.started, "output before the session started");
                 assert_eq!(session_id, self.handle.id());
                 assert_eq!(offset, self.next_offset, "offsets must be contiguous");
                 assert!(data.len() <= flotilla_protocol::frame::MAX_FRAME_DATA);
@@ -81,7 +97,10 @@ impl Running {
                 self.output.extend_from_slice(&data);
                 None
             }
-            SessionEvent::Exited(exited) => Some(exited),
+            SessionEvent::Exited(exited) => {
+                assert!(self.started, "exit before the session started");
+                Some(exited)
+            }
         }
     }
 
@@ -167,16 +186,17 @@ async fn resize_is_visible_to_stty() {
     running.finish().await;
 }
 
+/// A real process that ignores SIGHUP and SIGTERM ends on SIGKILL; when
+/// (after the grace period) is `actor::stop_escalates_to_sigkill_after_grace`,
+/// under paused time.
 #[tokio::test]
 async fn stop_escalates_to_sigkill_after_grace() {
     let script = "trap 'echo got-hup' HUP; trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done";
     let mut running = start(spec(script, Duration::from_millis(300)));
     running.until_output("ready").await;
-    let started = tokio::time::Instant::now();
     running.handle.stop().await;
     let exited = running.until_exit().await;
     assert_eq!(exited.signal.as_deref(), Some("SIGKILL"), "{exited:?}");
-    assert!(started.elapsed() >= Duration::from_millis(300));
     running.finish().await;
 }
 
