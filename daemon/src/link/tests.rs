@@ -96,6 +96,60 @@ mod against_socketioxide {
         }
     }
 
+    /// Records the daemon's messages named `names` (as JSON) and its
+    /// output (text and binary) on `seen`.
+    fn record(socket: &SocketRef, seen: &mpsc::UnboundedSender<Seen>, names: &[&'static str]) {
+        for &name in names {
+            let seen = seen.clone();
+            socket.on(name, async move |Data(value): Data<serde_json::Value>| {
+                let _ = seen.send(Seen::Json(name.to_owned(), value));
+            });
+        }
+        let text_tx = seen.clone();
+        socket.on(
+            SessionOutputText::NAME,
+            async move |Data(text): Data<SessionOutputText>| {
+                use base64::Engine as _;
+                let data = base64::engine::general_purpose::STANDARD
+                    .decode(text.data)
+                    .unwrap();
+                let _ = text_tx.send(Seen::Output(text.session_id, text.offset, data));
+            },
+        );
+        let output_tx = seen.clone();
+        socket.on(
+            "session:output",
+            async move |Data(bytes): Data<bytes::Bytes>| {
+                let frame = OutputFrame::decode(&bytes).unwrap();
+                let _ = output_tx.send(Seen::Output(
+                    frame.session_id,
+                    frame.offset,
+                    frame.data.to_vec(),
+                ));
+            },
+        );
+    }
+
+    /// The acknowledgement of any Hello: a new host, nothing to resume.
+    fn hello_ack() -> Reply<HelloAck> {
+        Reply::Ok {
+            value: HelloAck {
+                host_id: HostId::new(),
+                host_name: "test".to_owned(),
+                resume: Vec::<SessionOffset>::new(),
+            },
+        }
+    }
+
+    /// Serves `layer` on a free loopback port; returns its URL.
+    async fn serve(layer: socketioxide::layer::SocketIoLayer) -> String {
+        let app = axum::Router::new().layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
     async fn hub(
         session_id: SessionId,
         project: String,
@@ -105,40 +159,16 @@ mod against_socketioxide {
         let handler = async move |socket: SocketRef| {
             let seen_tx = seen_tx.clone();
             let project = project.clone();
-            for name in [
-                "session:started",
-                "session:spawn_failed",
-                "session:exited",
-                "host:inventory",
-                "session:usage",
-            ] {
-                let seen_tx = seen_tx.clone();
-                socket.on(name, async move |Data(value): Data<serde_json::Value>| {
-                    let _ = seen_tx.send(Seen::Json(name.to_owned(), value));
-                });
-            }
-            let text_tx = seen_tx.clone();
-            socket.on(
-                SessionOutputText::NAME,
-                async move |Data(text): Data<SessionOutputText>| {
-                    use base64::Engine as _;
-                    let data = base64::engine::general_purpose::STANDARD
-                        .decode(text.data)
-                        .unwrap();
-                    let _ = text_tx.send(Seen::Output(text.session_id, text.offset, data));
-                },
-            );
-            let output_tx = seen_tx.clone();
-            socket.on(
-                "session:output",
-                async move |Data(bytes): Data<bytes::Bytes>| {
-                    let frame = OutputFrame::decode(&bytes).unwrap();
-                    let _ = output_tx.send(Seen::Output(
-                        frame.session_id,
-                        frame.offset,
-                        frame.data.to_vec(),
-                    ));
-                },
+            record(
+                &socket,
+                &seen_tx,
+                &[
+                    "session:started",
+                    "session:spawn_failed",
+                    "session:exited",
+                    "host:inventory",
+                    "session:usage",
+                ],
             );
             socket.on(
                 Hello::NAME,
@@ -148,14 +178,7 @@ mod against_socketioxide {
                         Hello::NAME.to_owned(),
                         serde_json::to_value(&hello).unwrap(),
                     ));
-                    let reply: Reply<HelloAck> = Reply::Ok {
-                        value: HelloAck {
-                            host_id: HostId::new(),
-                            host_name: "test".to_owned(),
-                            resume: Vec::<SessionOffset>::new(),
-                        },
-                    };
-                    ack.send(&reply).unwrap();
+                    ack.send(&hello_ack()).unwrap();
                     socket
                         .emit(
                             SpawnSession::NAME,
@@ -183,11 +206,7 @@ mod against_socketioxide {
             flotilla_protocol::DAEMON_NAMESPACE,
             handler.with(middleware),
         );
-        let app = axum::Router::new().layer(layer);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (format!("http://{addr}"), seen)
+        (serve(layer).await, seen)
     }
 
     type Setup = (
@@ -390,45 +409,22 @@ mod against_socketioxide {
         let (socket_tx, sockets) = mpsc::unbounded_channel();
         let (layer, io) = SocketIo::new_layer();
         let handler = async move |socket: SocketRef| {
-            for name in ["session:started", "session:spawn_failed", "session:exited"] {
-                let seen_tx = seen_tx.clone();
-                socket.on(name, async move |Data(value): Data<serde_json::Value>| {
-                    let _ = seen_tx.send(Seen::Json(name.to_owned(), value));
-                });
-            }
-            let text_tx = seen_tx.clone();
-            socket.on(
-                SessionOutputText::NAME,
-                async move |Data(text): Data<SessionOutputText>| {
-                    use base64::Engine as _;
-                    let data = base64::engine::general_purpose::STANDARD
-                        .decode(text.data)
-                        .unwrap();
-                    let _ = text_tx.send(Seen::Output(text.session_id, text.offset, data));
-                },
+            record(
+                &socket,
+                &seen_tx,
+                &["session:started", "session:spawn_failed", "session:exited"],
             );
             let socket_tx = socket_tx.clone();
             socket.on(
                 Hello::NAME,
                 async move |socket: SocketRef, ack: AckSender| {
-                    let reply: Reply<HelloAck> = Reply::Ok {
-                        value: HelloAck {
-                            host_id: HostId::new(),
-                            host_name: "test".to_owned(),
-                            resume: Vec::<SessionOffset>::new(),
-                        },
-                    };
-                    ack.send(&reply).unwrap();
+                    ack.send(&hello_ack()).unwrap();
                     let _ = socket_tx.send(socket);
                 },
             );
         };
         io.ns(flotilla_protocol::DAEMON_NAMESPACE, handler);
-        let app = axum::Router::new().layer(layer);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (format!("http://{addr}"), seen, sockets)
+        (serve(layer).await, seen, sockets)
     }
 
     /// Item 6 of issue 9: while one session's spawn is held (as a slow

@@ -47,16 +47,16 @@ pub enum Field {
     VersionCommand,
 }
 
-/// Every placeholder, with the name it is written as.
-const NAMES: &[(Placeholder, &str)] = &[
-    (Placeholder::Prompt, "prompt"),
-    (Placeholder::SessionId, "session_id"),
-    (Placeholder::ProjectDir, "project_dir"),
-    (Placeholder::Model, "model"),
-    (Placeholder::OtlpEndpoint, "otlp_endpoint"),
-    (Placeholder::OtlpSessionEndpoint, "otlp_session_endpoint"),
-    (Placeholder::AgentId, "agent_id"),
-    (Placeholder::Tmpdir, "tmpdir"),
+/// Every placeholder.
+const ALL: [Placeholder; 8] = [
+    Placeholder::Prompt,
+    Placeholder::SessionId,
+    Placeholder::ProjectDir,
+    Placeholder::Model,
+    Placeholder::OtlpEndpoint,
+    Placeholder::OtlpSessionEndpoint,
+    Placeholder::AgentId,
+    Placeholder::Tmpdir,
 ];
 
 /// Where each placeholder is allowed: per field, the placeholders it may
@@ -93,23 +93,27 @@ const ALLOWED: &[(Field, &[Placeholder])] = &[
 impl Placeholder {
     /// Every placeholder.
     pub fn all() -> impl Iterator<Item = Placeholder> {
-        NAMES.iter().map(|(placeholder, _)| *placeholder)
+        ALL.into_iter()
     }
 
     /// The placeholder written `{name}`.
     pub fn from_name(name: &str) -> Option<Placeholder> {
-        NAMES
-            .iter()
-            .find(|(_, known)| *known == name)
-            .map(|(placeholder, _)| *placeholder)
+        ALL.into_iter()
+            .find(|placeholder| placeholder.name() == name)
     }
 
     /// The name, without braces.
     pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(placeholder, _)| *placeholder == self)
-            .map_or("", |(_, name)| name)
+        match self {
+            Placeholder::Prompt => "prompt",
+            Placeholder::SessionId => "session_id",
+            Placeholder::ProjectDir => "project_dir",
+            Placeholder::Model => "model",
+            Placeholder::OtlpEndpoint => "otlp_endpoint",
+            Placeholder::OtlpSessionEndpoint => "otlp_session_endpoint",
+            Placeholder::AgentId => "agent_id",
+            Placeholder::Tmpdir => "tmpdir",
+        }
     }
 
     /// The placeholder as written in a profile: `{name}`.
@@ -267,7 +271,6 @@ mod tests {
         let all: Vec<Placeholder> = Placeholder::all().collect();
         assert_eq!(all.len(), 8);
         for placeholder in all {
-            assert!(!placeholder.name().is_empty());
             assert_eq!(
                 Placeholder::from_name(placeholder.name()),
                 Some(placeholder)
