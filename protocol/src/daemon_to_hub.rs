@@ -216,6 +216,19 @@ impl Event for SessionOutput {
     type Ack = ();
 }
 
+/// Marker for the binary `session:snapshot` event; its single attachment is
+/// an encoded [`crate::frame::SnapshotFrame`], the answer to
+/// [`crate::hub_to_daemon::RequestSnapshot`]. A session also sends one
+/// unasked after its process exits, just before
+/// [`SessionExited`], so its final screen outlives it.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSnapshot;
+
+impl Event for SessionSnapshot {
+    const NAME: &'static str = "session:snapshot";
+    type Ack = ();
+}
+
 /// Small output sent as one text message: the same content as an
 /// [`crate::frame::OutputFrame`], with the data in standard base64.
 ///

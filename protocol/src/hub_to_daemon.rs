@@ -73,3 +73,19 @@ impl Event for ResizePty {
     const NAME: &'static str = "session:resize";
     type Ack = ();
 }
+
+/// Render the session's screen model now and send it as
+/// [`crate::daemon_to_hub::SessionSnapshot`], ordered after every output
+/// frame it covers. The hub asks when a viewer attaches without retained
+/// bytes to resume from, or has fallen too far behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestSnapshot {
+    /// The session.
+    pub session_id: SessionId,
+}
+
+impl Event for RequestSnapshot {
+    const NAME: &'static str = "session:snapshot";
+    type Ack = ();
+}

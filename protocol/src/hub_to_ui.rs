@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::rest::{HostSummary, SessionSummary};
-use crate::{ErrorBody, Event, HostId};
+use crate::{ErrorBody, Event, HostId, SessionId, TermSize};
 
 /// A session was created or changed state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -68,5 +68,36 @@ pub struct ViewerOutput;
 
 impl Event for ViewerOutput {
     const NAME: &'static str = "session:output";
+    type Ack = ();
+}
+
+/// Marker for the binary `session:snapshot` event towards one viewer; its
+/// single attachment is an encoded [`crate::frame::SnapshotFrame`]. The
+/// viewer resets its terminal, gives it the snapshot's size, writes the
+/// data, and continues with output frames from the snapshot's offset.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewerSnapshot;
+
+impl Event for ViewerSnapshot {
+    const NAME: &'static str = "session:snapshot";
+    type Ack = ();
+}
+
+/// The session's PTY size, sent to each viewer when it attaches and to all
+/// of them when it changes. Viewers render this size, whatever their own
+/// (letterboxed or scaled): the viewer who typed last drives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResized {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its PTY's size now.
+    pub size: TermSize,
+    /// Whether the receiving viewer is the one whose size this is.
+    pub driver: bool,
+}
+
+impl Event for SessionResized {
+    const NAME: &'static str = "session:resized";
     type Ack = ();
 }

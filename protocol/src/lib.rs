@@ -28,7 +28,7 @@ pub use ids::{HostId, SessionId, UserId};
 /// The version of this protocol. The daemon sends it in its handshake and the
 /// hub refuses a mismatch with [`ConnectRefusal::VersionMismatch`]. It is
 /// bumped on every breaking change; additive changes keep it.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The Socket.IO namespace daemons connect to.
 pub const DAEMON_NAMESPACE: &str = "/daemon";

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::daemon_to_hub::*;
-use crate::frame::{FrameError, OutputFrame};
+use crate::frame::{FrameError, OutputFrame, SnapshotFrame};
 use crate::hub_to_daemon::*;
 use crate::hub_to_ui::*;
 use crate::rest::*;
@@ -185,7 +185,7 @@ fn daemon_to_hub_goldens() {
             protocol_version: PROTOCOL_VERSION,
             daemon_version: "0.0.0".into(),
         },
-        serde_json::json!({"token": "flt_x", "protocolVersion": 1, "daemonVersion": "0.0.0"}),
+        serde_json::json!({"token": "flt_x", "protocolVersion": 2, "daemonVersion": "0.0.0"}),
     );
     check(
         &Hello {
@@ -292,6 +292,12 @@ fn hub_to_daemon_goldens() {
         },
         serde_json::json!({"sessionId": SID, "size": {"cols": 1, "rows": 2}}),
     );
+    check(
+        &RequestSnapshot {
+            session_id: session(),
+        },
+        serde_json::json!({"sessionId": SID}),
+    );
 }
 
 #[test]
@@ -299,8 +305,31 @@ fn ui_goldens() {
     check(
         &AttachSession {
             session_id: session(),
+            since: None,
         },
         serde_json::json!({"sessionId": SID}),
+    );
+    check(
+        &AttachSession {
+            session_id: session(),
+            since: Some("18446744073709551615".into()),
+        },
+        serde_json::json!({"sessionId": SID, "since": "18446744073709551615"}),
+    );
+    check(
+        &AckOutput {
+            session_id: session(),
+            offset: "42".into(),
+        },
+        serde_json::json!({"sessionId": SID, "offset": "42"}),
+    );
+    check(
+        &SessionResized {
+            session_id: session(),
+            size: TermSize { cols: 5, rows: 6 },
+            driver: true,
+        },
+        serde_json::json!({"sessionId": SID, "size": {"cols": 5, "rows": 6}, "driver": true}),
     );
     check(
         &DetachSession {
@@ -597,6 +626,58 @@ fn frame_round_trip_and_errors() {
         OutputFrame::decode(&encoded),
         Err(FrameError::TooLarge {
             len: frame::MAX_FRAME_DATA + 1
+        })
+    );
+}
+
+#[test]
+fn snapshot_frame_round_trip_and_errors() {
+    let snapshot = SnapshotFrame {
+        session_id: session(),
+        offset: u64::MAX,
+        size: TermSize {
+            cols: 0x0102,
+            rows: 0x0304,
+        },
+        data: b"\x1b[H\x1b[2Jscreen",
+    };
+    let bytes = snapshot.encode();
+    assert_eq!(bytes[0], frame::SNAPSHOT_FRAME_VERSION);
+    assert_eq!(&bytes[25..29], &[1, 2, 3, 4]);
+    assert_eq!(SnapshotFrame::decode(&bytes), Ok(snapshot));
+    // An output frame is never taken for a snapshot, nor the reverse.
+    assert_eq!(
+        OutputFrame::decode(&bytes),
+        Err(FrameError::UnknownVersion {
+            found: frame::SNAPSHOT_FRAME_VERSION
+        })
+    );
+    let output = OutputFrame {
+        session_id: session(),
+        offset: 0,
+        data: b"0123456789",
+    }
+    .encode();
+    assert_eq!(
+        SnapshotFrame::decode(&output),
+        Err(FrameError::UnknownVersion {
+            found: frame::FRAME_VERSION
+        })
+    );
+    assert_eq!(
+        SnapshotFrame::decode(&bytes[..28]),
+        Err(FrameError::TooShort { len: 28 })
+    );
+    let big = vec![b'x'; frame::MAX_SNAPSHOT_DATA + 1];
+    let encoded = SnapshotFrame {
+        data: &big,
+        ..snapshot
+    }
+    .encode();
+    assert_eq!(
+        SnapshotFrame::decode(&encoded),
+        Err(FrameError::TooLarge {
+            len: frame::MAX_SNAPSHOT_DATA + 1
         })
     );
 }

@@ -8,15 +8,17 @@ use ts_rs::{Config, TS};
 use crate::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, HostInventory, InventoryChanged, ProfileInfo, ProjectInfo,
     RunningSession, SessionExited, SessionOffset, SessionOutput, SessionOutputText,
-    SessionSpawnFailed, SessionStarted,
+    SessionSnapshot, SessionSpawnFailed, SessionStarted,
 };
-use crate::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
-use crate::hub_to_ui::{HostRemoved, HostUpdated, HubError, SessionUpdated, ViewerOutput};
+use crate::hub_to_daemon::{RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput};
+use crate::hub_to_ui::{
+    HostRemoved, HostUpdated, HubError, SessionResized, SessionUpdated, ViewerOutput, ViewerSnapshot,
+};
 use crate::rest::{
     ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,
     LoginRequest, Me, SessionState, SessionSummary, SpawnRequest,
 };
-use crate::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
+use crate::ui_to_hub::{AckOutput, AttachSession, DetachSession, ResizeTerminal, SendInput};
 use crate::usage::{
     Activity, ContextUsage, CostSource, ModelUsage, SessionUsage, SessionUsageReport,
     SessionUsageUpdated, TokenCounts, UnwatchHost, UsageGroupBy, UsageReport, UsageRow, WatchHost,
@@ -55,10 +57,13 @@ pub fn types() -> String {
         StopSession::decl(&cfg),
         WriteInput::decl(&cfg),
         ResizePty::decl(&cfg),
+        RequestSnapshot::decl(&cfg),
         AttachSession::decl(&cfg),
         DetachSession::decl(&cfg),
         SendInput::decl(&cfg),
         ResizeTerminal::decl(&cfg),
+        AckOutput::decl(&cfg),
+        SessionResized::decl(&cfg),
         SessionUpdated::decl(&cfg),
         HostUpdated::decl(&cfg),
         HostRemoved::decl(&cfg),
@@ -114,6 +119,14 @@ pub fn constants() -> String {
     );
     line("FRAME_VERSION", frame::FRAME_VERSION.to_string());
     line("FRAME_HEADER_LEN", frame::FRAME_HEADER_LEN.to_string());
+    line(
+        "SNAPSHOT_FRAME_VERSION",
+        frame::SNAPSHOT_FRAME_VERSION.to_string(),
+    );
+    line(
+        "SNAPSHOT_HEADER_LEN",
+        frame::SNAPSHOT_HEADER_LEN.to_string(),
+    );
     out.push_str(
         "\n/** Socket.IO event names on the UI namespace. */\nexport const UiEvents = {\n",
     );
@@ -123,6 +136,9 @@ pub fn constants() -> String {
         ("input", SendInput::NAME),
         ("resize", ResizeTerminal::NAME),
         ("output", ViewerOutput::NAME),
+        ("snapshot", ViewerSnapshot::NAME),
+        ("resized", SessionResized::NAME),
+        ("ack", AckOutput::NAME),
         ("sessionUpdated", SessionUpdated::NAME),
         ("hostUpdated", HostUpdated::NAME),
         ("hostRemoved", HostRemoved::NAME),
@@ -135,7 +151,11 @@ pub fn constants() -> String {
         out.push_str(&format!("  {key}: {},\n", quote(name)));
     }
     out.push_str("} as const;\n");
-    let _ = (SessionOutput::NAME, SessionUsageReport::NAME);
+    let _ = (
+        SessionOutput::NAME,
+        SessionSnapshot::NAME,
+        SessionUsageReport::NAME,
+    );
     out
 }
 

@@ -8,14 +8,21 @@ use ts_rs::TS;
 use crate::rest::SessionSummary;
 use crate::{Event, Reply, SessionId, TermSize};
 
-/// Start watching a session. The hub replies with the session and then sends
-/// this viewer alone the retained recent output as one frame, followed by the
+/// Start watching a session. The hub replies with the session, then sends
+/// this viewer alone the session's size ([`crate::hub_to_ui::SessionResized`])
+/// and either the output after `since`, when it still holds all of it, or a
+/// screen snapshot ([`crate::hub_to_ui::ViewerSnapshot`]), followed by the
 /// live stream. Frames carry offsets, so the viewer drops what it has seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachSession {
     /// The session to watch.
     pub session_id: SessionId,
+    /// A reconnecting viewer's offset (decimal, as JSON numbers cannot hold
+    /// every u64): the end of what its terminal already shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub since: Option<String>,
 }
 
 impl Event for AttachSession {
@@ -65,4 +72,22 @@ pub struct ResizeTerminal {
 impl Event for ResizeTerminal {
     const NAME: &'static str = "session:resize";
     type Ack = Reply<()>;
+}
+
+/// Flow control: the viewer's terminal has parsed the session's output up to
+/// `offset` (decimal). The hub keeps at most a window of unacknowledged bytes
+/// in flight per viewer; a viewer that falls further behind than the hub
+/// retains gets a fresh snapshot instead of the backlog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AckOutput {
+    /// The session.
+    pub session_id: SessionId,
+    /// The end of what the terminal has parsed, in decimal.
+    pub offset: String,
+}
+
+impl Event for AckOutput {
+    const NAME: &'static str = "session:ack";
+    type Ack = ();
 }

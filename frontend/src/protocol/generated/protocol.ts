@@ -292,11 +292,22 @@ sessionId: SessionId,
  */
 size: TermSize, };
 
+export type RequestSnapshot = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, };
+
 export type AttachSession = { 
 /**
  * The session to watch.
  */
-sessionId: SessionId, };
+sessionId: SessionId, 
+/**
+ * A reconnecting viewer's offset (decimal, as JSON numbers cannot hold
+ * every u64): the end of what its terminal already shows.
+ */
+since?: string, };
 
 export type DetachSession = { 
 /**
@@ -323,6 +334,30 @@ sessionId: SessionId,
  * The new size.
  */
 size: TermSize, };
+
+export type AckOutput = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, 
+/**
+ * The end of what the terminal has parsed, in decimal.
+ */
+offset: string, };
+
+export type SessionResized = { 
+/**
+ * The session.
+ */
+sessionId: SessionId, 
+/**
+ * Its PTY's size now.
+ */
+size: TermSize, 
+/**
+ * Whether the receiving viewer is the one whose size this is.
+ */
+driver: boolean, };
 
 export type SessionUpdated = { 
 /**
