@@ -149,6 +149,14 @@ describe('swallowTerminalQueries', () => {
     expect(r.term.buffer.active.getLine(0)?.translateToString(true)).toBe('x');
   });
 
+  it('keeps swallowing after term.reset() (a snapshot resets the terminal)', async () => {
+    const r = await run('', { filter: true });
+    r.term.reset();
+    await new Promise<void>((done) => r.term.write(`${ESC}[c${ESC}[6n`, done));
+    expect(r.replies).toEqual([]);
+    expect(r.swallowed).toEqual(['DA1', 'DSR']);
+  });
+
   it('unregisters on dispose', async () => {
     const r = await run('', { filter: false });
     const d = swallowTerminalQueries(r.term.parser);

@@ -6,6 +6,7 @@ import type { Terminal } from '@xterm/xterm';
 
 const terminals = new Map<string, Terminal>();
 const renderers = new WeakMap<Terminal, () => string>();
+const streams = new WeakMap<Terminal, () => StreamInfo>();
 
 function bufferText(term: Terminal): string {
   const buf = term.buffer.active;
@@ -38,6 +39,26 @@ export interface TerminalInfo {
   customGlyphs: boolean;
   renderer: string;
   hasSelection: boolean;
+  /** The stream's state, when the view registered one. */
+  stream: StreamInfo | null;
+}
+
+/** How the terminal follows the session (see `TerminalStream`, `AckCoalescer`, `terminalLayout`). */
+export interface StreamInfo {
+  /** `fit`, `letterbox` or `scaled`; null before the first layout. */
+  layout: string | null;
+  scale: number;
+  /** The session's PTY size as the hub announced it; null before that. */
+  sessionSize: { cols: number; rows: number } | null;
+  /** The size this viewer's box would give the PTY. */
+  preferred: { cols: number; rows: number } | null;
+  snapshots: number;
+  /** The end of what the terminal has accepted (the next attach's `since`). */
+  since: string | null;
+  /** The last offset acknowledged to the hub. */
+  acked: string | null;
+  /** Whether writes wait to be parsed. */
+  busy: boolean;
 }
 
 declare global {
@@ -46,8 +67,14 @@ declare global {
   }
 }
 
-export function registerTerminal(sessionId: string, term: Terminal, renderer: () => string): () => void {
+export function registerTerminal(
+  sessionId: string,
+  term: Terminal,
+  renderer: () => string,
+  stream?: () => StreamInfo,
+): () => void {
   renderers.set(term, renderer);
+  if (stream) streams.set(term, stream);
   terminals.set(sessionId, term);
   if (!window.__flotilla) {
     window.__flotilla = {
@@ -76,6 +103,7 @@ export function registerTerminal(sessionId: string, term: Terminal, renderer: ()
           customGlyphs: t.options.customGlyphs ?? true,
           renderer: renderers.get(t)?.() ?? 'unknown',
           hasSelection: t.hasSelection(),
+          stream: streams.get(t)?.() ?? null,
         };
       },
     };
