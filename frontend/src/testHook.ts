@@ -15,11 +15,36 @@ function bufferText(term: Terminal): string {
   return lines.join('\n');
 }
 
+/** The rows in view when scrolled to the bottom (the screen, without scrollback). */
+function screenLines(term: Terminal): string[] {
+  const buf = term.buffer.active;
+  const lines: string[] = [];
+  for (let i = 0; i < term.rows; i++) lines.push(buf.getLine(buf.baseY + i)?.translateToString(true) ?? '');
+  return lines;
+}
+
+/** Per screen row, the foreground of its first cell: a palette index, `rgb:xxxxxx`, or `default`. */
+function screenColors(term: Terminal): string[] {
+  const buf = term.buffer.active;
+  const out: string[] = [];
+  for (let i = 0; i < term.rows; i++) {
+    const cell = buf.getLine(buf.baseY + i)?.getCell(0);
+    if (!cell || cell.isFgDefault()) out.push('default');
+    else if (cell.isFgRGB()) out.push(`rgb:${cell.getFgColor().toString(16).padStart(6, '0')}`);
+    else out.push(String(cell.getFgColor()));
+  }
+  return out;
+}
+
 export interface FlotillaTestHook {
   /** Session ids with an open terminal. */
   openSessions(): string[];
   /** The buffer text of one session's terminal (or of every open terminal). */
   readTerminal(sessionId?: string): string;
+  /** The screen's rows (what is in view at the bottom, no scrollback), or null when it is not open. */
+  readScreen(sessionId: string): string[] | null;
+  /** The foreground colour of each screen row's first cell, or null when it is not open. */
+  screenColors(sessionId: string): string[] | null;
   /** The terminal's size in cells, or null when it is not open. */
   terminalSize(sessionId: string): { cols: number; rows: number } | null;
   /** How the terminal is drawn and scrolled, or null when it is not open. */
@@ -85,6 +110,14 @@ export function registerTerminal(
           return t ? bufferText(t) : '';
         }
         return [...terminals.values()].map(bufferText).join('\n');
+      },
+      readScreen: (id: string) => {
+        const t = terminals.get(id);
+        return t ? screenLines(t) : null;
+      },
+      screenColors: (id: string) => {
+        const t = terminals.get(id);
+        return t ? screenColors(t) : null;
       },
       terminalSize: (id: string) => {
         const t = terminals.get(id);
