@@ -268,7 +268,11 @@ export function TerminalView({
     );
     const unsubscribe = hub.onTerminal(sessionId, {
       output: (frame) => stream.output(frame),
-      snapshot: (snapshot) => stream.snapshot(snapshot),
+      snapshot: (snapshot) => {
+        stream.snapshot(snapshot);
+        // The snapshot's size is the session's too (the note shows what is rendered).
+        setPtySize((prev) => (prev ? { ...prev, cols: snapshot.cols, rows: snapshot.rows } : prev));
+      },
       resized: (e) => {
         stream.resized(e.size);
         setPtySize({ cols: e.size.cols, rows: e.size.rows, driver: e.driver });
