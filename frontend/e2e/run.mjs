@@ -5,6 +5,7 @@
 // is a condition with a deadline (FLOTILLA_TEST_TIMEOUT_MS, default 10 s).
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -201,6 +202,62 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     console.error(`e2e: ${sig}, cleaning up`);
     void cleanup().then(() => process.exit(130));
   });
+}
+
+/**
+ * A TCP proxy in front of the hub, so a scenario can cut a browser's
+ * connection: `drop()` closes every proxied connection and holds new ones
+ * (accepted, not forwarded) until `release()`. The browser sees its
+ * WebSocket break and its reconnect hang, as on a flaky network.
+ */
+class CuttableProxy {
+  constructor(target) {
+    this.target = target;
+    this.open = new Set();
+    this.held = [];
+    this.holding = false;
+    this.server = createServer((client) => (this.holding ? this.held.push(client) : this.forward(client)));
+  }
+
+  listen() {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${this.server.address().port}`)));
+  }
+
+  forward(client) {
+    const [host, port] = this.target.split(':');
+    const up = connect(Number(port), host);
+    const pair = [client, up];
+    this.open.add(pair);
+    const close = () => {
+      this.open.delete(pair);
+      client.destroy();
+      up.destroy();
+    };
+    client.on('error', close).on('close', close);
+    up.on('error', close).on('close', close);
+    client.pipe(up);
+    up.pipe(client);
+  }
+
+  drop() {
+    this.holding = true;
+    for (const [client, up] of this.open) {
+      client.destroy();
+      up.destroy();
+    }
+    this.open.clear();
+  }
+
+  release() {
+    this.holding = false;
+    for (const client of this.held.splice(0)) if (!client.destroyed) this.forward(client);
+  }
+
+  close() {
+    this.drop();
+    for (const client of this.held.splice(0)) client.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1001,6 +1058,48 @@ async function main() {
     if (leftover) throw new Error(`unexpected input besides the replies: ${JSON.stringify(leftover)}`);
     await other.close();
     await openSession(page, sessionId);
+  });
+
+  await scenario('after the connection drops, a terminal re-attaches from what it has and gets exactly the missing output', async () => {
+    const id = await spawnShell();
+    const proxy = new CuttableProxy(listening.addr);
+    const proxied = await proxy.listen();
+    try {
+      // The login cookie is per host, not per port: the proxied page is logged in.
+      const viewer = await newPage(context, 'reconnecting');
+      await viewer.goto(`${proxied}/#/session/${id}`);
+      await viewer.locator(`[data-testid=terminal-view][data-session-id="${id}"][data-attach=attached]`).waitFor();
+      await openSession(page, id);
+      await page.bringToFront();
+      const before = `before-${randomBytes(3).toString('hex')}`;
+      await typeInTerminal(page, `echo ${typedMarker(before)}`);
+      await waitUntil(`"${before}" in the viewer`, () => terminalHasLine(viewer, id, before));
+      const snapshots = (await terminalInfo(viewer, id)).stream.snapshots;
+
+      proxy.drop();
+      await viewer.locator('[data-testid=connection-status]:not([data-status=connected])').waitFor();
+      // Output while the viewer is away.
+      const after = `after-${randomBytes(3).toString('hex')}`;
+      await typeInTerminal(page, `for i in $(seq 1 2000); do echo "missed $i"; done; echo ${typedMarker(after)}`);
+      await waitUntil(`"${after}" in the connected page`, () => terminalHasLine(page, id, after));
+      if ((await terminalText(viewer, id)).includes('missed 1')) throw new Error('the viewer got output while cut off');
+      proxy.release();
+      await viewer.locator('[data-testid=connection-status][data-status=connected]').waitFor();
+      await waitUntil(`"${after}" in the viewer after the reconnect`, () => terminalHasLine(viewer, id, after));
+      // Every byte exactly once, in order: each missed line once, and the same screen as the connected page.
+      const missed = (await terminalText(viewer, id)).split('\n').filter((l) => /^missed \d+$/.test(l.trim()));
+      const wrong = missed.findIndex((l, i) => l.trim() !== `missed ${i + 1}`);
+      if (missed.length !== 2000 || wrong >= 0) {
+        throw new Error(`the viewer shows ${missed.length} of the 2000 missed lines${wrong >= 0 ? `; line ${wrong} is "${missed[wrong]}"` : ''}`);
+      }
+      await waitUntil('the viewer and the connected page to show the same screen', () => sameScreen(page, viewer, id));
+      const info = (await terminalInfo(viewer, id)).stream;
+      // The hub still had every byte after `since`: it resent them rather than a snapshot.
+      if (info.snapshots !== snapshots) throw new Error(`the viewer got a snapshot on reconnect (${snapshots} → ${info.snapshots}) instead of the missing bytes`);
+      await viewer.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   await scenario('a spawn outside the project roots shows the hub error', async () => {
