@@ -1042,10 +1042,11 @@ async function main() {
       page,
       `stty -echo -icanon; printf '\\033[c\\033[6n'; IFS= read -r -s -t 2 -d '' x; stty sane; printf 'hex:%s:end\\n' "$(printf '%s' "$x" | od -An -tx1 | tr -d ' \\n')"`,
     );
-    const hex = await waitUntil('the replies in hex', async () => {
+    const { hex } = await waitUntil('the replies in hex', async () => {
       const text = (await terminalText(page, id)).replace(/\n/g, '');
       const m = /hex:([0-9a-f]*):end/.exec(text);
-      return m ? m[1] : { pending: text.slice(-200) };
+      // An object: no replies at all is an empty string, an answer too.
+      return m ? { hex: m[1] } : { pending: text.slice(-200) };
     }, TIMEOUT + 3000);
     // ESC shown as ^[, as a terminal would echo it.
     const got = Buffer.from(hex, 'hex').toString('latin1').replaceAll('\u001b', '^[');
