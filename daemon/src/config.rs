@@ -34,6 +34,10 @@ pub const MAX_SCAN_DEPTH: usize = 32;
 /// Largest accepted `--stop-grace-ms` (10 minutes).
 pub const MAX_STOP_GRACE_MS: u64 = 600_000;
 
+/// The most scrollback lines a session may keep (each line of a wide
+/// terminal costs a few KiB once filled).
+pub const MAX_SCROLLBACK_LINES: usize = 100_000;
+
 /// The command line of `flotilla-daemon`.
 #[derive(Debug, Parser)]
 #[command(
@@ -110,6 +114,10 @@ pub struct RunArgs {
     /// Milliseconds between SIGTERM and SIGKILL when stopping a session.
     #[arg(long, env = "DAEMON_STOP_GRACE_MS", default_value_t = DEFAULT_STOP_GRACE_MS)]
     pub stop_grace_ms: u64,
+    /// Lines of scrollback each session's screen model keeps (allocated as
+    /// they fill; viewers get the most recent ones on attach).
+    #[arg(long, env = "DAEMON_SCROLLBACK_LINES", default_value_t = crate::session::screen::DEFAULT_SCROLLBACK_LINES)]
+    pub scrollback_lines: usize,
     /// The OTLP receiver URL given to agents as `{otlp_endpoint}`
     /// [default: http:// and the receiver's bound address].
     #[arg(long, env = "DAEMON_OTLP_ENDPOINT")]
@@ -148,6 +156,8 @@ pub struct Config {
     pub scan_depth: usize,
     /// Grace period between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
+    /// Scrollback lines per session.
+    pub scrollback_lines: usize,
     /// The OTLP receiver URL agents export to, when set explicitly;
     /// otherwise it is derived from the receiver's bound address.
     pub otlp_endpoint: Option<String>,
@@ -305,6 +315,13 @@ impl Config {
             ));
         }
 
+        if args.scrollback_lines > MAX_SCROLLBACK_LINES {
+            problems.push(format!(
+                "--scrollback-lines {} is too large (at most {MAX_SCROLLBACK_LINES})",
+                args.scrollback_lines
+            ));
+        }
+
         let otlp_endpoint = args
             .otlp_endpoint
             .as_deref()
@@ -347,6 +364,7 @@ impl Config {
                 projects_roots,
                 scan_depth: args.scan_depth,
                 stop_grace: Duration::from_millis(args.stop_grace_ms),
+                scrollback_lines: args.scrollback_lines,
                 otlp_endpoint,
                 otlp_listen,
                 otlp_listen_fallback,

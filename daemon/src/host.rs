@@ -17,7 +17,9 @@ use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
     HostInventory, ProjectInfo, RunningSession, SessionStarted,
 };
-use flotilla_protocol::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
+use flotilla_protocol::hub_to_daemon::{
+    RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput,
+};
 use flotilla_protocol::{ErrorBody, ErrorCode, MAX_INPUT_BYTES, SessionId};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -41,6 +43,8 @@ pub enum HubCommand {
     Input(WriteInput),
     /// Resize a session's terminal.
     Resize(ResizePty),
+    /// Send a session's screen.
+    Snapshot(RequestSnapshot),
 }
 
 /// Static settings of a [`Host`].
@@ -58,6 +62,8 @@ pub struct HostConfig {
     pub pass_env: Vec<String>,
     /// The OTLP receiver URL agents export to (`{otlp_endpoint}`).
     pub otlp_endpoint: String,
+    /// Scrollback lines per session's screen model.
+    pub scrollback_lines: usize,
 }
 
 /// The profiles, inventory and sessions of this host. Cheap to clone.
@@ -269,6 +275,15 @@ impl Host {
                 }
                 None
             }
+            HubCommand::Snapshot(request) => {
+                match self.session(request.session_id) {
+                    Some(handle) => handle.snapshot().await,
+                    None => {
+                        warn!(session_id = %request.session_id, "snapshot of an unknown session")
+                    }
+                }
+                None
+            }
         }
     }
 
@@ -382,6 +397,7 @@ impl Host {
                 size: request.size,
                 stop_grace: self.config.stop_grace,
                 ring_bytes: session::ring::DEFAULT_RING_BYTES,
+                scrollback_lines: self.config.scrollback_lines,
             },
             &*self.pty,
         );

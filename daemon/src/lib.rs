@@ -223,6 +223,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             base_env: std::env::vars().collect(),
             pass_env: config.pass_env.clone(),
             otlp_endpoint: config.otlp_endpoint_for(otlp_addr),
+            scrollback_lines: config.scrollback_lines,
         },
         Vec::new(),
         inventory,

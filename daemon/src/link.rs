@@ -31,9 +31,9 @@ use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
-    SessionSpawnFailed, TEXT_OUTPUT_MAX,
+    SessionSnapshot, SessionSpawnFailed, TEXT_OUTPUT_MAX,
 };
-use flotilla_protocol::frame::OutputFrame;
+use flotilla_protocol::frame::{OutputFrame, SnapshotFrame};
 use flotilla_protocol::{ConnectRefusal, Reply, SessionId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -160,7 +160,8 @@ impl Link {
     fn offline(&mut self, event: SessionEvent) {
         match event {
             // The ring keeps the bytes; they are resent after the next Hello.
-            SessionEvent::Output { .. } => {}
+            // A snapshot is asked for again by the hub when it needs one.
+            SessionEvent::Output { .. } | SessionEvent::Snapshot { .. } => {}
             // The next Hello lists the session as running.
             SessionEvent::Started(_) => {}
             // Forgotten once reported, as an exit is.
@@ -445,6 +446,20 @@ impl Link {
                 };
                 *sent = cursor.offset();
                 send_frame(socket, session_id, offset + skip as u64, &data[skip..]).await
+            }
+            SessionEvent::Snapshot {
+                session_id,
+                offset,
+                size,
+                data,
+            } => {
+                let frame = SnapshotFrame {
+                    session_id,
+                    offset,
+                    size,
+                    data: &data,
+                };
+                socket.emit_binary::<SessionSnapshot>(frame.encode()).await
             }
             SessionEvent::Exited(exited) => {
                 // Totals first, so the hub has them when it records the

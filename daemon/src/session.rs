@@ -1,7 +1,9 @@
 //! PTY sessions. Each session is an actor: one task owns the session's
-//! process (behind the [`pty::Pty`] trait), its output ring and its
-//! telemetry aggregate; callers hold a cheap-clone [`SessionHandle`]. This
-//! actor is also where the screen model and the state engine will live.
+//! process (behind the [`pty::Pty`] trait), its output ring, its screen
+//! model ([`screen::Screen`], fed every output byte before it is reported,
+//! answering the program's terminal queries and rendering snapshots) and
+//! its telemetry aggregate; callers hold a cheap-clone [`SessionHandle`].
+//! The state engine will live here too.
 //!
 //! A session is started with [`start`], which returns at once: the actor
 //! runs the slow part (config merges, fork and exec) on a blocking thread
@@ -16,6 +18,7 @@
 pub mod env;
 pub mod pty;
 pub mod ring;
+pub mod screen;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{SessionExited, SessionSpawnFailed, SessionStarted};
-use flotilla_protocol::frame::MAX_FRAME_DATA;
+use flotilla_protocol::frame::{MAX_FRAME_DATA, MAX_SNAPSHOT_DATA};
 use flotilla_protocol::{ErrorBody, ErrorCode, SessionId, TermSize};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, oneshot};
@@ -37,6 +40,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::pty::{ExitInfo, NativePty, Pty, PtyCommand, PtyIo, PtySystem};
 use self::ring::OutputRing;
+use self::screen::Screen;
 use crate::telemetry::registry::Entry as TelemetryEntry;
 
 pub use self::pty::signal_name;
@@ -82,6 +86,21 @@ pub enum SessionEvent {
         /// The bytes.
         data: Bytes,
     },
+    /// The screen at `offset`: asked for with [`SessionHandle::snapshot`],
+    /// and sent once unasked after the final output, before `Exited`.
+    /// Every `Output` before it ends at or before `offset`, every one after
+    /// it starts at or after.
+    Snapshot {
+        /// The session.
+        session_id: SessionId,
+        /// The output offset the screen stands for.
+        offset: u64,
+        /// The PTY's size.
+        size: TermSize,
+        /// Bytes reproducing the screen on a reset terminal of `size`
+        /// (at most [`flotilla_protocol::frame::MAX_SNAPSHOT_DATA`]).
+        data: Bytes,
+    },
     /// The child exited and its final output was reported before this.
     Exited(SessionExited),
 }
@@ -104,6 +123,8 @@ pub struct SessionSpec {
     pub stop_grace: Duration,
     /// Capacity of the output ring.
     pub ring_bytes: usize,
+    /// Lines of scrollback the screen model keeps.
+    pub scrollback_lines: usize,
 }
 
 /// A started process and what its session needs to run it.
@@ -120,6 +141,10 @@ pub struct Launched {
     /// The session's telemetry aggregate (also reachable by the OTLP
     /// receiver through the registry), owned with the rest of the session.
     pub telemetry: Option<Arc<TelemetryEntry>>,
+    /// The terminal's size at start, for the screen model.
+    pub size: TermSize,
+    /// Lines of scrollback the screen model keeps.
+    pub scrollback_lines: usize,
 }
 
 /// How a session comes to life: blocking work (config merges, fork and
@@ -131,6 +156,7 @@ pub type Launch = Box<dyn FnOnce() -> Result<Launched, ErrorBody> + Send>;
 enum SessionCommand {
     Write(Bytes),
     Resize(TermSize),
+    Snapshot,
     Stop,
 }
 
@@ -188,6 +214,13 @@ impl SessionHandle {
         let _ = self.commands.send(SessionCommand::Stop).await;
     }
 
+    /// Asks for a [`SessionEvent::Snapshot`] of the screen as it is once
+    /// the output read so far has been reported; a no-op once the session
+    /// ended (its final snapshot was sent before its exit).
+    pub async fn snapshot(&self) {
+        let _ = self.commands.send(SessionCommand::Snapshot).await;
+    }
+
     /// The total output so far.
     pub fn output_offset(&self) -> u64 {
         lock_ring(&self.shared.ring).end()
@@ -228,6 +261,8 @@ pub fn open(spec: SessionSpec, system: &dyn PtySystem) -> Result<Launched, Error
         stop_grace: spec.stop_grace,
         first_input: Vec::new(),
         telemetry: None,
+        size: spec.size,
+        scrollback_lines: spec.scrollback_lines,
     })
 }
 
@@ -337,6 +372,8 @@ struct Live {
     input: mpsc::Sender<Bytes>,
     exit: oneshot::Receiver<ExitInfo>,
     stop_grace: Duration,
+    /// What a terminal showing the output shows; fed before each report.
+    screen: Screen,
     /// Kept for as long as the session lives; the OTLP receiver feeds it.
     _telemetry: Option<Arc<TelemetryEntry>>,
 }
@@ -347,7 +384,13 @@ impl Actor {
             return;
         };
         for command in queued {
-            self.apply(&mut live, command);
+            match command {
+                SessionCommand::Snapshot => {
+                    let event = self.snapshot(&live.screen);
+                    let _ = self.events.send(event).await;
+                }
+                command => self.apply(&mut live, command),
+            }
         }
         let mut stopping = false;
         let (mut term_at, mut kill_at) = (None, None);
@@ -380,7 +423,7 @@ impl Actor {
                                 }
                             }
                         }
-                        self.flush(&mut pending).await;
+                        self.flush(&mut live, &mut pending).await;
                     }
                     None => output_done = true,
                 },
@@ -399,6 +442,7 @@ impl Actor {
                             (term_at, kill_at) = hang_up(&mut live);
                         }
                     }
+                    Some(SessionCommand::Snapshot) => { let event = self.snapshot(&live.screen); let _ = self.events.send(event).await; },
                     Some(command) => self.apply(&mut live, command),
                     None => self.commands_open = false,
                 },
@@ -422,7 +466,12 @@ impl Actor {
                 }
             }
         }
-        self.flush(&mut pending).await;
+        self.flush(&mut live, &mut pending).await;
+        // The final screen, so it outlives the session.
+        {
+            let event = self.snapshot(&live.screen);
+            let _ = self.events.send(event).await;
+        };
         let exit = exit.unwrap_or_default();
         let output_offset = lock_ring(&self.shared.ring).end();
         info!(exit_code = ?exit.exit_code, signal = ?exit.signal, output_offset, "session exited");
@@ -491,6 +540,7 @@ impl Actor {
             input: launched.io.input,
             exit: launched.io.exit,
             stop_grace: launched.stop_grace,
+            screen: Screen::new(launched.size, launched.scrollback_lines),
             _telemetry: launched.telemetry,
         };
         Some((live, queued, stop))
@@ -512,21 +562,51 @@ impl Actor {
                     warn!("input dropped: the terminal is not reading");
                 }
             }
-            SessionCommand::Resize(size) => {
-                if let Err(error) = live.pty.resize(size) {
-                    warn!(%error, "resize failed");
-                }
-            }
-            SessionCommand::Stop => {}
+            SessionCommand::Resize(size) => match live.pty.resize(size) {
+                Ok(()) => live.screen.resize(size),
+                Err(error) => warn!(%error, "resize failed"),
+            },
+            SessionCommand::Snapshot | SessionCommand::Stop => {}
         }
     }
 
-    /// Appends the pending bytes to the ring and reports them.
-    async fn flush(&mut self, pending: &mut Vec<u8>) {
+    /// Renders the screen as it is after everything flushed so far and
+    /// reports it.
+    fn snapshot(&self, screen: &Screen) -> SessionEvent {
+        let offset = lock_ring(&self.shared.ring).end();
+        let mut data = screen.snapshot(screen::SNAPSHOT_SCROLLBACK_BUDGET);
+        if data.len() > MAX_SNAPSHOT_DATA {
+            // A screen so large (the biggest sizes, every cell styled) that
+            // it and its history exceed the frame: the screen alone.
+            data = screen.snapshot(0);
+        }
+        if data.len() > MAX_SNAPSHOT_DATA {
+            warn!(
+                len = data.len(),
+                "the screen does not fit a snapshot; viewers get its text"
+            );
+            data = screen.snapshot_text();
+        }
+        SessionEvent::Snapshot {
+            session_id: self.id,
+            offset,
+            size: screen.size(),
+            data: Bytes::from(data),
+        }
+    }
+
+    /// Feeds the pending bytes to the screen model (writing its answers to
+    /// terminal queries back to the program), appends them to the ring and
+    /// reports them.
+    async fn flush(&mut self, live: &mut Live, pending: &mut Vec<u8>) {
         if pending.is_empty() {
             return;
         }
         let data = std::mem::take(pending);
+        let replies = live.screen.feed(&data);
+        if !replies.is_empty() && live.input.try_send(Bytes::from(replies)).is_err() {
+            warn!("terminal query answer dropped: the terminal is not reading");
+        }
         let offset = lock_ring(&self.shared.ring).push(&data);
         let data = Bytes::from(data);
         let mut start = 0;

@@ -35,6 +35,7 @@ fn fixture(profiles: &[(&str, &str)]) -> Fixture {
                 ("HOME".to_owned(), home.path().display().to_string()),
             ],
             otlp_endpoint: "http://127.0.0.1:9".to_owned(),
+            scrollback_lines: 100,
         },
         Vec::new(),
         HostInventory::default(),

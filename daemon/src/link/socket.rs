@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use flotilla_protocol::daemon_to_hub::DaemonAuth;
-use flotilla_protocol::hub_to_daemon::{ResizePty, SpawnSession, StopSession, WriteInput};
+use flotilla_protocol::hub_to_daemon::{
+    RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput,
+};
 use flotilla_protocol::{ConnectRefusal, DAEMON_NAMESPACE, Event as WireEvent};
 use futures_util::FutureExt as _;
 use rust_socketio::asynchronous::{Client, ClientBuilder, ReconnectSettings};
@@ -102,6 +104,12 @@ impl HubSocket {
             ResizePty::NAME,
             forward(&incoming, |payload| {
                 command(ResizePty::NAME, payload, HubCommand::Resize)
+            }),
+        );
+        builder = builder.on(
+            RequestSnapshot::NAME,
+            forward(&incoming, |payload| {
+                command(RequestSnapshot::NAME, payload, HubCommand::Snapshot)
             }),
         );
         let closed = incoming.clone();

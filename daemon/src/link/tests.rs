@@ -242,6 +242,7 @@ mod against_socketioxide {
                 pass_env: Vec::new(),
                 base_env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
                 otlp_endpoint: crate::config::DEFAULT_OTLP_ENDPOINT.to_owned(),
+                scrollback_lines: 100,
             },
             profiles,
             Default::default(),

@@ -43,6 +43,7 @@ fn spec(script: &str, grace: Duration) -> SessionSpec {
         size: TermSize { cols: 80, rows: 24 },
         stop_grace: grace,
         ring_bytes: ring::DEFAULT_RING_BYTES,
+        scrollback_lines: screen::DEFAULT_SCROLLBACK_LINES,
     }
 }
 
@@ -95,6 +96,13 @@ impl Running {
                 assert!(data.len() <= flotilla_protocol::frame::MAX_FRAME_DATA);
                 self.next_offset += data.len() as u64;
                 self.output.extend_from_slice(&data);
+                None
+            }
+            SessionEvent::Snapshot {
+                session_id, offset, ..
+            } => {
+                assert_eq!(session_id, self.handle.id());
+                assert_eq!(offset, self.next_offset, "a snapshot stands for what was sent");
                 None
             }
             SessionEvent::Exited(exited) => {

@@ -24,6 +24,8 @@ struct Fixture {
     processes: mpsc::UnboundedReceiver<FakeProcess>,
     tracker: TaskTracker,
     cancel: CancellationToken,
+    /// The snapshots `event` passed over: (offset, rendered bytes).
+    snapshots: Vec<(u64, Bytes)>,
 }
 
 /// A session on a fake process that ends on `ends_on`, whose start waits
@@ -47,6 +49,8 @@ fn fixture(ends_on: &[Signal], grace: Duration, gate: Option<Gate>) -> Fixture {
             stop_grace: grace,
             first_input: vec![Bytes::from_static(b"prompt"), Bytes::from_static(b"\r")],
             telemetry: None,
+            size: TermSize { cols: 80, rows: 24 },
+            scrollback_lines: 100,
         })
     });
     start_with(launch, processes)
@@ -70,12 +74,20 @@ fn start_with(launch: Launch, processes: mpsc::UnboundedReceiver<FakeProcess>) -
         processes,
         tracker,
         cancel,
+        snapshots: Vec::new(),
     }
 }
 
 impl Fixture {
+    /// The next event other than a snapshot (those are kept in
+    /// `snapshots`).
     async fn event(&mut self) -> SessionEvent {
-        self.events.recv().await.expect("events channel closed")
+        loop {
+            match self.events.recv().await.expect("events channel closed") {
+                SessionEvent::Snapshot { offset, data, .. } => self.snapshots.push((offset, data)),
+                event => return event,
+            }
+        }
     }
 
     async fn process(&mut self) -> FakeProcess {
@@ -127,6 +139,12 @@ async fn started_comes_first_then_first_input_output_and_exit() {
     };
     assert_eq!(output, b"more");
     assert_eq!((exited.exit_code, exited.output_offset), (Some(3), 9));
+    // The final screen came just before the exit, standing for all output.
+    let (offset, screen) = fixture.snapshots.last().expect("a final snapshot");
+    assert_eq!(*offset, 9);
+    let mut replayed = crate::session::screen::Screen::new(TermSize { cols: 80, rows: 24 }, 10);
+    replayed.feed(screen);
+    assert_eq!(replayed.text()[0], "earlymore");
     assert_eq!(
         fixture.handle.read_retained(0, 100),
         Some((0, b"earlymore".to_vec()))
@@ -307,5 +325,48 @@ async fn output_that_outlives_the_exit_is_cut_off_after_eof_wait() {
     assert_eq!(exited.exit_code, Some(0));
     assert_eq!(started.elapsed(), crate::session::EOF_WAIT);
     assert_eq!(process.calls(), [Call::Kill]);
+    fixture.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_model_answers_queries_and_snapshots_come_in_order_with_output() {
+    let mut fixture = fixture(&[], Duration::from_secs(1), None);
+    let id = fixture.handle.id();
+    let mut process = fixture.process().await;
+    assert!(matches!(fixture.event().await, SessionEvent::Started(_)));
+    assert_eq!(process.typed().await.as_deref(), Some("prompt"));
+    assert_eq!(process.typed().await.as_deref(), Some("\r"));
+    // A cursor position query after five characters, with no viewer at all.
+    process.output(b"hello\x1b[6n").await;
+    assert_eq!(process.typed().await.as_deref(), Some("\x1b[1;6R"));
+    fixture.handle.snapshot().await;
+    let mut offset_seen = 0;
+    let snapshot = loop {
+        match fixture.events.recv().await.expect("events") {
+            SessionEvent::Output { offset, data, .. } => offset_seen = offset + data.len() as u64,
+            SessionEvent::Snapshot {
+                session_id,
+                offset,
+                size,
+                data,
+            } => {
+                assert_eq!(session_id, id);
+                assert_eq!(offset, offset_seen, "a snapshot follows the output it stands for");
+                assert_eq!(size, TermSize { cols: 80, rows: 24 });
+                break data;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let mut replayed = crate::session::screen::Screen::new(TermSize { cols: 80, rows: 24 }, 10);
+    assert!(replayed.feed(&snapshot).is_empty(), "a snapshot holds no queries");
+    assert_eq!(replayed.text()[0], "hello");
+    fixture.handle.resize(TermSize { cols: 40, rows: 10 }).await;
+    fixture.handle.snapshot().await;
+    let SessionEvent::Snapshot { size, .. } = fixture.events.recv().await.expect("events") else {
+        panic!("expected a snapshot");
+    };
+    assert_eq!(size, TermSize { cols: 40, rows: 10 });
+    fixture.cancel.cancel();
     fixture.finish().await;
 }
