@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, type TouchScroll } from './terminalFit';
+import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, unscalePoint, type TouchScroll } from './terminalFit';
 
 describe('fitGeometry', () => {
   const cell = { cellWidth: 8, cellHeight: 16 };
@@ -114,5 +114,23 @@ describe('sizeNote', () => {
   it('says where the size comes from only when another viewer drives it', () => {
     expect(sizeNote({ cols: 120, rows: 40 }, false)).toBe('120×40 — sized by another viewer; type to take over');
     expect(sizeNote({ cols: 120, rows: 40 }, true)).toBeNull();
+  });
+});
+
+describe('unscalePoint', () => {
+  it('maps a point on the shrunk terminal back to the unscaled one, from its top-left corner', () => {
+    const origin = { left: 100, top: 50 };
+    // Half size: 10 px right of the corner on screen is 20 px on the terminal.
+    expect(unscalePoint(110, 60, origin, 0.5)).toEqual({ x: 120, y: 70 });
+    expect(unscalePoint(100, 50, origin, 0.5)).toEqual({ x: 100, y: 50 });
+    // The cell under the pointer: column 30 of 7 px cells, drawn at 0.4.
+    const p = unscalePoint(100 + 30.5 * 7 * 0.4, 50, origin, 0.4);
+    expect(Math.floor((p.x - origin.left) / 7)).toBe(30);
+  });
+
+  it('leaves points alone at scale 1 or an unusable scale', () => {
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, 1)).toEqual({ x: 5, y: 6 });
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, 0)).toEqual({ x: 5, y: 6 });
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, Number.NaN)).toEqual({ x: 5, y: 6 });
   });
 });

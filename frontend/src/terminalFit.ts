@@ -86,6 +86,22 @@ export function terminalLayout(i: LayoutInput): TerminalLayout | null {
   return { width, height, scale: 1, mode: spare ? 'letterbox' : 'fit' };
 }
 
+/**
+ * Where a pointer at (`x`, `y`) on a terminal shrunk by `scale` (a CSS
+ * transform from its top-left corner `origin`) is on the unscaled terminal.
+ * xterm.js maps mouse positions to cells with its unscaled cell size, so
+ * events are given these coordinates before it sees them.
+ */
+export function unscalePoint(
+  x: number,
+  y: number,
+  origin: { left: number; top: number },
+  scale: number,
+): { x: number; y: number } {
+  if (!(scale > 0) || scale === 1) return { x, y };
+  return { x: origin.left + (x - origin.left) / scale, y: origin.top + (y - origin.top) / scale };
+}
+
 /** The note shown while another viewer's size is in force ("120×40 — sized by another viewer; type to take over"). */
 export function sizeNote(size: { cols: number; rows: number }, driver: boolean): string | null {
   if (driver) return null;

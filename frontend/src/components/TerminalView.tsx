@@ -10,7 +10,7 @@ import { InputQueue } from '../input';
 import { projectName } from '../lists';
 import { openOverview } from '../route';
 import { store } from '../store';
-import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, type LayoutMode, type TouchScroll } from '../terminalFit';
+import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, unscalePoint, type LayoutMode, type TouchScroll } from '../terminalFit';
 import { swallowTerminalQueries } from '../terminalQueries';
 import { TerminalStream } from '../terminalStream';
 import { keyAction } from '../terminalKeys';
@@ -334,6 +334,27 @@ export function TerminalView({
     const onTouchEnd = () => {
       touch = null;
     };
+    // On a scaled-down terminal xterm.js would map the pointer to the wrong
+    // cell (it divides by its unscaled cell size): mouse events on it, and
+    // those of a drag that started on it, get unscaled coordinates first.
+    // Window capture runs before every listener xterm has (element or document).
+    let dragging = false;
+    const unscaleMouse = (e: MouseEvent) => {
+      const el = term.element;
+      if (scale >= 1 || !el) {
+        dragging = false;
+        return;
+      }
+      const inside = e.target instanceof Node && el.contains(e.target);
+      if (e.type === 'mousedown') dragging = inside;
+      if (!inside && !dragging) return;
+      if (e.type === 'mouseup') dragging = false;
+      const p = unscalePoint(e.clientX, e.clientY, el.getBoundingClientRect(), scale);
+      Object.defineProperty(e, 'clientX', { value: p.x, configurable: true });
+      Object.defineProperty(e, 'clientY', { value: p.y, configurable: true });
+    };
+    const mouseTypes = ['mousedown', 'mousemove', 'mouseup', 'click', 'dblclick', 'contextmenu', 'wheel'] as const;
+    for (const type of mouseTypes) window.addEventListener(type, unscaleMouse, { capture: true });
     const touchOpts: AddEventListenerOptions = { capture: true, passive: false };
     container.addEventListener('touchstart', onTouchStart, touchOpts);
     container.addEventListener('touchmove', onTouchMove, touchOpts);
@@ -404,6 +425,7 @@ export function TerminalView({
       clearTimeout(timer);
       observer.disconnect();
       window.visualViewport?.removeEventListener('resize', refit);
+      for (const type of mouseTypes) window.removeEventListener(type, unscaleMouse, { capture: true });
       container.removeEventListener('touchstart', onTouchStart, touchOpts);
       container.removeEventListener('touchmove', onTouchMove, touchOpts);
       container.removeEventListener('touchend', onTouchEnd, touchOpts);
