@@ -983,10 +983,20 @@ async function main() {
     const note = (await fresh.getByTestId('terminal-size-note').textContent()) ?? '';
     if (!note.includes(`${session.cols}×${session.rows} — sized by another viewer`)) throw new Error(`the note says "${note}"`);
     await shot(fresh, 'phone-scaled-snapshot');
+    // The mouse hits the right cell on the scaled terminal: a double click selects the marker.
+    await fresh.bringToFront();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const g = await terminalGeometry(fresh, id);
+    const row = await bufferLineIndex(fresh, id, marker);
+    await fresh.mouse.dblclick(g.screen.left + g.cellWidth * 2.5, g.screen.top + g.cellHeight * (row - g.viewportY + 0.5));
+    await fresh.keyboard.press('Control+Shift+C');
+    await waitUntil('the marker, double-clicked on the scaled terminal, on the clipboard', async () => {
+      const clip = await fresh.evaluate(() => navigator.clipboard.readText());
+      return clip === marker ? true : { pending: `clipboard: ${short(clip)}` };
+    });
 
     // Typing takes over: the PTY gets the phone's size, and the desktop page letterboxes it.
     const took = `took-${randomBytes(3).toString('hex')}`;
-    await fresh.bringToFront();
     await typeInTerminal(fresh, `echo ${typedMarker(took)}`);
     await waitUntil(`"${took}" on the phone`, () => terminalHasLine(fresh, id, took));
     const phone = await waitUntil('the phone page to drive the size', async () => {
