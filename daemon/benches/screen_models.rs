@@ -1,2 +1,876 @@
-//! Placeholder.
-fn main() {}
+//! Compares candidate terminal screen models on the recorded corpus in
+//! `tests/terminal-corpus/`: vt100 (`Screen::state_formatted`), avt
+//! (`Terminal::dump`) and alacritty_terminal (a minimal grid snapshot written
+//! here, because the daemon's own screen module does not exist yet).
+//!
+//! For every crate and corpus file it measures
+//! - parse cost: MB/s feeding the file, repeated to at least
+//!   `SCREEN_BENCH_MB` (default 20) MB, and a 50 MB `cat`-like stream of
+//!   coloured lines, in 4 KiB chunks as a pty read would deliver them;
+//! - round trip: stream into model A, A's snapshot into a fresh model B of the
+//!   same crate, then A and B compared cell by cell (text with combining marks,
+//!   colours, bold/italic/underline/inverse, width), cursor position and
+//!   visibility, alternate screen and the input modes the crate exposes;
+//! - continuation: the same bytes fed into A and B (a character after a
+//!   pending wrap, leaving the alternate screen, scrolling at the bottom of a
+//!   scroll region, a line that wraps), compared after each step, which shows
+//!   state a snapshot forgot;
+//! - neutral expectations: what any correct terminal shows for a few streams
+//!   (a combining mark stays in its cell, a wide char spans two cells, ...).
+//!
+//! Run with `cargo bench -p flotilla-daemon --bench screen_models`. Every
+//! loop is bounded by the corpus size and the byte budget.
+
+use std::fmt::Write as _;
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::time::Instant;
+
+use alacritty_terminal::Term;
+use alacritty_terminal::event::VoidListener;
+use alacritty_terminal::grid::Dimensions;
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::{Cell as AlacrittyCell, Flags};
+use alacritty_terminal::term::{Config, TermMode};
+use alacritty_terminal::vte::ansi::{self, Color as AlacrittyColor, NamedColor, Processor};
+
+const COLS: usize = 80;
+const ROWS: usize = 24;
+/// Pty reads arrive in chunks of about this size.
+const CHUNK: usize = 4096;
+const CAT_STREAM_BYTES: usize = 50_000_000;
+const DEFAULT_BUDGET_MB: usize = 20;
+
+/// Bytes fed into both models after the round trip, one named step at a time.
+const CONTINUATION: &[(&str, &str)] = &[
+    // Lands on the next line if a wrap was pending, else overwrites the margin.
+    ("pending wrap", "Z"),
+    // Brings back the saved primary screen and cursor.
+    ("leave alt screen", "\x1b[?1049l"),
+    // CUP row 24 clamps to the region's bottom in origin mode; the newlines then
+    // scroll only the region if the snapshot kept it.
+    ("scroll region", "\x1b[24;1H\r\nafter 1\r\nafter 2\r\nafter 3"),
+    // Wraps only if autowrap is on.
+    (
+        "autowrap",
+        "\r\nwrap: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+    ),
+];
+
+/// A colour, the same way for every crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Colour {
+    Default,
+    Indexed(u8),
+    Rgb(u8, u8, u8),
+    /// A colour only one crate has, such as alacritty's dim palette.
+    Other(u16),
+}
+
+/// One cell, normalised so that cells of one crate compare field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CellState {
+    /// The base character and its combining marks; empty for a wide char's
+    /// second half.
+    text: String,
+    /// 2 for a wide char, 0 for its second half, else 1.
+    width: u8,
+    fg: Colour,
+    bg: Colour,
+    bold: bool,
+    italic: bool,
+    underline: bool,
+    inverse: bool,
+}
+
+/// What a viewer would see, plus the modes that change what keys send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ScreenState {
+    rows: Vec<Vec<CellState>>,
+    /// (row, column).
+    cursor: (usize, usize),
+    cursor_visible: bool,
+    alternate: bool,
+    /// The input modes the crate exposes, as text, because each crate has its own set.
+    modes: String,
+}
+
+/// A candidate screen model behind one interface.
+trait ScreenModel {
+    const NAME: &'static str;
+
+    fn new(cols: usize, rows: usize) -> Self;
+    fn feed(&mut self, bytes: &[u8]);
+    /// Bytes that bring a fresh model of the same size to this state.
+    fn snapshot(&self) -> Vec<u8>;
+    fn state(&self) -> ScreenState;
+}
+
+struct Vt100Model {
+    parser: vt100::Parser,
+}
+
+struct AvtModel {
+    terminal: avt::Terminal,
+    /// The tail of a UTF-8 sequence split across two feeds: avt takes `&str`.
+    pending: Vec<u8>,
+}
+
+struct AlacrittyModel {
+    term: Term<VoidListener>,
+    processor: Processor,
+}
+
+struct TermSize {
+    cols: usize,
+    rows: usize,
+}
+
+/// One corpus file's results for one crate.
+struct FileResult {
+    mb_per_s: f64,
+    round_trip: Result<(), String>,
+    continuation: Result<(), String>,
+    neutral: Vec<(&'static str, bool)>,
+}
+
+/// One crate's results on the whole corpus.
+struct CrateResult {
+    name: &'static str,
+    files: Vec<FileResult>,
+    cat_mb_per_s: f64,
+}
+
+impl ScreenModel for Vt100Model {
+    const NAME: &'static str = "vt100";
+
+    fn new(cols: usize, rows: usize) -> Self {
+        let rows = NonZeroU16::new(u16::try_from(rows).expect("rows fit u16")).expect("rows > 0");
+        let cols = NonZeroU16::new(u16::try_from(cols).expect("cols fit u16")).expect("cols > 0");
+        Self {
+            parser: vt100::Parser::new(rows, cols, 0),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.parser.process(bytes);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.parser.screen().state_formatted().into_bytes()
+    }
+
+    fn state(&self) -> ScreenState {
+        let screen = self.parser.screen();
+        let colour = |colour: vt100::Color| match colour {
+            vt100::Color::Default => Colour::Default,
+            vt100::Color::Idx(index) => Colour::Indexed(index),
+            vt100::Color::Rgb(red, green, blue) => Colour::Rgb(red, green, blue),
+        };
+        let rows = (0..ROWS)
+            .map(|row| {
+                (0..COLS)
+                    .map(|col| {
+                        let cell = screen
+                            .cell(row as u16, col as u16)
+                            .expect("the cell is inside the screen");
+                        let width = if cell.is_wide() {
+                            2
+                        } else if cell.is_wide_continuation() {
+                            0
+                        } else {
+                            1
+                        };
+                        CellState {
+                            text: cell.contents().to_owned(),
+                            width,
+                            fg: colour(cell.fgcolor()),
+                            bg: colour(cell.bgcolor()),
+                            bold: cell.bold(),
+                            italic: cell.italic(),
+                            underline: cell.underline(),
+                            inverse: cell.inverse(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let (cursor_row, cursor_col) = screen.cursor_position();
+        ScreenState {
+            rows,
+            cursor: (usize::from(cursor_row), usize::from(cursor_col)),
+            cursor_visible: !screen.hide_cursor(),
+            alternate: screen.alternate_screen(),
+            modes: format!(
+                "keypad={} cursor_keys={} paste={} mouse={:?}/{:?}",
+                screen.application_keypad(),
+                screen.application_cursor(),
+                screen.bracketed_paste(),
+                screen.mouse_protocol_mode(),
+                screen.mouse_protocol_encoding(),
+            ),
+        }
+    }
+}
+
+impl ScreenModel for AvtModel {
+    const NAME: &'static str = "avt";
+
+    fn new(cols: usize, rows: usize) -> Self {
+        Self {
+            terminal: avt::Terminal::new(cols, rows).expect("the size is positive"),
+            pending: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        // Decode like a daemon must: keep an incomplete sequence at the end for
+        // the next feed and replace invalid bytes with U+FFFD.
+        self.pending.extend_from_slice(bytes);
+        let mut text = String::with_capacity(self.pending.len());
+        let mut rest: &[u8] = &self.pending;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    text.push_str(valid);
+                    rest = &[];
+                    break;
+                }
+                Err(error) => {
+                    let (valid, after) = rest.split_at(error.valid_up_to());
+                    text.push_str(std::str::from_utf8(valid).expect("checked by from_utf8"));
+                    match error.error_len() {
+                        Some(len) => {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[len..];
+                        }
+                        None => {
+                            rest = after;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let rest = rest.to_vec();
+        self.terminal.feed(text.as_str());
+        self.pending = rest;
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.terminal.dump().into_bytes()
+    }
+
+    fn state(&self) -> ScreenState {
+        let colour = |colour: Option<avt::Color>| match colour {
+            None => Colour::Default,
+            Some(avt::Color::Indexed(index)) => Colour::Indexed(index),
+            Some(avt::Color::RGB(rgb)) => Colour::Rgb(rgb.r, rgb.g, rgb.b),
+        };
+        let rows = self
+            .terminal
+            .screen()
+            .visible_lines()
+            .map(|line| {
+                line.cells()
+                    .iter()
+                    .map(|cell| {
+                        let pen = cell.pen();
+                        CellState {
+                            text: if cell.width() == 0 {
+                                String::new()
+                            } else {
+                                cell.char().to_string()
+                            },
+                            width: cell.width(),
+                            fg: colour(pen.foreground()),
+                            bg: colour(pen.background()),
+                            bold: pen.is_bold(),
+                            italic: pen.is_italic(),
+                            underline: pen.is_underline(),
+                            inverse: pen.is_inverse(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let cursor = self.terminal.cursor();
+        ScreenState {
+            rows,
+            cursor: (cursor.row, cursor.col),
+            cursor_visible: cursor.visible,
+            alternate: self.terminal.active_screen_kind() == avt::ScreenKind::Alternate,
+            modes: format!("cursor_keys={}", self.terminal.cursor_key_app_mode()),
+        }
+    }
+}
+
+impl Dimensions for TermSize {
+    fn total_lines(&self) -> usize {
+        self.rows
+    }
+
+    fn screen_lines(&self) -> usize {
+        self.rows
+    }
+
+    fn columns(&self) -> usize {
+        self.cols
+    }
+}
+
+impl ScreenModel for AlacrittyModel {
+    const NAME: &'static str = "alacritty_terminal";
+
+    fn new(cols: usize, rows: usize) -> Self {
+        let config = Config {
+            scrolling_history: 0,
+            ..Config::default()
+        };
+        Self {
+            term: Term::new(config, &TermSize { cols, rows }, VoidListener),
+            processor: Processor::new(),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.processor.advance(&mut self.term, bytes);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        alacritty_snapshot(&self.term).into_bytes()
+    }
+
+    fn state(&self) -> ScreenState {
+        let grid = self.term.grid();
+        let rows = (0..ROWS)
+            .map(|row| {
+                (0..COLS)
+                    .map(|col| {
+                        let cell = &grid[Line(row as i32)][Column(col)];
+                        let width = if cell.flags.contains(Flags::WIDE_CHAR) {
+                            2
+                        } else if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                            0
+                        } else {
+                            1
+                        };
+                        CellState {
+                            text: if width == 0 {
+                                String::new()
+                            } else {
+                                alacritty_text(cell)
+                            },
+                            width,
+                            fg: alacritty_colour(cell.fg),
+                            bg: alacritty_colour(cell.bg),
+                            bold: cell.flags.contains(Flags::BOLD),
+                            italic: cell.flags.contains(Flags::ITALIC),
+                            underline: cell.flags.intersects(Flags::ALL_UNDERLINES),
+                            inverse: cell.flags.contains(Flags::INVERSE),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let point = grid.cursor.point;
+        let mode = *self.term.mode();
+        ScreenState {
+            rows,
+            cursor: (
+                usize::try_from(point.line.0).expect("the cursor is on screen"),
+                point.column.0,
+            ),
+            cursor_visible: mode.contains(TermMode::SHOW_CURSOR),
+            alternate: mode.contains(TermMode::ALT_SCREEN),
+            modes: format!(
+                "{:?}",
+                mode - TermMode::SHOW_CURSOR - TermMode::ALT_SCREEN
+            ),
+        }
+    }
+}
+
+fn main() {
+    let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terminal-corpus");
+    let corpus = read_corpus(&corpus_dir);
+    let budget_mb = std::env::var("SCREEN_BENCH_MB")
+        .ok()
+        .and_then(|value| value.parse::<usize>().ok())
+        .unwrap_or(DEFAULT_BUDGET_MB);
+    let budget = budget_mb * 1_000_000;
+    let cat_stream = cat_stream(CAT_STREAM_BYTES.min(budget * 5 / 2));
+    println!(
+        "screen models: {} corpus files, {COLS}x{ROWS}, parse budget {budget_mb} MB per file, cat stream {} MB",
+        corpus.len(),
+        cat_stream.len() / 1_000_000
+    );
+
+    let results = [
+        run_crate::<Vt100Model>(&corpus, budget, &cat_stream),
+        run_crate::<AvtModel>(&corpus, budget, &cat_stream),
+        run_crate::<AlacrittyModel>(&corpus, budget, &cat_stream),
+    ];
+    print_tables(&corpus, &results);
+}
+
+fn read_corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut corpus: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("the corpus directory exists")
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "bin"))
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            let bytes = std::fs::read(&path).expect("a readable corpus file");
+            (name, bytes)
+        })
+        .collect();
+    corpus.sort();
+    corpus
+}
+
+/// Coloured numbered lines as `cat` of a highlighted log would print them.
+fn cat_stream(len: usize) -> Vec<u8> {
+    let mut out = String::with_capacity(len + 200);
+    let mut line = 0u64;
+    while out.len() < len {
+        let colour = 31 + line % 7;
+        let _ = write!(
+            out,
+            "\x1b[{colour}m{line:>8}\x1b[0m \x1b[1mINFO\x1b[0m request handled in {}ms path=/api/v1/items/{} status=\x1b[32m200\x1b[0m\r\n",
+            line % 997,
+            line * 7919 % 100_000
+        );
+        line += 1;
+    }
+    out.into_bytes()
+}
+
+fn run_crate<M: ScreenModel>(
+    corpus: &[(String, Vec<u8>)],
+    budget: usize,
+    cat_stream: &[u8],
+) -> CrateResult {
+    eprintln!("running {}", M::NAME);
+    let files = corpus
+        .iter()
+        .map(|(name, bytes)| {
+            let repeats = budget.div_ceil(bytes.len().max(1)).max(1);
+            let mb_per_s = parse_rate::<M>(bytes, repeats);
+            let (round_trip, continuation, neutral) = fidelity::<M>(name, bytes);
+            FileResult {
+                mb_per_s,
+                round_trip,
+                continuation,
+                neutral,
+            }
+        })
+        .collect();
+    CrateResult {
+        name: M::NAME,
+        files,
+        cat_mb_per_s: parse_rate::<M>(cat_stream, 1),
+    }
+}
+
+/// Feeds `bytes` `repeats` times in pty-sized chunks into one model.
+fn parse_rate<M: ScreenModel>(bytes: &[u8], repeats: usize) -> f64 {
+    let mut model = M::new(COLS, ROWS);
+    let start = Instant::now();
+    for _ in 0..repeats {
+        for chunk in bytes.chunks(CHUNK) {
+            model.feed(chunk);
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    std::hint::black_box(model.state().cursor);
+    (bytes.len() * repeats) as f64 / 1e6 / seconds.max(1e-9)
+}
+
+type Fidelity = (Result<(), String>, Result<(), String>, Vec<(&'static str, bool)>);
+
+fn fidelity<M: ScreenModel>(name: &str, bytes: &[u8]) -> Fidelity {
+    let mut original = M::new(COLS, ROWS);
+    original.feed(bytes);
+    let neutral = neutral_expectations(name, &original.state());
+    let mut restored = M::new(COLS, ROWS);
+    restored.feed(&original.snapshot());
+    let round_trip = compare(&original.state(), &restored.state());
+    let continuation = if round_trip.is_ok() {
+        let mut outcome = Ok(());
+        for (step, continuation) in CONTINUATION {
+            original.feed(continuation.as_bytes());
+            restored.feed(continuation.as_bytes());
+            if let Err(difference) = compare(&original.state(), &restored.state()) {
+                outcome = Err(format!("after {step}: {difference}"));
+                break;
+            }
+        }
+        outcome
+    } else {
+        Err("round trip failed".to_owned())
+    };
+    (round_trip, continuation, neutral)
+}
+
+/// The first difference between two states, for the report.
+fn compare(original: &ScreenState, restored: &ScreenState) -> Result<(), String> {
+    if original.alternate != restored.alternate {
+        return Err(format!(
+            "alternate screen {} vs {}",
+            original.alternate, restored.alternate
+        ));
+    }
+    for (row, (left, right)) in original.rows.iter().zip(&restored.rows).enumerate() {
+        for (col, (a, b)) in left.iter().zip(right).enumerate() {
+            if a != b {
+                return Err(format!("cell {row},{col}: {a:?} vs {b:?}"));
+            }
+        }
+    }
+    if original.cursor != restored.cursor {
+        return Err(format!(
+            "cursor {:?} vs {:?}",
+            original.cursor, restored.cursor
+        ));
+    }
+    if original.cursor_visible != restored.cursor_visible {
+        return Err(format!(
+            "cursor visible {} vs {}",
+            original.cursor_visible, restored.cursor_visible
+        ));
+    }
+    if original.modes != restored.modes {
+        return Err(format!("modes {} vs {}", original.modes, restored.modes));
+    }
+    Ok(())
+}
+
+fn row_text(state: &ScreenState, row: usize) -> String {
+    state.rows[row]
+        .iter()
+        .map(|cell| cell.text.as_str())
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
+fn cell_text(state: &ScreenState, row: usize, col: usize) -> &str {
+    &state.rows[row][col].text
+}
+
+/// What any correct 80x24 xterm shows after the stream, where the stream is
+/// simple enough for one answer (see generate.py for how each was built).
+fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, bool)> {
+    let any_row = |needle: &str| (0..ROWS).any(|row| row_text(state, row).contains(needle));
+    match name {
+        "unicode" => vec![
+            (
+                "wide char spans two cells",
+                cell_text(state, 0, 6) == "日" && state.rows[0][6].width == 2 && state.rows[0][7].width == 0,
+            ),
+            (
+                "e + U+0301 stays in one cell",
+                cell_text(state, 1, 11) == "e\u{301}" && cell_text(state, 1, 12) == " ",
+            ),
+            (
+                "a + U+0308 stays in one cell",
+                cell_text(state, 1, 13) == "a\u{308}",
+            ),
+            (
+                "two combining marks in one cell",
+                cell_text(state, 1, 17) == "o\u{302}\u{323}",
+            ),
+            ("emoji is wide", state.rows[2][7].width == 2),
+            ("ZWJ sequence kept", any_row("👩\u{200d}💻")),
+            ("flag kept", any_row("🇯🇵")),
+            (
+                "wide char at the margin wraps",
+                cell_text(state, 5, 79).trim().is_empty() && cell_text(state, 6, 0) == "語",
+            ),
+        ],
+        "pending-wrap" => vec![
+            (
+                "80 columns on row 2",
+                row_text(state, 1).chars().count() == COLS,
+            ),
+            ("cursor stays on row 2", state.cursor.0 == 1),
+        ],
+        "modes" => vec![
+            ("cursor hidden", !state.cursor_visible),
+            (
+                "no autowrap: row 3 is 80 x and row 4 empty",
+                row_text(state, 2) == "x".repeat(COLS) && row_text(state, 3).is_empty(),
+            ),
+        ],
+        "scroll-region" => vec![
+            ("rows above the region kept", row_text(state, 0) == "fixed row 1"),
+            (
+                "region scrolled",
+                row_text(state, 4) == "region line 10" && row_text(state, 13) == "region line 19",
+            ),
+            ("origin mode cursor", state.cursor == (6, 9)),
+        ],
+        "altscreen" => vec![
+            ("alternate active", state.alternate),
+            ("alternate content", row_text(state, 0).contains("alternate screen header")),
+        ],
+        "sgr" => vec![
+            ("bold cell", state.rows[0][0].bold && cell_text(state, 0, 0) == "b"),
+            (
+                "truecolour fg",
+                state.rows[12][1].fg == Colour::Rgb(6, 0, 249),
+            ),
+        ],
+        "vim" => vec![
+            ("alternate active", state.alternate),
+            ("inserted wide line shown", any_row("日本語 and an emoji")),
+        ],
+        "vim-quit" => vec![("primary screen back", !state.alternate)],
+        "htop" | "codex" | "opencode" => vec![("alternate active", state.alternate)],
+        _ => Vec::new(),
+    }
+}
+
+fn alacritty_colour(colour: AlacrittyColor) -> Colour {
+    match colour {
+        AlacrittyColor::Named(NamedColor::Foreground | NamedColor::Background) => Colour::Default,
+        AlacrittyColor::Named(named) if (named as usize) < 16 => Colour::Indexed(named as u8),
+        AlacrittyColor::Named(named) => Colour::Other(named as u16),
+        AlacrittyColor::Spec(rgb) => Colour::Rgb(rgb.r, rgb.g, rgb.b),
+        AlacrittyColor::Indexed(index) => Colour::Indexed(index),
+    }
+}
+
+fn alacritty_text(cell: &AlacrittyCell) -> String {
+    let mut text = String::from(cell.c);
+    text.extend(cell.zerowidth().unwrap_or_default());
+    text
+}
+
+/// The SGR sequence that sets exactly this cell's pen.
+fn alacritty_sgr(cell: &AlacrittyCell) -> String {
+    let mut sgr = String::from("\x1b[0");
+    for (flag, code) in [
+        (Flags::BOLD, "1"),
+        (Flags::DIM, "2"),
+        (Flags::ITALIC, "3"),
+        (Flags::UNDERLINE, "4"),
+        (Flags::INVERSE, "7"),
+        (Flags::HIDDEN, "8"),
+        (Flags::STRIKEOUT, "9"),
+        (Flags::DOUBLE_UNDERLINE, "21"),
+        (Flags::UNDERCURL, "4:3"),
+        (Flags::DOTTED_UNDERLINE, "4:4"),
+        (Flags::DASHED_UNDERLINE, "4:5"),
+    ] {
+        if cell.flags.contains(flag) {
+            sgr.push(';');
+            sgr.push_str(code);
+        }
+    }
+    for (colour, base) in [(cell.fg, 30u16), (cell.bg, 40u16)] {
+        match colour {
+            AlacrittyColor::Named(named) if (named as usize) < 8 => {
+                let _ = write!(sgr, ";{}", base + named as u16);
+            }
+            AlacrittyColor::Named(named) if (named as usize) < 16 => {
+                let _ = write!(sgr, ";{}", base + 60 + named as u16 - 8);
+            }
+            // The default colours, and the dim/bright palette entries a pen
+            // never holds.
+            AlacrittyColor::Named(_) => {}
+            AlacrittyColor::Indexed(index) => {
+                let _ = write!(sgr, ";{};5;{index}", base + 8);
+            }
+            AlacrittyColor::Spec(ansi::Rgb { r, g, b }) => {
+                let _ = write!(sgr, ";{};2;{r};{g};{b}", base + 8);
+            }
+        }
+    }
+    sgr.push('m');
+    sgr
+}
+
+/// A minimal snapshot of alacritty's active grid: every cell with its pen,
+/// the cursor (with a pending wrap redone by rewriting the cell under it),
+/// the pen and the modes alacritty exposes. alacritty_terminal keeps the
+/// inactive (saved primary) grid and the scroll region private, so this
+/// snapshot cannot restore them; the continuation check shows what that costs.
+fn alacritty_snapshot(term: &Term<VoidListener>) -> String {
+    let grid = term.grid();
+    let mode = *term.mode();
+    let mut out = String::new();
+    if mode.contains(TermMode::ALT_SCREEN) {
+        out.push_str("\x1b[?1049h");
+    }
+    for row in 0..grid.screen_lines() {
+        let _ = write!(out, "\x1b[{};1H", row + 1);
+        let mut pen = String::new();
+        for col in 0..grid.columns() {
+            let cell = &grid[Line(row as i32)][Column(col)];
+            if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                continue;
+            }
+            let sgr = alacritty_sgr(cell);
+            if sgr != pen {
+                out.push_str(&sgr);
+                pen = sgr;
+            }
+            out.push_str(&alacritty_text(cell));
+        }
+    }
+    let cursor = &grid.cursor;
+    let line = usize::try_from(cursor.point.line.0).expect("the cursor is on screen");
+    let _ = write!(out, "\x1b[{};{}H", line + 1, cursor.point.column.0 + 1);
+    if cursor.input_needs_wrap {
+        let cell = &grid[cursor.point.line][cursor.point.column];
+        out.push_str(&alacritty_sgr(cell));
+        out.push_str(&alacritty_text(cell));
+    }
+    out.push_str(&alacritty_sgr(&cursor.template));
+    for (flag, set) in [
+        (TermMode::APP_CURSOR, "\x1b[?1h"),
+        (TermMode::APP_KEYPAD, "\x1b="),
+        (TermMode::BRACKETED_PASTE, "\x1b[?2004h"),
+        (TermMode::MOUSE_REPORT_CLICK, "\x1b[?1000h"),
+        (TermMode::MOUSE_DRAG, "\x1b[?1002h"),
+        (TermMode::MOUSE_MOTION, "\x1b[?1003h"),
+        (TermMode::FOCUS_IN_OUT, "\x1b[?1004h"),
+        (TermMode::UTF8_MOUSE, "\x1b[?1005h"),
+        (TermMode::SGR_MOUSE, "\x1b[?1006h"),
+        (TermMode::INSERT, "\x1b[4h"),
+        (TermMode::LINE_FEED_NEW_LINE, "\x1b[20h"),
+    ] {
+        if mode.contains(flag) {
+            out.push_str(set);
+        }
+    }
+    for (flag, reset) in [
+        (TermMode::LINE_WRAP, "\x1b[?7l"),
+        (TermMode::ALTERNATE_SCROLL, "\x1b[?1007l"),
+        (TermMode::SHOW_CURSOR, "\x1b[?25l"),
+    ] {
+        if !mode.contains(flag) {
+            out.push_str(reset);
+        }
+    }
+    out
+}
+
+fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
+    let name_width = corpus.iter().map(|(name, _)| name.len()).max().unwrap_or(4).max(10);
+    let mark = |outcome: &Result<(), String>| if outcome.is_ok() { "ok" } else { "FAIL" };
+
+    println!();
+    println!("parse rate, MB/s (ratio to the fastest crate on that input)");
+    let mut header = format!("{:name_width$} {:>7}", "input", "KB");
+    for result in results {
+        let _ = write!(header, " | {:>24}", result.name);
+    }
+    println!("{header}");
+    let rates: Vec<(String, usize, Vec<f64>)> = corpus
+        .iter()
+        .enumerate()
+        .map(|(index, (name, bytes))| {
+            (
+                name.clone(),
+                bytes.len(),
+                results.iter().map(|result| result.files[index].mb_per_s).collect(),
+            )
+        })
+        .chain(std::iter::once((
+            "cat stream".to_owned(),
+            CAT_STREAM_BYTES,
+            results.iter().map(|result| result.cat_mb_per_s).collect(),
+        )))
+        .collect();
+    for (name, len, row) in &rates {
+        let fastest = row.iter().copied().fold(f64::MIN, f64::max);
+        let mut line = format!("{name:name_width$} {:>7.1}", *len as f64 / 1000.0);
+        for rate in row {
+            let _ = write!(line, " | {rate:>13.1} ({:>5.2}x)  ", rate / fastest);
+        }
+        println!("{line}");
+    }
+
+    println!();
+    println!("fidelity: round trip / continuation / neutral expectations met");
+    let mut header = format!("{:name_width$}", "file");
+    for result in results {
+        let _ = write!(header, " | {:>24}", result.name);
+    }
+    println!("{header}");
+    for (index, (name, _)) in corpus.iter().enumerate() {
+        let mut line = format!("{name:name_width$}");
+        for result in results {
+            let file = &result.files[index];
+            let met = file.neutral.iter().filter(|(_, ok)| *ok).count();
+            let neutral = if file.neutral.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{met}/{}", file.neutral.len())
+            };
+            let _ = write!(
+                line,
+                " | {:>24}",
+                format!(
+                    "{} / {} / {}",
+                    mark(&file.round_trip),
+                    mark(&file.continuation),
+                    neutral
+                )
+            );
+        }
+        println!("{line}");
+    }
+
+    println!();
+    println!("summary");
+    for result in results {
+        let round_trip = result.files.iter().filter(|file| file.round_trip.is_ok()).count();
+        let continuation = result.files.iter().filter(|file| file.continuation.is_ok()).count();
+        let neutral_met: usize = result
+            .files
+            .iter()
+            .map(|file| file.neutral.iter().filter(|(_, ok)| *ok).count())
+            .sum();
+        let neutral_all: usize = result.files.iter().map(|file| file.neutral.len()).sum();
+        let corpus_mb: f64 = corpus.iter().map(|(_, bytes)| bytes.len() as f64).sum::<f64>();
+        // Time-weighted: the rate of feeding every corpus file once, back to back.
+        let corpus_seconds: f64 = corpus
+            .iter()
+            .zip(&result.files)
+            .map(|((_, bytes), file)| bytes.len() as f64 / file.mb_per_s)
+            .sum();
+        println!(
+            "{:>18}: round trip {round_trip}/{n}, continuation {continuation}/{n}, neutral {neutral_met}/{neutral_all}, corpus {:.1} MB/s, cat stream {:.1} MB/s",
+            result.name,
+            corpus_mb / corpus_seconds,
+            result.cat_mb_per_s,
+            n = corpus.len(),
+        );
+    }
+
+    println!();
+    println!("failures");
+    for result in results {
+        for (index, (name, _)) in corpus.iter().enumerate() {
+            let file = &result.files[index];
+            if let Err(difference) = &file.round_trip {
+                println!("{} {name}: round trip: {difference}", result.name);
+            } else if let Err(difference) = &file.continuation {
+                println!("{} {name}: continuation {difference}", result.name);
+            }
+            for (expectation, ok) in &file.neutral {
+                if !ok {
+                    println!("{} {name}: expected {expectation}", result.name);
+                }
+            }
+        }
+    }
+}
