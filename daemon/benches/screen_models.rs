@@ -12,8 +12,8 @@
 //!   colours, bold/italic/underline/inverse, width), cursor position and
 //!   visibility, alternate screen and the input modes the crate exposes;
 //! - continuation: the same bytes fed into A and B (a character after a
-//!   pending wrap, leaving the alternate screen, scrolling at the bottom of a
-//!   scroll region, a line that wraps), compared after each step, which shows
+//!   pending wrap, scrolling at the bottom of a scroll region, leaving the
+//!   alternate screen, a line that wraps), compared after each step, which shows
 //!   state a snapshot forgot;
 //! - neutral expectations: what any correct terminal shows for a few streams
 //!   (a combining mark stays in its cell, a wide char spans two cells, ...).
@@ -45,11 +45,15 @@ const DEFAULT_BUDGET_MB: usize = 20;
 const CONTINUATION: &[(&str, &str)] = &[
     // Lands on the next line if a wrap was pending, else overwrites the margin.
     ("pending wrap", "Z"),
-    // Brings back the saved primary screen and cursor.
-    ("leave alt screen", "\x1b[?1049l"),
     // CUP row 24 clamps to the region's bottom in origin mode; the newlines then
     // scroll only the region if the snapshot kept it.
-    ("scroll region", "\x1b[24;1H\r\nafter 1\r\nafter 2\r\nafter 3"),
+    (
+        "scroll region",
+        "\x1b[24;1H\r\nafter 1\r\nafter 2\r\nafter 3",
+    ),
+    // Brings back the saved primary screen and cursor. It comes after the
+    // scroll region step because its DECRC may also reset origin mode.
+    ("leave alt screen", "\x1b[?1049l"),
     // Wraps only if autowrap is on.
     (
         "autowrap",
@@ -93,6 +97,27 @@ struct ScreenState {
     alternate: bool,
     /// The input modes the crate exposes, as text, because each crate has its own set.
     modes: String,
+}
+
+impl std::fmt::Display for CellState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} w{} fg {:?} bg {:?}",
+            self.text, self.width, self.fg, self.bg
+        )?;
+        for (set, name) in [
+            (self.bold, " bold"),
+            (self.italic, " italic"),
+            (self.underline, " underline"),
+            (self.inverse, " inverse"),
+        ] {
+            if set {
+                f.write_str(name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A candidate screen model behind one interface.
@@ -383,10 +408,7 @@ impl ScreenModel for AlacrittyModel {
             ),
             cursor_visible: mode.contains(TermMode::SHOW_CURSOR),
             alternate: mode.contains(TermMode::ALT_SCREEN),
-            modes: format!(
-                "{:?}",
-                mode - TermMode::SHOW_CURSOR - TermMode::ALT_SCREEN
-            ),
+            modes: format!("{:?}", mode - TermMode::SHOW_CURSOR - TermMode::ALT_SCREEN),
         }
     }
 }
@@ -491,29 +513,35 @@ fn parse_rate<M: ScreenModel>(bytes: &[u8], repeats: usize) -> f64 {
     (bytes.len() * repeats) as f64 / 1e6 / seconds.max(1e-9)
 }
 
-type Fidelity = (Result<(), String>, Result<(), String>, Vec<(&'static str, bool)>);
+type Fidelity = (
+    Result<(), String>,
+    Result<(), String>,
+    Vec<(&'static str, bool)>,
+);
 
 fn fidelity<M: ScreenModel>(name: &str, bytes: &[u8]) -> Fidelity {
     let mut original = M::new(COLS, ROWS);
     original.feed(bytes);
-    let neutral = neutral_expectations(name, &original.state());
+    let mut neutral = neutral_expectations(name, &original.state());
     let mut restored = M::new(COLS, ROWS);
     restored.feed(&original.snapshot());
     let round_trip = compare(&original.state(), &restored.state());
-    let continuation = if round_trip.is_ok() {
-        let mut outcome = Ok(());
-        for (step, continuation) in CONTINUATION {
-            original.feed(continuation.as_bytes());
-            restored.feed(continuation.as_bytes());
+    let mut continuation = match &round_trip {
+        Ok(()) => Ok(()),
+        Err(_) => Err("not run: the round trip failed".to_owned()),
+    };
+    let mut after_steps = Vec::with_capacity(CONTINUATION.len());
+    for (step, bytes) in CONTINUATION {
+        original.feed(bytes.as_bytes());
+        after_steps.push(original.state());
+        if continuation.is_ok() {
+            restored.feed(bytes.as_bytes());
             if let Err(difference) = compare(&original.state(), &restored.state()) {
-                outcome = Err(format!("after {step}: {difference}"));
-                break;
+                continuation = Err(format!("after {step}: {difference}"));
             }
         }
-        outcome
-    } else {
-        Err("round trip failed".to_owned())
-    };
+    }
+    neutral.extend(neutral_after_continuation(name, &after_steps));
     (round_trip, continuation, neutral)
 }
 
@@ -528,7 +556,7 @@ fn compare(original: &ScreenState, restored: &ScreenState) -> Result<(), String>
     for (row, (left, right)) in original.rows.iter().zip(&restored.rows).enumerate() {
         for (col, (a, b)) in left.iter().zip(right).enumerate() {
             if a != b {
-                return Err(format!("cell {row},{col}: {a:?} vs {b:?}"));
+                return Err(format!("cell {row},{col}: {a} vs {b}"));
             }
         }
     }
@@ -571,7 +599,9 @@ fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, b
         "unicode" => vec![
             (
                 "wide char spans two cells",
-                cell_text(state, 0, 6) == "日" && state.rows[0][6].width == 2 && state.rows[0][7].width == 0,
+                cell_text(state, 0, 6) == "日"
+                    && state.rows[0][6].width == 2
+                    && state.rows[0][7].width == 0,
             ),
             (
                 "e + U+0301 stays in one cell",
@@ -608,7 +638,10 @@ fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, b
             ),
         ],
         "scroll-region" => vec![
-            ("rows above the region kept", row_text(state, 0) == "fixed row 1"),
+            (
+                "rows above the region kept",
+                row_text(state, 0) == "fixed row 1",
+            ),
             (
                 "region scrolled",
                 row_text(state, 4) == "region line 10" && row_text(state, 13) == "region line 19",
@@ -617,10 +650,16 @@ fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, b
         ],
         "altscreen" => vec![
             ("alternate active", state.alternate),
-            ("alternate content", row_text(state, 0).contains("alternate screen header")),
+            (
+                "alternate content",
+                row_text(state, 0).contains("alternate screen header"),
+            ),
         ],
         "sgr" => vec![
-            ("bold cell", state.rows[0][0].bold && cell_text(state, 0, 0) == "b"),
+            (
+                "bold cell",
+                state.rows[0][0].bold && cell_text(state, 0, 0) == "b",
+            ),
             (
                 "truecolour fg",
                 state.rows[12][1].fg == Colour::Rgb(6, 0, 249),
@@ -632,6 +671,41 @@ fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, b
         ],
         "vim-quit" => vec![("primary screen back", !state.alternate)],
         "htop" | "codex" | "opencode" => vec![("alternate active", state.alternate)],
+        _ => Vec::new(),
+    }
+}
+
+/// What any correct terminal shows after each step of `CONTINUATION`
+/// (`after_steps[i]` is the state after step `i`).
+fn neutral_after_continuation(
+    name: &str,
+    after_steps: &[ScreenState],
+) -> Vec<(&'static str, bool)> {
+    let [pending_wrap, scroll_region, leave_alt, autowrap] = after_steps else {
+        unreachable!("CONTINUATION has four steps");
+    };
+    match name {
+        "pending-wrap" => vec![(
+            "continuation: the pending wrap put Z on the next line",
+            cell_text(pending_wrap, 1, 79) == "b" && cell_text(pending_wrap, 2, 0) == "Z",
+        )],
+        "altscreen" => vec![(
+            "continuation: the saved primary screen is back",
+            row_text(leave_alt, 0) == "primary line 0 saved"
+                && row_text(leave_alt, 10) == "primary prompt$",
+        )],
+        "scroll-region" => vec![(
+            "continuation: only the region scrolled",
+            row_text(scroll_region, 0) == "fixed row 1"
+                && row_text(scroll_region, 3) == "fixed row 4"
+                && row_text(scroll_region, 14) == "after 3"
+                && row_text(scroll_region, 15).is_empty(),
+        )],
+        "modes" => vec![(
+            "continuation: no autowrap, so the long line stays on one row",
+            (0..ROWS)
+                .any(|row| row_text(autowrap, row) == format!("wrap: {}", "x".repeat(COLS - 6))),
+        )],
         _ => Vec::new(),
     }
 }
@@ -724,11 +798,27 @@ fn alacritty_snapshot(term: &Term<VoidListener>) -> String {
             out.push_str(&alacritty_text(cell));
         }
     }
+    // Origin mode homes the cursor, so it goes before the cursor is placed; with
+    // the region unknown it is the whole screen, where origin mode is a no-op.
+    if mode.contains(TermMode::ORIGIN) {
+        out.push_str("\x1b[?6h");
+    }
     let cursor = &grid.cursor;
     let line = usize::try_from(cursor.point.line.0).expect("the cursor is on screen");
     let _ = write!(out, "\x1b[{};{}H", line + 1, cursor.point.column.0 + 1);
     if cursor.input_needs_wrap {
-        let cell = &grid[cursor.point.line][cursor.point.column];
+        // Rewriting the last cell leaves the same wrap pending; a wide char
+        // ending at the margin is rewritten from its first half.
+        let mut column = cursor.point.column;
+        if grid[cursor.point.line][column]
+            .flags
+            .contains(Flags::WIDE_CHAR_SPACER)
+            && column.0 > 0
+        {
+            column = Column(column.0 - 1);
+            let _ = write!(out, "\x1b[{};{}H", line + 1, column.0 + 1);
+        }
+        let cell = &grid[cursor.point.line][column];
         out.push_str(&alacritty_sgr(cell));
         out.push_str(&alacritty_text(cell));
     }
@@ -763,7 +853,12 @@ fn alacritty_snapshot(term: &Term<VoidListener>) -> String {
 }
 
 fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
-    let name_width = corpus.iter().map(|(name, _)| name.len()).max().unwrap_or(4).max(10);
+    let name_width = corpus
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(4)
+        .max(10);
     let mark = |outcome: &Result<(), String>| if outcome.is_ok() { "ok" } else { "FAIL" };
 
     println!();
@@ -780,7 +875,10 @@ fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
             (
                 name.clone(),
                 bytes.len(),
-                results.iter().map(|result| result.files[index].mb_per_s).collect(),
+                results
+                    .iter()
+                    .map(|result| result.files[index].mb_per_s)
+                    .collect(),
             )
         })
         .chain(std::iter::once((
@@ -832,20 +930,31 @@ fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
     println!();
     println!("summary");
     for result in results {
-        let round_trip = result.files.iter().filter(|file| file.round_trip.is_ok()).count();
-        let continuation = result.files.iter().filter(|file| file.continuation.is_ok()).count();
+        let round_trip = result
+            .files
+            .iter()
+            .filter(|file| file.round_trip.is_ok())
+            .count();
+        let continuation = result
+            .files
+            .iter()
+            .filter(|file| file.continuation.is_ok())
+            .count();
         let neutral_met: usize = result
             .files
             .iter()
             .map(|file| file.neutral.iter().filter(|(_, ok)| *ok).count())
             .sum();
         let neutral_all: usize = result.files.iter().map(|file| file.neutral.len()).sum();
-        let corpus_mb: f64 = corpus.iter().map(|(_, bytes)| bytes.len() as f64).sum::<f64>();
+        let corpus_mb: f64 = corpus
+            .iter()
+            .map(|(_, bytes)| bytes.len() as f64 / 1e6)
+            .sum();
         // Time-weighted: the rate of feeding every corpus file once, back to back.
         let corpus_seconds: f64 = corpus
             .iter()
             .zip(&result.files)
-            .map(|((_, bytes), file)| bytes.len() as f64 / file.mb_per_s)
+            .map(|((_, bytes), file)| bytes.len() as f64 / 1e6 / file.mb_per_s)
             .sum();
         println!(
             "{:>18}: round trip {round_trip}/{n}, continuation {continuation}/{n}, neutral {neutral_met}/{neutral_all}, corpus {:.1} MB/s, cat stream {:.1} MB/s",
