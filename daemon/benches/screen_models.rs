@@ -40,6 +40,8 @@ const ROWS: usize = 24;
 const CHUNK: usize = 4096;
 const CAT_STREAM_BYTES: usize = 50_000_000;
 const DEFAULT_BUDGET_MB: usize = 20;
+/// A corpus file stays small enough to read in a review.
+const MAX_CORPUS_FILE_BYTES: usize = 300_000;
 
 /// Bytes fed into both models after the round trip, one named step at a time.
 const CONTINUATION: &[(&str, &str)] = &[
@@ -416,6 +418,7 @@ impl ScreenModel for AlacrittyModel {
 fn main() {
     let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terminal-corpus");
     let corpus = read_corpus(&corpus_dir);
+    check_corpus(&corpus_dir, &corpus);
     let budget_mb = std::env::var("SCREEN_BENCH_MB")
         .ok()
         .and_then(|value| value.parse::<usize>().ok())
@@ -453,6 +456,22 @@ fn read_corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     corpus.sort();
     corpus
+}
+
+/// Warns about corpus files that break the corpus's own rules (README.md).
+fn check_corpus(dir: &Path, corpus: &[(String, Vec<u8>)]) {
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    for (name, bytes) in corpus {
+        if !readme.contains(&format!("`{name}.bin`")) {
+            println!("warning: {name}.bin is not listed in README.md");
+        }
+        if bytes.len() > MAX_CORPUS_FILE_BYTES {
+            println!(
+                "warning: {name}.bin is {} bytes, over {MAX_CORPUS_FILE_BYTES}",
+                bytes.len()
+            );
+        }
+    }
 }
 
 /// Coloured numbered lines as `cat` of a highlighted log would print them.
