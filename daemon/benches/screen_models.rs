@@ -1,7 +1,8 @@
 //! Compares candidate terminal screen models on the recorded corpus in
 //! `tests/terminal-corpus/`: vt100 (`Screen::state_formatted`), avt
-//! (`Terminal::dump`) and alacritty_terminal (a minimal grid snapshot written
-//! here, because the daemon's own screen module does not exist yet).
+//! (`Terminal::dump`) and the daemon's own model,
+//! `flotilla_daemon::session::screen::Screen` on alacritty_terminal
+//! (`Screen::snapshot`).
 //!
 //! For every crate and corpus file it measures
 //! - parse cost: MB/s feeding the file, repeated to at least
@@ -10,7 +11,8 @@
 //! - round trip: stream into model A, A's snapshot into a fresh model B of the
 //!   same crate, then A and B compared cell by cell (text with combining marks,
 //!   colours, bold/italic/underline/inverse, width), cursor position and
-//!   visibility, alternate screen and the input modes the crate exposes;
+//!   visibility, alternate screen, the input modes the crate exposes and the
+//!   window title where it keeps one;
 //! - continuation: the same bytes fed into A and B (a character after a
 //!   pending wrap, scrolling at the bottom of a scroll region, leaving the
 //!   alternate screen, a line that wraps), compared after each step, which shows
@@ -24,7 +26,7 @@
 use std::fmt::Write as _;
 use std::num::NonZeroU16;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use alacritty_terminal::Term;
 use alacritty_terminal::event::VoidListener;
@@ -32,7 +34,9 @@ use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::{Cell as AlacrittyCell, Flags};
 use alacritty_terminal::term::{Config, TermMode};
-use alacritty_terminal::vte::ansi::{self, Color as AlacrittyColor, NamedColor, Processor};
+use alacritty_terminal::vte::ansi::{Color as AlacrittyColor, NamedColor, Processor, Timeout};
+use flotilla_daemon::session::screen::{SNAPSHOT_SCROLLBACK_BUDGET, Screen};
+use flotilla_protocol::TermSize;
 
 const COLS: usize = 80;
 const ROWS: usize = 24;
@@ -99,6 +103,8 @@ struct ScreenState {
     alternate: bool,
     /// The input modes the crate exposes, as text, because each crate has its own set.
     modes: String,
+    /// The window title; `None` where the crate does not expose one.
+    title: Option<Option<String>>,
 }
 
 impl std::fmt::Display for CellState {
@@ -127,6 +133,13 @@ trait ScreenModel {
     const NAME: &'static str;
 
     fn new(cols: usize, rows: usize) -> Self;
+    /// A model only fed and never inspected, for the parse rate.
+    fn new_unobserved(cols: usize, rows: usize) -> Self
+    where
+        Self: Sized,
+    {
+        Self::new(cols, rows)
+    }
     fn feed(&mut self, bytes: &[u8]);
     /// Bytes that bring a fresh model of the same size to this state.
     fn snapshot(&self) -> Vec<u8>;
@@ -143,12 +156,25 @@ struct AvtModel {
     pending: Vec<u8>,
 }
 
-struct AlacrittyModel {
-    term: Term<VoidListener>,
-    processor: Processor,
+/// The daemon's screen model. Its grid is private, so a plain
+/// alacritty_terminal `Term` fed the same bytes (the model is built on one
+/// and forwards every byte to it) stands in for it when cells are compared.
+struct FlotillaModel {
+    screen: Screen,
+    inspector: Option<Inspector>,
 }
 
-struct TermSize {
+struct Inspector {
+    term: Term<VoidListener>,
+    processor: Processor<Unbuffered>,
+}
+
+/// Applies synchronized updates (mode 2026) at once, as the daemon's model
+/// does, so that the inspector is never behind it.
+#[derive(Default)]
+struct Unbuffered;
+
+struct InspectorSize {
     cols: usize,
     rows: usize,
 }
@@ -236,6 +262,7 @@ impl ScreenModel for Vt100Model {
                 screen.mouse_protocol_mode(),
                 screen.mouse_protocol_encoding(),
             ),
+            title: None,
         }
     }
 }
@@ -328,11 +355,12 @@ impl ScreenModel for AvtModel {
             cursor_visible: cursor.visible,
             alternate: self.terminal.active_screen_kind() == avt::ScreenKind::Alternate,
             modes: format!("cursor_keys={}", self.terminal.cursor_key_app_mode()),
+            title: None,
         }
     }
 }
 
-impl Dimensions for TermSize {
+impl Dimensions for InspectorSize {
     fn total_lines(&self) -> usize {
         self.rows
     }
@@ -346,8 +374,18 @@ impl Dimensions for TermSize {
     }
 }
 
-impl ScreenModel for AlacrittyModel {
-    const NAME: &'static str = "alacritty_terminal";
+impl Timeout for Unbuffered {
+    fn set_timeout(&mut self, _: Duration) {}
+
+    fn clear_timeout(&mut self) {}
+
+    fn pending_timeout(&self) -> bool {
+        false
+    }
+}
+
+impl ScreenModel for FlotillaModel {
+    const NAME: &'static str = "flotilla (alacritty)";
 
     fn new(cols: usize, rows: usize) -> Self {
         let config = Config {
@@ -355,21 +393,47 @@ impl ScreenModel for AlacrittyModel {
             ..Config::default()
         };
         Self {
-            term: Term::new(config, &TermSize { cols, rows }, VoidListener),
-            processor: Processor::new(),
+            inspector: Some(Inspector {
+                term: Term::new(config, &InspectorSize { cols, rows }, VoidListener),
+                processor: Processor::new(),
+            }),
+            ..Self::new_unobserved(cols, rows)
+        }
+    }
+
+    fn new_unobserved(cols: usize, rows: usize) -> Self {
+        let size = TermSize {
+            cols: u16::try_from(cols).expect("cols fit u16"),
+            rows: u16::try_from(rows).expect("rows fit u16"),
+        };
+        // No scrollback, as for the other crates; the daemon's default keeps
+        // 10,000 lines.
+        Self {
+            screen: Screen::new(size, 0),
+            inspector: None,
         }
     }
 
     fn feed(&mut self, bytes: &[u8]) {
-        self.processor.advance(&mut self.term, bytes);
+        // The replies to terminal queries are what the daemon writes back to
+        // the program; here nobody listens.
+        std::hint::black_box(self.screen.feed(bytes));
+        if let Some(inspector) = &mut self.inspector {
+            inspector.processor.advance(&mut inspector.term, bytes);
+        }
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        alacritty_snapshot(&self.term).into_bytes()
+        self.screen.snapshot(SNAPSHOT_SCROLLBACK_BUDGET)
     }
 
     fn state(&self) -> ScreenState {
-        let grid = self.term.grid();
+        let term = &self
+            .inspector
+            .as_ref()
+            .expect("only models made with new are inspected")
+            .term;
+        let grid = term.grid();
         let rows = (0..ROWS)
             .map(|row| {
                 (0..COLS)
@@ -401,7 +465,7 @@ impl ScreenModel for AlacrittyModel {
             })
             .collect();
         let point = grid.cursor.point;
-        let mode = *self.term.mode();
+        let mode = *term.mode();
         ScreenState {
             rows,
             cursor: (
@@ -411,6 +475,7 @@ impl ScreenModel for AlacrittyModel {
             cursor_visible: mode.contains(TermMode::SHOW_CURSOR),
             alternate: mode.contains(TermMode::ALT_SCREEN),
             modes: format!("{:?}", mode - TermMode::SHOW_CURSOR - TermMode::ALT_SCREEN),
+            title: Some(self.screen.title().map(str::to_owned)),
         }
     }
 }
@@ -434,7 +499,7 @@ fn main() {
     let results = [
         run_crate::<Vt100Model>(&corpus, budget, &cat_stream),
         run_crate::<AvtModel>(&corpus, budget, &cat_stream),
-        run_crate::<AlacrittyModel>(&corpus, budget, &cat_stream),
+        run_crate::<FlotillaModel>(&corpus, budget, &cat_stream),
     ];
     print_tables(&corpus, &results);
 }
@@ -520,7 +585,7 @@ fn run_crate<M: ScreenModel>(
 
 /// Feeds `bytes` `repeats` times in pty-sized chunks into one model.
 fn parse_rate<M: ScreenModel>(bytes: &[u8], repeats: usize) -> f64 {
-    let mut model = M::new(COLS, ROWS);
+    let mut model = M::new_unobserved(COLS, ROWS);
     let start = Instant::now();
     for _ in 0..repeats {
         for chunk in bytes.chunks(CHUNK) {
@@ -528,7 +593,7 @@ fn parse_rate<M: ScreenModel>(bytes: &[u8], repeats: usize) -> f64 {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    std::hint::black_box(model.state().cursor);
+    std::hint::black_box(&model);
     (bytes.len() * repeats) as f64 / 1e6 / seconds.max(1e-9)
 }
 
@@ -594,6 +659,12 @@ fn compare(original: &ScreenState, restored: &ScreenState) -> Result<(), String>
     if original.modes != restored.modes {
         return Err(format!("modes {} vs {}", original.modes, restored.modes));
     }
+    if original.title != restored.title {
+        return Err(format!(
+            "title {:?} vs {:?}",
+            original.title, restored.title
+        ));
+    }
     Ok(())
 }
 
@@ -651,6 +722,13 @@ fn neutral_expectations(name: &str, state: &ScreenState) -> Vec<(&'static str, b
         ],
         "modes" => vec![
             ("cursor hidden", !state.cursor_visible),
+            (
+                "window title kept (where the crate exposes one)",
+                state
+                    .title
+                    .as_ref()
+                    .is_none_or(|title| title.as_deref() == Some("corpus title")),
+            ),
             (
                 "no autowrap: row 3 is 80 x and row 4 empty",
                 row_text(state, 2) == "x".repeat(COLS) && row_text(state, 3).is_empty(),
@@ -743,132 +821,6 @@ fn alacritty_text(cell: &AlacrittyCell) -> String {
     let mut text = String::from(cell.c);
     text.extend(cell.zerowidth().unwrap_or_default());
     text
-}
-
-/// The SGR sequence that sets exactly this cell's pen.
-fn alacritty_sgr(cell: &AlacrittyCell) -> String {
-    let mut sgr = String::from("\x1b[0");
-    for (flag, code) in [
-        (Flags::BOLD, "1"),
-        (Flags::DIM, "2"),
-        (Flags::ITALIC, "3"),
-        (Flags::UNDERLINE, "4"),
-        (Flags::INVERSE, "7"),
-        (Flags::HIDDEN, "8"),
-        (Flags::STRIKEOUT, "9"),
-        (Flags::DOUBLE_UNDERLINE, "21"),
-        (Flags::UNDERCURL, "4:3"),
-        (Flags::DOTTED_UNDERLINE, "4:4"),
-        (Flags::DASHED_UNDERLINE, "4:5"),
-    ] {
-        if cell.flags.contains(flag) {
-            sgr.push(';');
-            sgr.push_str(code);
-        }
-    }
-    for (colour, base) in [(cell.fg, 30u16), (cell.bg, 40u16)] {
-        match colour {
-            AlacrittyColor::Named(named) if (named as usize) < 8 => {
-                let _ = write!(sgr, ";{}", base + named as u16);
-            }
-            AlacrittyColor::Named(named) if (named as usize) < 16 => {
-                let _ = write!(sgr, ";{}", base + 60 + named as u16 - 8);
-            }
-            // The default colours, and the dim/bright palette entries a pen
-            // never holds.
-            AlacrittyColor::Named(_) => {}
-            AlacrittyColor::Indexed(index) => {
-                let _ = write!(sgr, ";{};5;{index}", base + 8);
-            }
-            AlacrittyColor::Spec(ansi::Rgb { r, g, b }) => {
-                let _ = write!(sgr, ";{};2;{r};{g};{b}", base + 8);
-            }
-        }
-    }
-    sgr.push('m');
-    sgr
-}
-
-/// A minimal snapshot of alacritty's active grid: every cell with its pen,
-/// the cursor (with a pending wrap redone by rewriting the cell under it),
-/// the pen and the modes alacritty exposes. alacritty_terminal keeps the
-/// inactive (saved primary) grid and the scroll region private, so this
-/// snapshot cannot restore them; the continuation check shows what that costs.
-fn alacritty_snapshot(term: &Term<VoidListener>) -> String {
-    let grid = term.grid();
-    let mode = *term.mode();
-    let mut out = String::new();
-    if mode.contains(TermMode::ALT_SCREEN) {
-        out.push_str("\x1b[?1049h");
-    }
-    for row in 0..grid.screen_lines() {
-        let _ = write!(out, "\x1b[{};1H", row + 1);
-        let mut pen = String::new();
-        for col in 0..grid.columns() {
-            let cell = &grid[Line(row as i32)][Column(col)];
-            if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
-                continue;
-            }
-            let sgr = alacritty_sgr(cell);
-            if sgr != pen {
-                out.push_str(&sgr);
-                pen = sgr;
-            }
-            out.push_str(&alacritty_text(cell));
-        }
-    }
-    // Origin mode homes the cursor, so it goes before the cursor is placed; with
-    // the region unknown it is the whole screen, where origin mode is a no-op.
-    if mode.contains(TermMode::ORIGIN) {
-        out.push_str("\x1b[?6h");
-    }
-    let cursor = &grid.cursor;
-    let line = usize::try_from(cursor.point.line.0).expect("the cursor is on screen");
-    let _ = write!(out, "\x1b[{};{}H", line + 1, cursor.point.column.0 + 1);
-    if cursor.input_needs_wrap {
-        // Rewriting the last cell leaves the same wrap pending; a wide char
-        // ending at the margin is rewritten from its first half.
-        let mut column = cursor.point.column;
-        if grid[cursor.point.line][column]
-            .flags
-            .contains(Flags::WIDE_CHAR_SPACER)
-            && column.0 > 0
-        {
-            column = Column(column.0 - 1);
-            let _ = write!(out, "\x1b[{};{}H", line + 1, column.0 + 1);
-        }
-        let cell = &grid[cursor.point.line][column];
-        out.push_str(&alacritty_sgr(cell));
-        out.push_str(&alacritty_text(cell));
-    }
-    out.push_str(&alacritty_sgr(&cursor.template));
-    for (flag, set) in [
-        (TermMode::APP_CURSOR, "\x1b[?1h"),
-        (TermMode::APP_KEYPAD, "\x1b="),
-        (TermMode::BRACKETED_PASTE, "\x1b[?2004h"),
-        (TermMode::MOUSE_REPORT_CLICK, "\x1b[?1000h"),
-        (TermMode::MOUSE_DRAG, "\x1b[?1002h"),
-        (TermMode::MOUSE_MOTION, "\x1b[?1003h"),
-        (TermMode::FOCUS_IN_OUT, "\x1b[?1004h"),
-        (TermMode::UTF8_MOUSE, "\x1b[?1005h"),
-        (TermMode::SGR_MOUSE, "\x1b[?1006h"),
-        (TermMode::INSERT, "\x1b[4h"),
-        (TermMode::LINE_FEED_NEW_LINE, "\x1b[20h"),
-    ] {
-        if mode.contains(flag) {
-            out.push_str(set);
-        }
-    }
-    for (flag, reset) in [
-        (TermMode::LINE_WRAP, "\x1b[?7l"),
-        (TermMode::ALTERNATE_SCROLL, "\x1b[?1007l"),
-        (TermMode::SHOW_CURSOR, "\x1b[?25l"),
-    ] {
-        if !mode.contains(flag) {
-            out.push_str(reset);
-        }
-    }
-    out
 }
 
 fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
@@ -976,7 +928,7 @@ fn print_tables(corpus: &[(String, Vec<u8>)], results: &[CrateResult]) {
             .map(|((_, bytes), file)| bytes.len() as f64 / 1e6 / file.mb_per_s)
             .sum();
         println!(
-            "{:>18}: round trip {round_trip}/{n}, continuation {continuation}/{n}, neutral {neutral_met}/{neutral_all}, corpus {:.1} MB/s, cat stream {:.1} MB/s",
+            "{:>20}: round trip {round_trip}/{n}, continuation {continuation}/{n}, neutral {neutral_met}/{neutral_all}, corpus {:.1} MB/s, cat stream {:.1} MB/s",
             result.name,
             corpus_mb / corpus_seconds,
             result.cat_mb_per_s,
