@@ -26,9 +26,9 @@ use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
-    SessionSpawnFailed, SessionStarted,
+    SessionSnapshot, SessionSpawnFailed, SessionStarted,
 };
-use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
+use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame, SnapshotFrame};
 use flotilla_protocol::usage::SessionUsageReport;
 use flotilla_protocol::{
     ConnectRefusal, DAEMON_NAMESPACE, ErrorBody, ErrorCode, Event, HostId, PROTOCOL_VERSION, Reply,
@@ -180,6 +180,25 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             let app = &output_app;
             contain_panic(&app.metrics, SessionOutput::NAME, || {
                 relay_binary_output(app, host_id, data);
+            });
+            ready(())
+        },
+    );
+    let snapshot_app = app.clone();
+    socket.on(
+        SessionSnapshot::NAME,
+        move |TryData(data): TryData<Bytes>| -> Ready<()> {
+            let app = &snapshot_app;
+            contain_panic(&app.metrics, SessionSnapshot::NAME, || match data {
+                Ok(bytes) => match SnapshotFrame::decode(&bytes) {
+                    Ok(frame) => terminal::snapshot(app, &Actor::Daemon(host_id), frame),
+                    Err(error) => {
+                        tracing::warn!(%error, "undecodable snapshot from daemon ignored")
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "malformed snapshot message from daemon ignored")
+                }
             });
             ready(())
         },

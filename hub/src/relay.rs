@@ -29,9 +29,21 @@ pub const ENDED_RETAINED_BYTES: usize = 64 * 1024;
 /// ended sessions hold at most this many × [`ENDED_RETAINED_BYTES`].
 pub const MAX_ENDED_SESSIONS: usize = 256;
 
-/// How much of the retained output a newly attached viewer is sent first.
-/// A later issue replaces this with a screen snapshot.
+/// How much of the retained output a viewer is sent when no screen snapshot
+/// can be had (the daemon is away and the session has none yet).
 pub const REPLAY_BYTES: usize = 256 * 1024;
+
+/// A session's screen at one offset, as its daemon rendered it, encoded
+/// as the frame viewers are sent.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The output offset the screen stands for.
+    pub offset: u64,
+    /// The PTY's size.
+    pub size: flotilla_protocol::TermSize,
+    /// The encoded [`flotilla_protocol::frame::SnapshotFrame`].
+    pub frame: bytes::Bytes,
+}
 
 /// What happened to a pushed frame (the buffer's view of a
 /// [`flotilla_protocol::cursor::Advance`]).
@@ -185,6 +197,11 @@ pub struct SessionRelay {
     end: watch::Sender<u64>,
     /// Set once the process has exited; input is refused from then on.
     ended: AtomicBool,
+    /// The latest screen snapshot the daemon sent, so waiting viewers wake
+    /// when one arrives; an ended session keeps its final one.
+    snapshot: watch::Sender<Option<Arc<Snapshot>>>,
+    /// Who drives the PTY's size; see [`crate::terminal`].
+    pub sizes: Mutex<crate::terminal::Sizes>,
 }
 
 impl SessionRelay {
@@ -195,7 +212,26 @@ impl SessionRelay {
             buffer: Mutex::new(OutputBuffer::new(RETAINED_BYTES)),
             end: watch::Sender::new(0),
             ended: AtomicBool::new(false),
+            snapshot: watch::Sender::new(None),
+            sizes: Mutex::new(crate::terminal::Sizes::default()),
         }
+    }
+
+    /// Keeps the daemon's latest snapshot and wakes the viewers waiting
+    /// for one.
+    pub fn set_snapshot(&self, snapshot: Snapshot) {
+        lock(&self.sizes).size = Some(snapshot.size);
+        self.snapshot.send_replace(Some(Arc::new(snapshot)));
+    }
+
+    /// The latest snapshot, if any.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// A receiver that changes whenever a snapshot arrives.
+    pub fn subscribe_snapshots(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
+        self.snapshot.subscribe()
     }
 
     /// Records that the process exited and frees all but the final
@@ -206,9 +242,10 @@ impl SessionRelay {
         was_live
     }
 
-    /// Bytes allocated for this session's output.
+    /// Bytes allocated for this session's output and its snapshot.
     pub fn allocated(&self) -> usize {
-        lock(&self.buffer).allocated()
+        let snapshot = self.snapshot().map_or(0, |snapshot| snapshot.frame.len());
+        lock(&self.buffer).allocated() + snapshot
     }
 
     /// Whether the process exited.

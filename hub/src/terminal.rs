@@ -7,32 +7,147 @@
 
 use std::sync::Arc;
 
-use flotilla_protocol::frame::OutputFrame;
-use flotilla_protocol::hub_to_daemon::{ResizePty, WriteInput};
+use std::collections::HashMap;
+
+use flotilla_protocol::frame::{OutputFrame, SnapshotFrame};
+use flotilla_protocol::hub_to_daemon::{RequestSnapshot, ResizePty, WriteInput};
 use flotilla_protocol::rest::SessionSummary;
 use flotilla_protocol::ui_to_hub::{ResizeTerminal, SendInput};
-use flotilla_protocol::{ErrorCode, Event, MAX_INPUT_BYTES, SessionId};
+use flotilla_protocol::{ErrorCode, Event, MAX_INPUT_BYTES, SessionId, TermSize};
 use serde::Serialize;
 
 use crate::App;
 use crate::actor::Actor;
 use crate::error::ApiError;
-use crate::relay::{PushOutcome, REPLAY_BYTES, SessionRelay};
-use crate::sessions;
+use crate::relay::{PushOutcome, REPLAY_BYTES, SessionRelay, Snapshot};
+use crate::{lock, sessions};
+
+/// Identifies one viewer of a session (its socket), for the size policy.
+pub type ViewerId = String;
+
+/// The size policy of one session: **the viewer who typed last drives the
+/// PTY's size**; the others render that size (letterboxed or scaled), never
+/// their own. Until someone types, the viewer attached longest drives; when
+/// the driver leaves, the next by that rule takes over and its size
+/// applies. So a phone that only watches never shrinks a desktop's agent,
+/// and a size does not outlive the viewer it was for.
+#[derive(Debug, Default)]
+pub struct Sizes {
+    /// The PTY's size as last applied or reported (by a snapshot).
+    pub size: Option<TermSize>,
+    viewers: HashMap<ViewerId, ViewerSize>,
+    /// Orders attaches and keystrokes.
+    clock: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ViewerSize {
+    wanted: Option<TermSize>,
+    attached: u64,
+    /// When it last typed (0 = never).
+    typed: u64,
+}
+
+/// What a size event changed: the PTY's new size and whose it is, for the
+/// transport to tell every viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeChange {
+    /// The size now in force.
+    pub size: TermSize,
+    /// The viewer driving it.
+    pub driver: ViewerId,
+}
+
+impl Sizes {
+    /// The viewer whose size applies.
+    pub fn driver(&self) -> Option<&ViewerId> {
+        self.viewers
+            .iter()
+            .max_by_key(|(_, viewer)| (viewer.typed, std::cmp::Reverse(viewer.attached)))
+            .map(|(id, _)| id)
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// A viewer attached.
+    pub fn attach(&mut self, viewer: &ViewerId) {
+        let attached = self.tick();
+        self.viewers.entry(viewer.clone()).or_insert(ViewerSize {
+            wanted: None,
+            attached,
+            typed: 0,
+        });
+    }
+
+    /// A viewer's terminal would fit `size`.
+    pub fn wants(&mut self, viewer: &ViewerId, size: TermSize) -> Option<SizeChange> {
+        self.attach(viewer);
+        if let Some(entry) = self.viewers.get_mut(viewer) {
+            entry.wanted = Some(size);
+        }
+        self.settle()
+    }
+
+    /// A viewer typed: it drives from now on.
+    pub fn typed(&mut self, viewer: &ViewerId) -> Option<SizeChange> {
+        self.attach(viewer);
+        let now = self.tick();
+        if let Some(entry) = self.viewers.get_mut(viewer) {
+            entry.typed = now;
+        }
+        self.settle()
+    }
+
+    /// A viewer left.
+    pub fn detach(&mut self, viewer: &ViewerId) -> Option<SizeChange> {
+        self.viewers.remove(viewer)?;
+        self.settle()
+    }
+
+    /// Applies the driver's size if it differs from the PTY's.
+    fn settle(&mut self) -> Option<SizeChange> {
+        let driver = self.driver()?.clone();
+        let wanted = self.viewers.get(&driver)?.wanted?;
+        if self.size == Some(wanted) {
+            return None;
+        }
+        self.size = Some(wanted);
+        Some(SizeChange {
+            size: wanted,
+            driver,
+        })
+    }
+}
+
+/// How a viewer starts.
+pub enum Start {
+    /// Output from this offset: the viewer already shows what came before.
+    From(u64),
+    /// A fresh screen snapshot first.
+    Snapshot,
+}
 
 /// What an attach gives the viewer: the session, and where to stream its
 /// output from when it has any.
 pub struct Attachment {
     /// The session as recorded.
     pub summary: SessionSummary,
-    /// Its output buffer and the offset to start from (the last
-    /// [`REPLAY_BYTES`] it holds); `None` for an ended session whose output
-    /// is gone.
-    pub stream: Option<(Arc<SessionRelay>, u64)>,
+    /// Its output buffer and how the viewer starts; `None` for an ended
+    /// session whose output is gone.
+    pub stream: Option<(Arc<SessionRelay>, Start)>,
 }
 
-/// Checks the session and finds where its viewer starts.
-pub async fn attach(app: &App, actor: &Actor, id: SessionId) -> Result<Attachment, ApiError> {
+/// Checks the session and finds where its viewer starts: at `since` when
+/// the relay still holds every byte after it, else with a snapshot.
+pub async fn attach(
+    app: &App,
+    actor: &Actor,
+    id: SessionId,
+    since: Option<u64>,
+) -> Result<Attachment, ApiError> {
     let summary = sessions::get(app, actor, id).await?;
     // A live session whose daemon is away (or not yet back after a hub
     // restart) gets its relay opened now; the viewer then starts streaming
@@ -44,14 +159,68 @@ pub async fn attach(app: &App, actor: &Actor, id: SessionId) -> Result<Attachmen
     };
     let stream = relay.map(|relay| {
         let (start, end) = relay.range();
-        let from = end.saturating_sub(REPLAY_BYTES as u64).max(start);
-        (relay, from)
+        let start = match since {
+            Some(since) if start <= since && since <= end => Start::From(since),
+            _ => Start::Snapshot,
+        };
+        (relay, start)
     });
     Ok(Attachment { summary, stream })
 }
 
-/// Forwards keystrokes to the session's daemon.
-pub fn input(app: &App, actor: &Actor, input: SendInput) -> Result<(), ApiError> {
+/// Where a viewer that gets no snapshot starts: the last [`REPLAY_BYTES`]
+/// of retained output.
+pub fn replay_start(relay: &SessionRelay) -> u64 {
+    let (start, end) = relay.range();
+    end.saturating_sub(REPLAY_BYTES as u64).max(start)
+}
+
+/// Asks the session's daemon for a snapshot of its screen. Fails when the
+/// daemon is not connected (the viewer then falls back to a replay).
+pub fn request_snapshot(app: &App, relay: &SessionRelay) -> Result<(), ApiError> {
+    let link = app
+        .daemons
+        .link(relay.host_id)
+        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the session's host is offline"))?;
+    link.emit(&RequestSnapshot {
+        session_id: relay.session_id,
+    })
+    .map_err(|error| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!("could not reach the daemon: {error}"),
+        )
+    })
+}
+
+/// Keeps a daemon's snapshot of one of its host's sessions.
+pub fn snapshot(app: &App, actor: &Actor, frame: SnapshotFrame<'_>) {
+    let Actor::Daemon(host_id) = actor else {
+        return;
+    };
+    let Some(relay) = app.relay.get(frame.session_id) else {
+        return;
+    };
+    if relay.host_id != *host_id {
+        tracing::warn!(session_id = %frame.session_id, %host_id, "daemon sent a snapshot of another host's session; dropped");
+        return;
+    }
+    relay.set_snapshot(Snapshot {
+        offset: frame.offset,
+        size: frame.size,
+        frame: bytes::Bytes::from(frame.encode()),
+    });
+}
+
+/// Forwards keystrokes to the session's daemon. The typing viewer now
+/// drives the size: returns the size change to announce when its size
+/// differs.
+pub fn input(
+    app: &App,
+    actor: &Actor,
+    viewer: &ViewerId,
+    input: SendInput,
+) -> Result<Option<SizeChange>, ApiError> {
     actor.user()?;
     if input.data.len() > MAX_INPUT_BYTES {
         return Err(ApiError::new(
@@ -62,28 +231,64 @@ pub fn input(app: &App, actor: &Actor, input: SendInput) -> Result<(), ApiError>
             ),
         ));
     }
+    let session_id = input.session_id;
+    // Resized first, so what is typed lands in the size it was typed for.
+    let change = {
+        let relay = live_relay(app, session_id)?;
+        let change = lock(&relay.sizes).typed(viewer);
+        change
+    };
+    if let Some(change) = &change {
+        apply_size(app, session_id, change.size)?;
+    }
     forward_to_daemon(
         app,
         &WriteInput {
-            session_id: input.session_id,
+            session_id,
             data: input.data,
         },
-        input.session_id,
-    )
+        session_id,
+    )?;
+    Ok(change)
 }
 
-/// Forwards a terminal size to the session's daemon.
-pub fn resize(app: &App, actor: &Actor, resize: ResizeTerminal) -> Result<(), ApiError> {
+/// Records the size a viewer's terminal would fit, and applies it when that
+/// viewer drives (see [`Sizes`]). Returns the change to announce.
+pub fn resize(
+    app: &App,
+    actor: &Actor,
+    viewer: &ViewerId,
+    resize: ResizeTerminal,
+) -> Result<Option<SizeChange>, ApiError> {
     actor.user()?;
     resize.size.validate()?;
-    forward_to_daemon(
-        app,
-        &ResizePty {
-            session_id: resize.session_id,
-            size: resize.size,
-        },
-        resize.session_id,
-    )
+    let relay = live_relay(app, resize.session_id)?;
+    let change = lock(&relay.sizes).wants(viewer, resize.size);
+    if let Some(change) = &change {
+        apply_size(app, resize.session_id, change.size)?;
+    }
+    Ok(change)
+}
+
+/// A viewer attached (for the size policy).
+pub fn viewer_attached(relay: &SessionRelay, viewer: &ViewerId) {
+    lock(&relay.sizes).attach(viewer);
+}
+
+/// A viewer left: the next driver's size applies. Returns the change to
+/// announce.
+pub fn viewer_left(app: &App, session_id: SessionId, viewer: &ViewerId) -> Option<SizeChange> {
+    let relay = app.relay.get(session_id)?;
+    let change = lock(&relay.sizes).detach(viewer)?;
+    if relay.is_ended() {
+        return None;
+    }
+    apply_size(app, session_id, change.size).ok()?;
+    Some(change)
+}
+
+fn apply_size(app: &App, session_id: SessionId, size: TermSize) -> Result<(), ApiError> {
+    forward_to_daemon(app, &ResizePty { session_id, size }, session_id)
 }
 
 /// Appends a frame of a session's output, published by its daemon, to the

@@ -17,9 +17,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame};
-use flotilla_protocol::hub_to_ui::{HubError, ViewerOutput};
+use flotilla_protocol::hub_to_ui::{HubError, SessionResized, ViewerOutput, ViewerSnapshot};
 use flotilla_protocol::rest::SessionSummary;
-use flotilla_protocol::ui_to_hub::{AttachSession, DetachSession, ResizeTerminal, SendInput};
+use flotilla_protocol::ui_to_hub::{
+    AckOutput, AttachSession, DetachSession, ResizeTerminal, SendInput,
+};
 use flotilla_protocol::usage::{UnwatchHost, WatchHost};
 use flotilla_protocol::{ErrorBody, ErrorCode, Event, HostId, Reply, SessionId, UI_NAMESPACE};
 use serde::Serialize;
@@ -28,52 +30,116 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts};
 use socketioxide::socket::{Sid, Socket};
 use socketioxide::{SendError, SocketError};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::actor::Actor;
 use crate::auth::{self, CurrentUser, LoginGrant};
 use crate::error::ApiError;
-use crate::relay::SessionRelay;
+use crate::relay::{SessionRelay, Snapshot};
+use crate::terminal::{SizeChange, Start};
 use crate::{App, UI_ROOM, contain_panic, hosts, lock, terminal, usage};
 
 /// How long a viewer task waits before retrying when its socket's send
 /// buffer is full.
 const FULL_BUFFER_RETRY: Duration = Duration::from_millis(5);
 
+/// Flow control: the most output bytes sent to one viewer and not yet
+/// acknowledged as parsed by its terminal. Past it the viewer's task waits
+/// for acknowledgements (its terminal is busy), and nobody else waits.
+pub const WINDOW_BYTES: u64 = 512 * 1024;
+
+/// A viewer whose next byte is further behind the newest output than this
+/// (or already evicted from the relay) is sent a fresh snapshot instead of
+/// the backlog, once it has parsed what it was sent.
+pub const RESYNC_BYTES: u64 = 768 * 1024;
+
+/// How long a viewer waits for its daemon's snapshot before it is sent the
+/// recent output instead (a daemon that is away cannot render one).
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(3);
+
 /// The viewer tasks of every browser socket, so detach and disconnect can
-/// stop them.
+/// stop them and acknowledgements reach them.
 #[derive(Default)]
 pub struct Viewers {
     /// Short insert/remove only; never held across an `.await`; recovered
     /// if poisoned (each critical section is one map operation).
-    tasks: Mutex<HashMap<Sid, HashMap<SessionId, CancellationToken>>>,
+    tasks: Mutex<HashMap<Sid, HashMap<SessionId, ViewerTask>>>,
+}
+
+struct ViewerTask {
+    cancel: CancellationToken,
+    /// The offset up to which the viewer's terminal has parsed.
+    acked: watch::Sender<u64>,
 }
 
 impl Viewers {
-    fn replace(&self, sid: Sid, session: SessionId, token: CancellationToken) {
+    fn replace(&self, sid: Sid, session: SessionId, task: ViewerTask) {
         let previous = lock(&self.tasks)
             .entry(sid)
             .or_default()
-            .insert(session, token);
+            .insert(session, task);
         if let Some(previous) = previous {
-            previous.cancel();
+            previous.cancel.cancel();
         }
     }
 
-    fn stop(&self, sid: Sid, session: SessionId) {
-        let token = lock(&self.tasks)
+    fn stop(&self, sid: Sid, session: SessionId) -> bool {
+        let task = lock(&self.tasks)
             .get_mut(&sid)
             .and_then(|sessions| sessions.remove(&session));
-        if let Some(token) = token {
-            token.cancel();
-        }
+        task.map(|task| task.cancel.cancel()).is_some()
     }
 
-    fn stop_all(&self, sid: Sid) {
-        let sessions = lock(&self.tasks).remove(&sid);
-        for token in sessions.into_iter().flat_map(HashMap::into_values) {
-            token.cancel();
+    /// Stops every viewer task of a socket; returns their sessions.
+    fn stop_all(&self, sid: Sid) -> Vec<SessionId> {
+        let sessions = lock(&self.tasks).remove(&sid).unwrap_or_default();
+        sessions
+            .into_iter()
+            .map(|(session, task)| {
+                task.cancel.cancel();
+                session
+            })
+            .collect()
+    }
+
+    /// Records that a viewer's terminal parsed output up to `offset`.
+    fn ack(&self, sid: Sid, session: SessionId, offset: u64) {
+        if let Some(task) = lock(&self.tasks)
+            .get(&sid)
+            .and_then(|sessions| sessions.get(&session))
+        {
+            task.acked.send_if_modified(|acked| {
+                let advanced = offset > *acked;
+                *acked = (*acked).max(offset);
+                advanced
+            });
+        }
+    }
+}
+
+/// The room of a session's viewers, told about size changes.
+fn viewers_room(session: SessionId) -> String {
+    format!("viewers:{session}")
+}
+
+/// The viewer id of a socket, for the size policy.
+fn viewer_id(socket: &SocketRef) -> terminal::ViewerId {
+    socket.id.to_string()
+}
+
+/// Tells every viewer of the session its PTY's new size and whether it
+/// drives it.
+fn announce(socket: &SocketRef, session_id: SessionId, change: &SizeChange) {
+    for viewer in socket.within(viewers_room(session_id)).sockets() {
+        let message = SessionResized {
+            session_id,
+            size: change.size,
+            driver: viewer.id.to_string() == change.driver,
+        };
+        if let Err(error) = viewer.emit(SessionResized::NAME, &message) {
+            tracing::debug!(%error, "size change not delivered");
         }
     }
 }
@@ -209,7 +275,10 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             async move {
                 let result = match (live_login(&socket), data) {
                     (Err(error), _) => Err(error),
-                    (Ok(actor), Ok(data)) => attach(&app, &socket, &actor, data.session_id).await,
+                    (Ok(actor), Ok(data)) => match parse_offset(data.since.as_deref()) {
+                        Ok(since) => attach(&app, &socket, &actor, data.session_id, since).await,
+                        Err(error) => Err(error),
+                    },
                     (Ok(_), Err(error)) => Err(malformed(error)),
                 };
                 // The ack goes out before the viewer task's first frame.
@@ -236,6 +305,12 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             let result = data.map_err(malformed).map(|data| {
                 detach_app.viewers.stop(socket.id, data.session_id);
                 socket.leave(usage::session_room(data.session_id));
+                socket.leave(viewers_room(data.session_id));
+                if let Some(change) =
+                    terminal::viewer_left(&detach_app, data.session_id, &viewer_id(&socket))
+                {
+                    announce(&socket, data.session_id, &change);
+                }
             });
             respond::<DetachSession, _>(&socket, ack, wants, result);
             ready(())
@@ -252,7 +327,13 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             contain_panic(&input_app.metrics, SendInput::NAME, || {
                 let result = live_login(&socket).and_then(|actor| {
                     let input = data.map_err(malformed)?;
-                    terminal::input(&input_app, &actor, input).map_err(ApiError::into_body)
+                    let session_id = input.session_id;
+                    let change = terminal::input(&input_app, &actor, &viewer_id(&socket), input)
+                        .map_err(ApiError::into_body)?;
+                    if let Some(change) = change {
+                        announce(&socket, session_id, &change);
+                    }
+                    Ok(())
                 });
                 respond::<SendInput, _>(&socket, ack, wants, result);
             });
@@ -270,10 +351,38 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
             contain_panic(&resize_app.metrics, ResizeTerminal::NAME, || {
                 let result = live_login(&socket).and_then(|actor| {
                     let resize = data.map_err(malformed)?;
-                    terminal::resize(&resize_app, &actor, resize).map_err(ApiError::into_body)
+                    let session_id = resize.session_id;
+                    let change = terminal::resize(&resize_app, &actor, &viewer_id(&socket), resize)
+                        .map_err(ApiError::into_body)?;
+                    if let Some(change) = change {
+                        announce(&socket, session_id, &change);
+                    }
+                    Ok(())
                 });
                 respond::<ResizeTerminal, _>(&socket, ack, wants, result);
             });
+            ready(())
+        },
+    );
+    let ack_app = app.clone();
+    socket.on(
+        AckOutput::NAME,
+        move |socket: SocketRef, TryData(data): TryData<AckOutput>| -> Ready<()> {
+            match data.map_err(malformed).and_then(|ack| {
+                let offset = parse_offset(Some(&ack.offset))?.unwrap_or(0);
+                Ok((ack.session_id, offset))
+            }) {
+                Ok((session_id, offset)) => ack_app.viewers.ack(socket.id, session_id, offset),
+                Err(error) => {
+                    let message = HubError {
+                        event: AckOutput::NAME.to_owned(),
+                        error,
+                    };
+                    if let Err(error) = socket.emit(HubError::NAME, &message) {
+                        tracing::debug!(%error, "error event not delivered");
+                    }
+                }
+            }
             ready(())
         },
     );
@@ -284,7 +393,12 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     let expiry_on_disconnect = expiry.clone();
     socket.on_disconnect(move |socket: SocketRef| {
         expiry_on_disconnect.cancel();
-        disconnect_app.viewers.stop_all(socket.id);
+        let viewer = viewer_id(&socket);
+        for session_id in disconnect_app.viewers.stop_all(socket.id) {
+            if let Some(change) = terminal::viewer_left(&disconnect_app, session_id, &viewer) {
+                announce(&socket, session_id, &change);
+            }
+        }
         ready(())
     });
     socket.join(UI_ROOM);
@@ -370,6 +484,19 @@ fn respond<E: Event, T: Serialize>(
 
 type StartViewer = Arc<dyn Fn() + Send + Sync>;
 
+/// A stream offset sent as decimal text.
+fn parse_offset(text: Option<&str>) -> Result<Option<u64>, ErrorBody> {
+    text.map(|text| {
+        text.parse::<u64>().map_err(|_| {
+            ErrorBody::new(
+                ErrorCode::InvalidInput,
+                format!("offset {text:?} is not a decimal number of at most 20 digits"),
+            )
+        })
+    })
+    .transpose()
+}
+
 /// Attaches as the socket's user and prepares a viewer task that the
 /// caller starts after acknowledging.
 async fn attach(
@@ -377,12 +504,13 @@ async fn attach(
     socket: &SocketRef,
     actor: &Actor,
     id: SessionId,
+    since: Option<u64>,
 ) -> Result<(SessionSummary, Option<StartViewer>), ErrorBody> {
     // Join the session's usage room before reading the summary, so no
     // update falls between the two; a newer update may then precede the ack
     // (`updatedAtUnixMs` orders them).
     socket.join(usage::session_room(id));
-    let attachment = match terminal::attach(app, actor, id).await {
+    let attachment = match terminal::attach(app, actor, id, since).await {
         Ok(attachment) => attachment,
         Err(error) => {
             socket.leave(usage::session_room(id));
@@ -390,57 +518,192 @@ async fn attach(
         }
     };
     let summary = attachment.summary;
-    let Some((relay, from)) = attachment.stream else {
+    let Some((relay, start)) = attachment.stream else {
         return Ok((summary, None));
     };
+    socket.join(viewers_room(id));
+    terminal::viewer_attached(&relay, &viewer_id(socket));
+    let start = Arc::new(Mutex::new(Some(start)));
     let app = app.clone();
     let socket = socket.clone();
     let start_viewer: StartViewer = Arc::new(move || {
-        let token = app.shutdown.child_token();
-        app.viewers.replace(socket.id, id, token.clone());
+        let Some(start) = lock(&start).take() else {
+            return;
+        };
+        let cancel = app.shutdown.child_token();
+        let (acked, acks) = watch::channel(0);
+        app.viewers.replace(
+            socket.id,
+            id,
+            ViewerTask {
+                cancel: cancel.clone(),
+                acked,
+            },
+        );
+        let viewer = Viewer {
+            app: app.clone(),
+            socket: socket.clone(),
+            relay: relay.clone(),
+            acks,
+            cancel,
+        };
         let span = tracing::debug_span!("viewer", session_id = %id, sid = %socket.id);
-        app.tracker
-            .spawn(run_viewer(socket.clone(), relay.clone(), from, token).instrument(span));
+        app.tracker.spawn(viewer.run(start).instrument(span));
     });
     Ok((summary, Some(start_viewer)))
 }
 
-/// Streams a session's output to one socket from `from` on, at the pace
-/// that socket can take.
-async fn run_viewer(
+/// One viewer's output task: it sends one socket the session's output at
+/// the pace that socket's terminal parses it (at most [`WINDOW_BYTES`]
+/// unacknowledged), and a fresh snapshot when it fell too far behind.
+struct Viewer {
+    app: Arc<App>,
     socket: SocketRef,
     relay: Arc<SessionRelay>,
-    mut next: u64,
+    acks: watch::Receiver<u64>,
     cancel: CancellationToken,
-) {
-    let mut changes = relay.subscribe();
-    loop {
-        changes.borrow_and_update();
+}
+
+/// Why a viewer task ends.
+struct Gone;
+
+impl Viewer {
+    async fn run(mut self, start: Start) {
+        let _ = self.stream(start).await;
+    }
+
+    async fn stream(&mut self, start: Start) -> Result<(), Gone> {
+        let size = lock(&self.relay.sizes).size;
+        if let Some(size) = size {
+            let driver = lock(&self.relay.sizes).driver().cloned();
+            let message = SessionResized {
+                session_id: self.relay.session_id,
+                size,
+                driver: driver.as_deref() == Some(viewer_id(&self.socket).as_str()),
+            };
+            self.emit(SessionResized::NAME, &message).await?;
+        }
+        let mut next = match start {
+            Start::From(offset) => offset,
+            Start::Snapshot => self.snapshot().await?,
+        };
+        // Acknowledgements below this are for bytes sent before the last
+        // snapshot or start: they say nothing about what is in flight now.
+        let mut floor = next;
+        let mut changes = self.relay.subscribe();
         loop {
-            let (start, data) = relay.read(next, MAX_FRAME_DATA);
+            changes.borrow_and_update();
+            let acked = (*self.acks.borrow_and_update()).max(floor);
+            let in_flight = next.saturating_sub(acked);
+            let (start, end) = self.relay.range();
+            let behind = next < start || end.saturating_sub(next) > RESYNC_BYTES;
+            if behind && in_flight == 0 {
+                next = self.snapshot().await?;
+                floor = next;
+                continue;
+            }
+            if behind || in_flight >= WINDOW_BYTES {
+                self.wait(None).await?;
+                continue;
+            }
+            let room = usize::try_from(WINDOW_BYTES - in_flight).unwrap_or(usize::MAX);
+            let (from, data) = self.relay.read(next, MAX_FRAME_DATA.min(room));
             if data.is_empty() {
-                break;
+                self.wait(Some(&mut changes)).await?;
+                continue;
             }
             let frame = OutputFrame {
-                session_id: relay.session_id,
-                offset: start,
+                session_id: self.relay.session_id,
+                offset: from,
                 data: &data,
             }
             .encode();
-            match socket.emit(ViewerOutput::NAME, &Bytes::from(frame)) {
-                Ok(()) => next = start + data.len() as u64,
+            self.emit(ViewerOutput::NAME, &Bytes::from(frame)).await?;
+            next = from + data.len() as u64;
+        }
+    }
+
+    /// Waits for an acknowledgement (or new output, when `changes` is
+    /// given).
+    async fn wait(&mut self, changes: Option<&mut watch::Receiver<u64>>) -> Result<(), Gone> {
+        let output = async {
+            match changes {
+                Some(changes) => changes.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            acked = self.acks.changed() => acked.map_err(|_| Gone),
+            alive = output => if alive { Ok(()) } else { Err(Gone) },
+            () = self.cancel.cancelled() => Err(Gone),
+        }
+    }
+
+    /// Sends a snapshot newer than everything the relay held when asked
+    /// (or an ended session's final one); returns its offset. Without one
+    /// in time (the daemon is away) the recent output is replayed instead.
+    async fn snapshot(&mut self) -> Result<u64, Gone> {
+        let wanted_from = self.relay.range().1;
+        let relay = self.relay.clone();
+        let usable = move |snapshot: &Option<Arc<Snapshot>>| {
+            snapshot
+                .as_ref()
+                .is_some_and(|snapshot| relay.is_ended() || snapshot.offset >= wanted_from)
+        };
+        let mut snapshots = self.relay.subscribe_snapshots();
+        let found = if usable(&snapshots.borrow_and_update()) {
+            self.relay.snapshot()
+        } else {
+            let requested = if self.relay.is_ended() {
+                Err(())
+            } else {
+                terminal::request_snapshot(&self.app, &self.relay).map_err(|error| {
+                    tracing::debug!(?error, "no snapshot: replaying recent output");
+                })
+            };
+            match requested {
+                Ok(()) => tokio::select! {
+                    found = tokio::time::timeout(SNAPSHOT_WAIT, snapshots.wait_for(usable)) => {
+                        match found {
+                            Ok(Ok(snapshot)) => snapshot.clone(),
+                            Ok(Err(_)) => return Err(Gone),
+                            Err(_) => {
+                                tracing::warn!(session_id = %self.relay.session_id, "the daemon sent no snapshot in time; replaying recent output");
+                                None
+                            }
+                        }
+                    }
+                    () = self.cancel.cancelled() => return Err(Gone),
+                },
+                Err(()) => None,
+            }
+        };
+        match found {
+            Some(snapshot) => {
+                self.emit(ViewerSnapshot::NAME, &snapshot.frame).await?;
+                Ok(snapshot.offset)
+            }
+            None => Ok(terminal::replay_start(&self.relay)),
+        }
+    }
+
+    /// Emits to this viewer's socket, waiting while its send buffer is
+    /// full; any other failure ends the viewer (the socket is gone).
+    async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Gone> {
+        loop {
+            match self.socket.emit(event, data) {
+                Ok(()) => return Ok(()),
                 Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                     tokio::select! {
                         () = tokio::time::sleep(FULL_BUFFER_RETRY) => {}
-                        () = cancel.cancelled() => return,
+                        () = self.cancel.cancelled() => return Err(Gone),
                     }
                 }
-                Err(_) => return,
+                Err(error) => {
+                    tracing::debug!(%error, "viewer socket gone");
+                    return Err(Gone);
+                }
             }
-        }
-        tokio::select! {
-            changed = changes.changed() => if changed.is_err() { return },
-            () = cancel.cancelled() => return,
         }
     }
 }

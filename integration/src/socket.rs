@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use flotilla_protocol::SessionId;
 use flotilla_protocol::cursor::{Advance, StreamCursor};
-use flotilla_protocol::frame::OutputFrame;
+use flotilla_protocol::frame::{OutputFrame, SnapshotFrame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -48,6 +48,12 @@ pub struct StreamState {
     pub duplicates: u64,
     /// Frames ending past 2^64, which the hub never relays.
     pub refused: u64,
+    /// Screen snapshots received; each one's bytes are appended to
+    /// `bytes` (they hold the screen's text) and the cursor moves to its
+    /// offset.
+    pub snapshots: u64,
+    /// The last snapshot's (offset, size, bytes).
+    pub last_snapshot: Option<(u64, flotilla_protocol::TermSize, Vec<u8>)>,
 }
 
 impl StreamState {
@@ -69,6 +75,18 @@ impl StreamState {
             Advance::Duplicate => self.duplicates += 1,
             Advance::OffsetOverflow => self.refused += 1,
         }
+    }
+
+    /// Applies a screen snapshot as the frontend does: the terminal is
+    /// reset to it, and output continues at its offset.
+    pub fn apply_snapshot(&mut self, snapshot: &SnapshotFrame<'_>) {
+        self.snapshots += 1;
+        if self.start.is_none() {
+            self.start = Some(snapshot.offset);
+        }
+        self.cursor = StreamCursor::at(snapshot.offset);
+        self.bytes.extend_from_slice(snapshot.data);
+        self.last_snapshot = Some((snapshot.offset, snapshot.size, snapshot.data.to_vec()));
     }
 
     /// The offset just past the last byte received.
@@ -99,6 +117,10 @@ pub struct UiSocket {
     next_ack: AtomicU64,
     /// Keeps counting output without storing it (benchmarks).
     pub count_only: Arc<std::sync::atomic::AtomicBool>,
+    /// Acknowledges each frame and snapshot as parsed once received, as
+    /// the browser does after xterm.js parsed it (on by default; off for a
+    /// viewer that stops reading).
+    pub auto_ack: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Headers and auth for a connection.
@@ -208,6 +230,9 @@ impl UiSocket {
         let reader_shared = shared.clone();
         let pong = outgoing.clone();
         let reader_count_only = count_only.clone();
+        let auto_ack = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let reader_auto_ack = auto_ack.clone();
+        let ack_namespace = namespace.to_owned();
         tokio::spawn(async move {
             let mut pending: Option<(String, usize, Vec<Vec<u8>>)> = None;
             while let Some(Ok(message)) = stream.next().await {
@@ -237,12 +262,19 @@ impl UiSocket {
                             parts.push(bytes.to_vec());
                             if parts.len() < needed {
                                 pending = Some((json, needed, parts));
-                            } else {
-                                reader_shared.push_binary(
-                                    &json,
-                                    &parts,
-                                    reader_count_only.load(Ordering::Relaxed),
-                                );
+                            } else if let Some((session, offset)) = reader_shared.push_binary(
+                                &json,
+                                &parts,
+                                reader_count_only.load(Ordering::Relaxed),
+                            ) && reader_auto_ack.load(Ordering::Relaxed)
+                            {
+                                let ack = serde_json::json!([
+                                    "session:ack",
+                                    {"sessionId": session.0, "offset": offset.to_string()}
+                                ]);
+                                let _ = pong
+                                    .send(Message::text(format!("42{ack_namespace},{ack}")))
+                                    .await;
                             }
                         }
                     }
@@ -259,6 +291,7 @@ impl UiSocket {
             shared,
             next_ack: AtomicU64::new(1),
             count_only,
+            auto_ack,
         })
     }
 
@@ -378,16 +411,33 @@ impl Shared {
         }
     }
 
-    fn push_binary(&self, json: &str, parts: &[Vec<u8>], count_only: bool) {
+    /// Applies a binary event; returns the session and the offset its
+    /// stream reached, to acknowledge.
+    fn push_binary(
+        &self,
+        json: &str,
+        parts: &[Vec<u8>],
+        count_only: bool,
+    ) -> Option<(SessionId, u64)> {
         let json: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-        if json.get(0).and_then(Value::as_str) != Some("session:output") {
-            return;
+        let bytes = parts.first()?;
+        match json.get(0).and_then(Value::as_str) {
+            Some("session:output") => {}
+            Some("session:snapshot") => {
+                let snapshot = SnapshotFrame::decode(bytes).ok()?;
+                let reached = {
+                    let mut streams = self.streams.lock().expect("streams lock");
+                    let stream = streams.entry(snapshot.session_id).or_default();
+                    stream.apply_snapshot(&snapshot);
+                    stream.next_offset()
+                };
+                self.changed.notify_waiters();
+                return Some((snapshot.session_id, reached));
+            }
+            _ => return None,
         }
-        let Some(bytes) = parts.first() else { return };
-        let Ok(frame) = OutputFrame::decode(bytes) else {
-            return;
-        };
-        {
+        let frame = OutputFrame::decode(bytes).ok()?;
+        let reached = {
             let mut streams = self.streams.lock().expect("streams lock");
             let stream = streams.entry(frame.session_id).or_default();
             if count_only {
@@ -397,8 +447,10 @@ impl Shared {
             } else {
                 stream.apply(frame.offset, frame.data);
             }
-        }
+            stream.next_offset()
+        };
         self.changed.notify_waiters();
+        Some((frame.session_id, reached))
     }
 }
 

@@ -12,7 +12,8 @@ use crate::daemon_to_hub::{
 };
 use crate::hub_to_daemon::{RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput};
 use crate::hub_to_ui::{
-    HostRemoved, HostUpdated, HubError, SessionResized, SessionUpdated, ViewerOutput, ViewerSnapshot,
+    HostRemoved, HostUpdated, HubError, SessionResized, SessionUpdated, ViewerOutput,
+    ViewerSnapshot,
 };
 use crate::rest::{
     ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,

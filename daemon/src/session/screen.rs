@@ -474,9 +474,7 @@ fn write_cell_text(out: &mut String, cell: &Cell) {
 
 /// A cell a reset terminal already holds: nothing to write.
 fn is_blank(cell: &Cell) -> bool {
-    cell.c == ' '
-        && cell.zerowidth().is_none()
-        && Pen::of(cell) == Pen::default()
+    cell.c == ' ' && cell.zerowidth().is_none() && Pen::of(cell) == Pen::default()
 }
 
 fn row_text(row: &Row<Cell>) -> String {

@@ -102,7 +102,10 @@ impl Running {
                 session_id, offset, ..
             } => {
                 assert_eq!(session_id, self.handle.id());
-                assert_eq!(offset, self.next_offset, "a snapshot stands for what was sent");
+                assert_eq!(
+                    offset, self.next_offset,
+                    "a snapshot stands for what was sent"
+                );
                 None
             }
             SessionEvent::Exited(exited) => {

@@ -209,7 +209,7 @@ fn synthetic() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "pending wrap",
-            format!("{}", "x".repeat(80)).into_bytes(),
+            "x".repeat(80).into_bytes(),
         ),
         (
             "a wrapped line",

@@ -351,7 +351,10 @@ async fn the_model_answers_queries_and_snapshots_come_in_order_with_output() {
                 data,
             } => {
                 assert_eq!(session_id, id);
-                assert_eq!(offset, offset_seen, "a snapshot follows the output it stands for");
+                assert_eq!(
+                    offset, offset_seen,
+                    "a snapshot follows the output it stands for"
+                );
                 assert_eq!(size, TermSize { cols: 80, rows: 24 });
                 break data;
             }
@@ -359,7 +362,10 @@ async fn the_model_answers_queries_and_snapshots_come_in_order_with_output() {
         }
     };
     let mut replayed = crate::session::screen::Screen::new(TermSize { cols: 80, rows: 24 }, 10);
-    assert!(replayed.feed(&snapshot).is_empty(), "a snapshot holds no queries");
+    assert!(
+        replayed.feed(&snapshot).is_empty(),
+        "a snapshot holds no queries"
+    );
     assert_eq!(replayed.text()[0], "hello");
     fixture.handle.resize(TermSize { cols: 40, rows: 10 }).await;
     fixture.handle.snapshot().await;
