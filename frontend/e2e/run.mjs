@@ -370,11 +370,14 @@ async function terminalFits(page, sessionId) {
   if (!g) return { pending: 'no terminal' };
   const problems = [];
   const eps = 0.75;
+  // The session has this viewer's size only once the hub applied it: until then it is scaled or letterboxed.
+  if (g.stream && g.stream.layout !== 'fit') problems.push(`the terminal is ${g.stream.layout}, not fitted (session ${short(g.stream.sessionSize)}, preferred ${short(g.stream.preferred)})`);
   if (g.barLeft === null) problems.push('no vertical scrollbar element');
   else {
     if (g.screen.right > g.barLeft + eps) problems.push(`the last column ends at ${g.screen.right}, under the scrollbar at ${g.barLeft}`);
     if (g.barLeft - g.screen.right >= g.cellWidth) problems.push(`a whole column (${g.cellWidth} px) is unused: screen ends at ${g.screen.right}, scrollbar at ${g.barLeft}`);
   }
+  if (g.screen.right > g.contentRight + eps) problems.push(`the last column ends at ${g.screen.right}, right of the terminal's box at ${g.contentRight}`);
   if (g.screen.bottom > g.contentBottom + eps) problems.push(`the last row ends at ${g.screen.bottom}, below the terminal's box at ${g.contentBottom}`);
   if (g.screen.bottom > g.innerHeight + eps) problems.push(`the last row ends at ${g.screen.bottom}, below the window (${g.innerHeight})`);
   if (g.contentBottom - g.screen.bottom >= g.cellHeight) problems.push(`a whole row is unused: ${g.screen.bottom} of ${g.contentBottom}`);
@@ -1034,7 +1037,12 @@ async function main() {
     const during = (await terminalScreen(page, id)) ?? [];
     const stillRunning = !during.some((l) => l.trim() === marker);
     for (const p of [page, steady]) await waitUntil(`"${marker}" in ${p === page ? 'the reloaded' : 'the steady'} page`, () => terminalHasLine(p, id, marker), TIMEOUT * 2);
-    await waitUntil('the reloaded and the steady page to show the same screen', () => sameScreen(page, steady, id));
+    await waitUntil('the reloaded and the steady page to show the same screen', async () => {
+      const same = await sameScreen(page, steady, id);
+      if (!same.pending) return same;
+      const [a, b] = [await terminalInfo(page, id), await terminalInfo(steady, id)];
+      return { pending: `${same.pending}; reloaded ${a?.cols}x${a?.rows} ${short(a?.stream?.sizeLog)}, steady ${b?.cols}x${b?.rows} ${short(b?.stream?.sizeLog)}` };
+    });
     const [a, b] = [await terminalInfo(page, id), await terminalInfo(steady, id)];
     if (a.cols !== b.cols || a.rows !== b.rows) throw new Error(`sizes differ: ${a.cols}x${a.rows} vs ${b.cols}x${b.rows}`);
     console.log(`    (reloaded ${stillRunning ? 'while the output ran' : 'after the output had ended'}; snapshots: reloaded ${a.stream.snapshots}, steady ${b.stream.snapshots})`);

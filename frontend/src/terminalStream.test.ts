@@ -135,6 +135,35 @@ describe('TerminalStream', () => {
     expect(stream.since).toBe('5000');
   });
 
+  it('takes the announced size again after a snapshot rendered before it', () => {
+    const { term, stream } = setup();
+    stream.resized({ cols: 128, rows: 45 });
+    stream.resized({ cols: 128, rows: 46 });
+    stream.snapshot(snap(900, 128, 45, 'S'));
+    stream.output(frame(900, 'x'));
+    term.parse();
+    // Drawn at its own size, then the PTY's current size, before what follows.
+    expect(term.log).toEqual(['resize 128x45', 'resize 128x46', 'reset', 'resize 128x45', 'parsed S', 'resize 128x46', 'parsed x']);
+    expect(term.size).toEqual({ cols: 128, rows: 46 });
+    expect(stream.sessionSize).toEqual({ cols: 128, rows: 46 });
+    expect(stream.sizeLog).toEqual(['resized 128x45', 'resized 128x46', 'snapshot 128x45 @900']);
+  });
+
+  it('keeps a snapshot at its size when it matches the announcement, or when none came yet', () => {
+    const a = setup();
+    a.stream.resized({ cols: 100, rows: 30 });
+    a.stream.snapshot(snap(1, 100, 30, 'S'));
+    a.term.parse();
+    expect(a.term.log).toEqual(['resize 100x30', 'reset', 'resize 100x30', 'parsed S']);
+    const b = setup();
+    b.stream.snapshot(snap(1, 90, 20, 'S'));
+    b.term.parse();
+    expect(b.term.log).toEqual(['reset', 'resize 90x20', 'parsed S']);
+    // A later announcement still applies.
+    b.stream.resized({ cols: 91, rows: 21 });
+    expect(b.term.size).toEqual({ cols: 91, rows: 21 });
+  });
+
   it('an empty snapshot is acked at once', () => {
     const { term, acks, stream } = setup();
     stream.snapshot(snap(7, 10, 5, ''));

@@ -42,6 +42,10 @@ export class TerminalStream {
   sessionSize: TermSize | null = null;
   /** How many snapshots were applied. */
   snapshots = 0;
+  /** The last size announcements, oldest first (`resized 80x24`, `snapshot 80x24 @1234`), for diagnostics. */
+  readonly sizeLog: string[] = [];
+  /** The size the last `session:resized` announced. */
+  private announced: TermSize | null = null;
   /** Writes handed to the sink and not parsed yet. */
   private inflight = 0;
   /** Operations waiting behind a barrier, in arrival order. */
@@ -67,13 +71,26 @@ export class TerminalStream {
    * stream continues at its offset (earlier frames become duplicates).
    */
   snapshot(s: SnapshotFrame): void {
+    this.log(`snapshot ${s.cols}x${s.rows} @${s.offset}`);
     this.cursor.restart(s.offset);
     this.sessionSize = { cols: s.cols, rows: s.rows };
     this.push({ kind: 'snapshot', size: { cols: s.cols, rows: s.rows }, data: s.data, offset: BigInt(s.offset) });
+    // A snapshot is drawn at the size it was rendered at, but it can be older
+    // than the last `session:resized`: the daemon rendered it before a resize
+    // the hub had already announced (seen in e2e: resized 46 rows, then a
+    // 45-row snapshot, then nothing). The announcement is the PTY's size now,
+    // so the terminal takes it again once the snapshot is drawn.
+    const now = this.announced;
+    if (now && (now.cols !== s.cols || now.rows !== s.rows)) {
+      this.sessionSize = { ...now };
+      this.push({ kind: 'resize', size: { ...now } });
+    }
   }
 
   /** The session's PTY size changed (or was announced on attach). */
   resized(size: TermSize): void {
+    this.log(`resized ${size.cols}x${size.rows}`);
+    this.announced = { cols: size.cols, rows: size.rows };
     this.sessionSize = { cols: size.cols, rows: size.rows };
     this.push({ kind: 'resize', size: { cols: size.cols, rows: size.rows } });
   }
@@ -94,6 +111,11 @@ export class TerminalStream {
   dispose(): void {
     this.disposed = true;
     this.queue.length = 0;
+  }
+
+  private log(entry: string): void {
+    this.sizeLog.push(entry);
+    if (this.sizeLog.length > 16) this.sizeLog.shift();
   }
 
   private push(op: Op): void {

@@ -84,6 +84,8 @@ export interface StreamInfo {
   acked: string | null;
   /** Whether writes wait to be parsed. */
   busy: boolean;
+  /** The last size announcements (`TerminalStream.sizeLog`). */
+  sizeLog: string[];
 }
 
 declare global {

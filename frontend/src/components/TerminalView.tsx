@@ -417,6 +417,7 @@ export function TerminalView({
       since: stream.since ?? null,
       acked: acks.lastSent,
       busy: stream.busy,
+      sizeLog: [...stream.sizeLog],
     }));
     term.focus();
 
@@ -529,12 +530,15 @@ export function TerminalView({
           {session.error}
         </div>
       )}
-      {note && (
-        <div className="terminal-note" data-testid="terminal-size-note" title="The session's terminal has the size of the viewer who typed last">
-          {note}
-        </div>
-      )}
-      <div className="terminal-host" ref={containerRef} data-testid="terminal" data-layout={layoutMode ?? undefined} />
+      {/* The note floats over the terminal's box, so whether it shows never changes the size this viewer prefers. */}
+      <div className="terminal-stage">
+        <div className="terminal-host" ref={containerRef} data-testid="terminal" data-layout={layoutMode ?? undefined} />
+        {note && (
+          <div className="terminal-note" data-testid="terminal-size-note" title="The session's terminal has the size of the viewer who typed last">
+            {note}
+          </div>
+        )}
+      </div>
     </div>
   );
 }
