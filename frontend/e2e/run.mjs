@@ -513,7 +513,7 @@ function typedMarker(marker) {
   return `${marker.slice(0, 4)}""${marker.slice(4)}`;
 }
 
-/** Whether two pages show the same screen, colours and size; pending with the first difference. */
+/** Whether two pages show the same screen (text and each row's colour); pending with the first difference. */
 async function sameScreen(a, b, sessionId) {
   const [sa, sb] = await Promise.all([terminalScreen(a, sessionId), terminalScreen(b, sessionId)]);
   const [ca, cb] = await Promise.all([
@@ -521,6 +521,8 @@ async function sameScreen(a, b, sessionId) {
     b.evaluate((id) => window.__flotilla?.screenColors(id) ?? null, sessionId),
   ]);
   if (!sa || !sb) return { pending: `screens: ${short(sa)} / ${short(sb)}` };
+  // A written trailing space and an empty cell look the same (a snapshot draws the latter).
+  for (const screen of [sa, sb]) screen.forEach((line, i) => (screen[i] = line.trimEnd()));
   if (sa.length !== sb.length) return { pending: `${sa.length} rows vs ${sb.length} rows` };
   const row = sa.findIndex((line, i) => line !== sb[i] || ca?.[i] !== cb?.[i]);
   if (row >= 0) return { pending: `row ${row}: "${sa[row]}" (${ca?.[row]}) vs "${sb[row]}" (${cb?.[row]})` };
