@@ -5,6 +5,7 @@
 // is a condition with a deadline (FLOTILLA_TEST_TIMEOUT_MS, default 10 s).
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -201,6 +202,62 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     console.error(`e2e: ${sig}, cleaning up`);
     void cleanup().then(() => process.exit(130));
   });
+}
+
+/**
+ * A TCP proxy in front of the hub, so a scenario can cut a browser's
+ * connection: `drop()` closes every proxied connection and holds new ones
+ * (accepted, not forwarded) until `release()`. The browser sees its
+ * WebSocket break and its reconnect hang, as on a flaky network.
+ */
+class CuttableProxy {
+  constructor(target) {
+    this.target = target;
+    this.open = new Set();
+    this.held = [];
+    this.holding = false;
+    this.server = createServer((client) => (this.holding ? this.held.push(client) : this.forward(client)));
+  }
+
+  listen() {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${this.server.address().port}`)));
+  }
+
+  forward(client) {
+    const [host, port] = this.target.split(':');
+    const up = connect(Number(port), host);
+    const pair = [client, up];
+    this.open.add(pair);
+    const close = () => {
+      this.open.delete(pair);
+      client.destroy();
+      up.destroy();
+    };
+    client.on('error', close).on('close', close);
+    up.on('error', close).on('close', close);
+    client.pipe(up);
+    up.pipe(client);
+  }
+
+  drop() {
+    this.holding = true;
+    for (const [client, up] of this.open) {
+      client.destroy();
+      up.destroy();
+    }
+    this.open.clear();
+  }
+
+  release() {
+    this.holding = false;
+    for (const client of this.held.splice(0)) if (!client.destroyed) this.forward(client);
+  }
+
+  close() {
+    this.drop();
+    for (const client of this.held.splice(0)) client.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -439,6 +496,34 @@ async function inWindow(page, locator) {
   return inside && box.width > 0 ? box : { pending: `box ${short(box)} in ${vp.width}x${vp.height}` };
 }
 
+/** A terminal's screen rows (what is in view at the bottom, no scrollback), or null. */
+function terminalScreen(page, sessionId) {
+  return page.evaluate((id) => window.__flotilla?.readScreen(id) ?? null, sessionId);
+}
+
+function terminalInfo(page, sessionId) {
+  return page.evaluate((id) => window.__flotilla?.terminalInfo(id) ?? null, sessionId);
+}
+
+/** A marker typed so that its echo is not its output: `echo ab""cd` prints `abcd`. */
+function typedMarker(marker) {
+  return `${marker.slice(0, 4)}""${marker.slice(4)}`;
+}
+
+/** Whether two pages show the same screen, colours and size; pending with the first difference. */
+async function sameScreen(a, b, sessionId) {
+  const [sa, sb] = await Promise.all([terminalScreen(a, sessionId), terminalScreen(b, sessionId)]);
+  const [ca, cb] = await Promise.all([
+    a.evaluate((id) => window.__flotilla?.screenColors(id) ?? null, sessionId),
+    b.evaluate((id) => window.__flotilla?.screenColors(id) ?? null, sessionId),
+  ]);
+  if (!sa || !sb) return { pending: `screens: ${short(sa)} / ${short(sb)}` };
+  if (sa.length !== sb.length) return { pending: `${sa.length} rows vs ${sb.length} rows` };
+  const row = sa.findIndex((line, i) => line !== sb[i] || ca?.[i] !== cb?.[i]);
+  if (row >= 0) return { pending: `row ${row}: "${sa[row]}" (${ca?.[row]}) vs "${sb[row]}" (${cb?.[row]})` };
+  return sa;
+}
+
 async function typeInTerminal(page, text) {
   await page.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
   await page.keyboard.type(text);
@@ -641,10 +726,10 @@ async function main() {
     const utf = `ok-${randomBytes(3).toString('hex')}`;
     await typeInTerminal(page, `printf '\\xe2\\x9c\\x93 h\\xc3\\xa9llo ${utf}\\n'`);
     await waitUntil('UTF-8 output in the terminal', () => terminalHasLine(page, sessionId, `✓ héllo ${utf}`));
-    // The PTY was resized to the fitted terminal.
-    const size = await page.evaluate((id) => window.__flotilla?.terminalSize(id), sessionId);
-    if (!size) throw new Error('no terminal size');
-    await waitUntil(`the PTY to be ${size.rows}x${size.cols}`, async () => {
+    // The PTY was resized to the fitted terminal (the one viewer, which typed, drives the size).
+    await waitUntil('the PTY to have the size of the terminal', async () => {
+      const size = await page.evaluate((id) => window.__flotilla?.terminalSize(id), sessionId);
+      if (!size) return { pending: 'no terminal size' };
       const probe = `size-${randomBytes(3).toString('hex')}`;
       await typeInTerminal(page, `echo ${probe} $(stty size)`);
       const line = `${probe} ${size.rows} ${size.cols}`;
@@ -835,6 +920,197 @@ async function main() {
       await shot(page2, 'phone-overview');
     }
     await page2.close();
+  });
+
+  // Exact terminals: the hub sends a viewer the session's PTY size and a
+  // snapshot of its screen (or exactly the output it missed), the viewer
+  // acknowledges what it parsed, and queries are answered by the daemon alone.
+  const demoProject = () => host.inventory.projects.find((p) => p.path.endsWith('/demo')).path;
+  async function spawnShell() {
+    const spawned = await rest.ok('POST', '/api/sessions', { hostId, profile: PROFILE, project: demoProject(), size: { cols: 80, rows: 24 } });
+    if (!spawned?.id) throw new Error(`POST /api/sessions returned ${short(spawned)}`);
+    return spawned.id;
+  }
+  async function openSession(p, id) {
+    await p.goto(`${base}/#/session/${id}`);
+    await p.locator(`[data-testid=terminal-view][data-session-id="${id}"][data-attach=attached]`).waitFor();
+  }
+
+  await scenario('a fresh page shows the final screen of 2 MB of coloured output, at the session size (phone: scaled)', async () => {
+    const id = await spawnShell();
+    await openSession(page, id);
+    await page.bringToFront();
+    const marker = `big-${randomBytes(4).toString('hex')}`;
+    // 40 000 lines of 52 bytes, six colours: 2.08 MB, then the PTY's size and the marker.
+    await typeInTerminal(
+      page,
+      `awk 'BEGIN { for (i = 1; i <= 40000; i++) printf "\\033[3%dmline %06d %s\\033[0m\\n", i % 6 + 1, i, "${'x'.repeat(30)}" }'; stty size; echo ${typedMarker(marker)}`,
+    );
+    // Only reachable if every write path acks: the hub stops at about 512 KiB unacknowledged.
+    await waitUntil(`"${marker}" after 2 MB`, () => terminalHasLine(page, id, marker), TIMEOUT * 3);
+    const lines = (await terminalText(page, id)).split('\n');
+    const at = lines.findLastIndex((l) => l.trim() === marker);
+    const stty = /^(\d+) (\d+)$/.exec(lines[at - 1]?.trim() ?? '');
+    if (!stty || lines[at - 2]?.trim() !== `line 040000 ${'x'.repeat(30)}`) {
+      throw new Error(`the output does not end as expected: ${short(lines.slice(at - 3, at + 1))}`);
+    }
+    const session = { rows: Number(stty[1]), cols: Number(stty[2]) };
+    // The final ack is never lost: everything accepted is parsed and acknowledged.
+    await waitUntil('the first page to acknowledge everything it parsed', async () => {
+      const s = (await terminalInfo(page, id))?.stream;
+      return s && !s.busy && s.acked !== null && s.acked === s.since ? s : { pending: short(s) };
+    });
+    const first = await terminalInfo(page, id);
+    if (first.cols !== session.cols || first.rows !== session.rows) throw new Error(`the typing page is ${first.cols}x${first.rows}, the PTY ${short(session)}`);
+    if ((await page.getByTestId('terminal-size-note').count()) !== 0) throw new Error('the driving page shows the "sized by another viewer" note');
+
+    // A fresh page on a phone: the snapshot, at the session's size, scaled down to the width.
+    const fresh = await newPage(context, 'fresh-phone');
+    // Shorter than the desktop page, so that once it drives, the desktop page letterboxes its size.
+    await fresh.setViewportSize({ width: 390, height: 640 });
+    await openSession(fresh, id);
+    await waitUntil('the fresh page to show the final screen', async () => {
+      const screen = await terminalScreen(fresh, id);
+      return screen?.some((l) => l.trim() === marker) ? screen : { pending: short(screen) };
+    });
+    await waitUntil('the fresh page to show the same screen, colours included', () => sameScreen(page, fresh, id));
+    const info = await terminalInfo(fresh, id);
+    if (info.cols !== session.cols || info.rows !== session.rows) throw new Error(`the fresh page is ${info.cols}x${info.rows}, the session ${short(session)}`);
+    if (info.stream.snapshots < 1) throw new Error(`the fresh page got no snapshot: ${short(info.stream)}`);
+    if (info.stream.layout !== 'scaled' || !(info.stream.scale < 1)) throw new Error(`a ${session.cols}-column session on a phone is not scaled: ${short(info.stream)}`);
+    if (info.stream.preferred?.cols >= session.cols) throw new Error(`the phone prefers ${short(info.stream.preferred)}`);
+    await waitUntil('the phone page to fit the width', () => fitsWidth(fresh));
+    const note = (await fresh.getByTestId('terminal-size-note').textContent()) ?? '';
+    if (!note.includes(`${session.cols}×${session.rows} — sized by another viewer`)) throw new Error(`the note says "${note}"`);
+    await shot(fresh, 'phone-scaled-snapshot');
+    // The mouse hits the right cell on the scaled terminal: a double click selects the marker.
+    await fresh.bringToFront();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const g = await terminalGeometry(fresh, id);
+    const row = await bufferLineIndex(fresh, id, marker);
+    await fresh.mouse.dblclick(g.screen.left + g.cellWidth * 2.5, g.screen.top + g.cellHeight * (row - g.viewportY + 0.5));
+    await fresh.keyboard.press('Control+Shift+C');
+    await waitUntil('the marker, double-clicked on the scaled terminal, on the clipboard', async () => {
+      const clip = await fresh.evaluate(() => navigator.clipboard.readText());
+      return clip === marker ? true : { pending: `clipboard: ${short(clip)}` };
+    });
+
+    // Typing takes over: the PTY gets the phone's size, and the desktop page letterboxes it.
+    const took = `took-${randomBytes(3).toString('hex')}`;
+    await typeInTerminal(fresh, `echo ${typedMarker(took)}`);
+    await waitUntil(`"${took}" on the phone`, () => terminalHasLine(fresh, id, took));
+    const phone = await waitUntil('the phone page to drive the size', async () => {
+      const i = await terminalInfo(fresh, id);
+      const p = i?.stream?.preferred;
+      const noted = await fresh.getByTestId('terminal-size-note').count();
+      return i && p && i.cols === p.cols && i.rows === p.rows && i.stream.layout === 'fit' && noted === 0 ? i : { pending: short(i) };
+    });
+    await waitUntil('the desktop page to letterbox the phone-sized session', async () => {
+      const i = await terminalInfo(page, id);
+      const noted = await page.getByTestId('terminal-size-note').count();
+      return i && i.cols === phone.cols && i.rows === phone.rows && i.stream.layout === 'letterbox' && noted === 1 ? i : { pending: short(i) };
+    });
+    await waitUntil('both pages to show the same screen', () => sameScreen(page, fresh, id));
+    await shot(page, 'desktop-letterbox');
+    await fresh.close();
+    await page.bringToFront();
+  });
+
+  await scenario('a page reloaded during heavy output ends with the same screen as one never reloaded', async () => {
+    const id = await spawnShell();
+    const steady = await newPage(context, 'steady');
+    await openSession(steady, id);
+    await openSession(page, id);
+    await page.bringToFront();
+    const marker = `heavy-${randomBytes(4).toString('hex')}`;
+    // About three seconds of numbered lines as fast as bash writes them.
+    await typeInTerminal(page, `end=$((SECONDS + 3)); i=0; while [ $SECONDS -lt $end ]; do i=$((i + 1)); echo "yes $i"; done; echo ${typedMarker(marker)}`);
+    await waitUntil('heavy output on the page', async () => {
+      const text = await terminalText(page, id);
+      return /^yes \d+$/m.test(text) ? true : { pending: text.slice(-200) };
+    });
+    await page.reload();
+    await page.locator(`[data-testid=terminal-view][data-session-id="${id}"][data-attach=attached]`).waitFor();
+    const during = (await terminalScreen(page, id)) ?? [];
+    const stillRunning = !during.some((l) => l.trim() === marker);
+    for (const p of [page, steady]) await waitUntil(`"${marker}" in ${p === page ? 'the reloaded' : 'the steady'} page`, () => terminalHasLine(p, id, marker), TIMEOUT * 2);
+    await waitUntil('the reloaded and the steady page to show the same screen', () => sameScreen(page, steady, id));
+    const [a, b] = [await terminalInfo(page, id), await terminalInfo(steady, id)];
+    if (a.cols !== b.cols || a.rows !== b.rows) throw new Error(`sizes differ: ${a.cols}x${a.rows} vs ${b.cols}x${b.rows}`);
+    console.log(`    (reloaded ${stillRunning ? 'while the output ran' : 'after the output had ended'}; snapshots: reloaded ${a.stream.snapshots}, steady ${b.stream.snapshots})`);
+    await steady.close();
+  });
+
+  await scenario('terminal queries are answered once, by the daemon; the browsers send no reply', async () => {
+    const id = await spawnShell();
+    const other = await newPage(context, 'queries-tab2');
+    await openSession(other, id);
+    await openSession(page, id);
+    await page.bringToFront();
+    // DA1 and CPR, then two seconds of raw stdin, printed in hex.
+    await typeInTerminal(
+      page,
+      `stty -echo -icanon; printf '\\033[c\\033[6n'; IFS= read -r -s -t 2 -d '' x; stty sane; printf 'hex:%s:end\\n' "$(printf '%s' "$x" | od -An -tx1 | tr -d ' \\n')"`,
+    );
+    const { hex } = await waitUntil('the replies in hex', async () => {
+      const text = (await terminalText(page, id)).replace(/\n/g, '');
+      const m = /hex:([0-9a-f]*):end/.exec(text);
+      // An object: no replies at all is an empty string, an answer too.
+      return m ? { hex: m[1] } : { pending: text.slice(-200) };
+    }, TIMEOUT + 3000);
+    // ESC shown as ^[, as a terminal would echo it.
+    const got = Buffer.from(hex, 'hex').toString('latin1').replaceAll('\u001b', '^[');
+    const da1 = got.match(/\^\[\[\?[0-9;]*c/g) ?? [];
+    const cpr = got.match(/\^\[\[[0-9]+;[0-9]+R/g) ?? [];
+    if (da1.length !== 1 || cpr.length !== 1) {
+      throw new Error(`expected one DA1 and one CPR reply (the daemon's), got ${da1.length} and ${cpr.length}: ${JSON.stringify(got)}`);
+    }
+    const leftover = got.replace(da1[0], '').replace(cpr[0], '');
+    if (leftover) throw new Error(`unexpected input besides the replies: ${JSON.stringify(leftover)}`);
+    await other.close();
+    await openSession(page, sessionId);
+  });
+
+  await scenario('after the connection drops, a terminal re-attaches from what it has and gets exactly the missing output', async () => {
+    const id = await spawnShell();
+    const proxy = new CuttableProxy(listening.addr);
+    const proxied = await proxy.listen();
+    try {
+      // The login cookie is per host, not per port: the proxied page is logged in.
+      const viewer = await newPage(context, 'reconnecting');
+      await viewer.goto(`${proxied}/#/session/${id}`);
+      await viewer.locator(`[data-testid=terminal-view][data-session-id="${id}"][data-attach=attached]`).waitFor();
+      await openSession(page, id);
+      await page.bringToFront();
+      const before = `before-${randomBytes(3).toString('hex')}`;
+      await typeInTerminal(page, `echo ${typedMarker(before)}`);
+      await waitUntil(`"${before}" in the viewer`, () => terminalHasLine(viewer, id, before));
+      const snapshots = (await terminalInfo(viewer, id)).stream.snapshots;
+
+      proxy.drop();
+      await viewer.locator('[data-testid=connection-status]:not([data-status=connected])').waitFor();
+      // Output while the viewer is away.
+      const after = `after-${randomBytes(3).toString('hex')}`;
+      await typeInTerminal(page, `for i in $(seq 1 2000); do echo "missed $i"; done; echo ${typedMarker(after)}`);
+      await waitUntil(`"${after}" in the connected page`, () => terminalHasLine(page, id, after));
+      if ((await terminalText(viewer, id)).includes('missed 1')) throw new Error('the viewer got output while cut off');
+      proxy.release();
+      await viewer.locator('[data-testid=connection-status][data-status=connected]').waitFor();
+      await waitUntil(`"${after}" in the viewer after the reconnect`, () => terminalHasLine(viewer, id, after));
+      // Every byte exactly once, in order: each missed line once, and the same screen as the connected page.
+      const missed = (await terminalText(viewer, id)).split('\n').filter((l) => /^missed \d+$/.test(l.trim()));
+      const wrong = missed.findIndex((l, i) => l.trim() !== `missed ${i + 1}`);
+      if (missed.length !== 2000 || wrong >= 0) {
+        throw new Error(`the viewer shows ${missed.length} of the 2000 missed lines${wrong >= 0 ? `; line ${wrong} is "${missed[wrong]}"` : ''}`);
+      }
+      await waitUntil('the viewer and the connected page to show the same screen', () => sameScreen(page, viewer, id));
+      const info = (await terminalInfo(viewer, id)).stream;
+      // The hub still had every byte after `since`: it resent them rather than a snapshot.
+      if (info.snapshots !== snapshots) throw new Error(`the viewer got a snapshot on reconnect (${snapshots} → ${info.snapshots}) instead of the missing bytes`);
+      await viewer.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   await scenario('a spawn outside the project roots shows the hub error', async () => {

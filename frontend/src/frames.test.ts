@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_HEADER_LEN, FRAME_VERSION } from './protocol/generated/constants';
+import { FRAME_HEADER_LEN, FRAME_VERSION, SNAPSHOT_FRAME_VERSION, SNAPSHOT_HEADER_LEN } from './protocol/generated/constants';
 import vectors from '../../protocol/tests/vectors/stream_cursor.json';
 import {
   type Advance,
   OutputCursor,
   advanceCursor,
   decodeFrame,
+  decodeSnapshot,
   encodeFrame,
+  encodeSnapshot,
   uuidFromBytes,
   uuidToBytes,
 } from './frames';
@@ -83,6 +85,58 @@ describe('decodeFrame', () => {
   });
 });
 
+describe('decodeSnapshot', () => {
+  it('decodes a hand-built snapshot byte by byte (the layout of protocol::frame::SnapshotFrame)', () => {
+    const data = enc('\x1b[H\x1b[2Jscreen');
+    const bytes = new Uint8Array(SNAPSHOT_HEADER_LEN + data.length);
+    bytes[0] = 0x81;
+    bytes.set(uuidToBytes(SID), 1);
+    // offset = 0x00000001_00000002, cols = 0x0102, rows = 0x0304 (as the Rust round-trip test)
+    bytes.set([0, 0, 0, 1, 0, 0, 0, 2], 17);
+    bytes.set([1, 2, 3, 4], 25);
+    bytes.set(data, SNAPSHOT_HEADER_LEN);
+    expect(SNAPSHOT_FRAME_VERSION).toBe(0x81);
+    expect(SNAPSHOT_HEADER_LEN).toBe(29);
+    const r = decodeSnapshot(bytes.buffer);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.snapshot).toMatchObject({ sessionId: SID, offset: 4294967298, cols: 0x0102, rows: 0x0304 });
+    expect(dec(r.snapshot.data)).toBe('\x1b[H\x1b[2Jscreen');
+  });
+
+  it('round-trips through encodeSnapshot, also from a view into a larger buffer', () => {
+    const snap = { sessionId: SID, offset: Number.MAX_SAFE_INTEGER, cols: 80, rows: 24, data: enc('x') };
+    const bytes = encodeSnapshot(snap);
+    const big = new Uint8Array(bytes.length + 9);
+    big.set(bytes, 4);
+    for (const payload of [bytes, bytes.buffer, big.subarray(4, 4 + bytes.length)]) {
+      const r = decodeSnapshot(payload);
+      expect(r).toMatchObject({ ok: true, snapshot: { sessionId: SID, offset: snap.offset, cols: 80, rows: 24 } });
+      if (r.ok) expect(dec(r.snapshot.data)).toBe('x');
+    }
+  });
+
+  it('accepts an empty screen', () => {
+    const r = decodeSnapshot(encodeSnapshot({ sessionId: SID, offset: 0, cols: 1, rows: 1, data: new Uint8Array() }));
+    expect(r).toMatchObject({ ok: true, snapshot: { offset: 0, cols: 1, rows: 1 } });
+  });
+
+  it('never takes an output frame for a snapshot, nor the reverse', () => {
+    const output = encodeFrame(SID, 0, enc('0123456789'));
+    expect(decodeSnapshot(output)).toEqual({ ok: false, error: { kind: 'bad_version', version: FRAME_VERSION } });
+    const snap = encodeSnapshot({ sessionId: SID, offset: 0, cols: 2, rows: 3, data: enc('abc') });
+    expect(decodeFrame(snap)).toEqual({ ok: false, error: { kind: 'bad_version', version: SNAPSHOT_FRAME_VERSION } });
+  });
+
+  it('rejects non-binary, short and too-large-offset payloads', () => {
+    expect(decodeSnapshot('text')).toEqual({ ok: false, error: { kind: 'not_binary' } });
+    const snap = encodeSnapshot({ sessionId: SID, offset: 0, cols: 2, rows: 3, data: new Uint8Array() });
+    expect(decodeSnapshot(snap.subarray(0, 28))).toEqual({ ok: false, error: { kind: 'too_short', length: 28 } });
+    snap.set([0xff, 0, 0, 0, 0, 0, 0, 0], 17);
+    expect(decodeSnapshot(snap)).toEqual({ ok: false, error: { kind: 'offset_too_large' } });
+  });
+});
+
 /** Feeds (offset, text) frames and returns what would be written. */
 function check(frames: Array<[number, string]>) {
   const c = new OutputCursor();
@@ -133,6 +187,23 @@ describe('OutputCursor', () => {
 
   it('treats empty frames at or before the cursor as duplicates', () => {
     expect(check([[0, 'ab'], [2, ''], [1, '']]).results).toEqual(['write:ab', 'dup', 'dup']);
+  });
+
+  it('restarts at a snapshot: earlier frames are duplicates, later ones append', () => {
+    const c = new OutputCursor();
+    expect(c.accept(0, enc('abcd')).kind).toBe('write');
+    // A resync snapshot far ahead, then the stale tail of the backlog and the live stream.
+    c.restart(100);
+    expect(c.accept(4, enc('efgh')).kind).toBe('duplicate');
+    expect(c.accept(96, enc('wxyz')).kind).toBe('duplicate');
+    const a = c.accept(98, enc('yz12'));
+    expect(a.kind === 'write' ? dec(a.data) : a.kind).toBe('12');
+    expect(c.nextOffset).toBe(102);
+    expect(c.gaps).toBe(0);
+    // A snapshot may also stand for less than was written (the cursor moves back).
+    c.restart(50);
+    const b = c.accept(50, enc('q'));
+    expect(b.kind === 'write' ? dec(b.data) : b.kind).toBe('q');
   });
 
   it('keeps multi-byte characters split across frames intact end to end', () => {

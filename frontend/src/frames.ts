@@ -1,12 +1,15 @@
 /**
  * Terminal output frames: decoding the binary `session:output` payload and
- * deduplicating it against what a viewer has already written (the stream
- * cursor rule of `protocol::cursor`, as `advanceCursor`).
+ * the `session:snapshot` payload, and deduplicating output against what a
+ * viewer has already written (the stream cursor rule of `protocol::cursor`,
+ * as `advanceCursor`).
  *
- * Pure: no I/O, no timers. A frame is
- * `[version u8][session uuid 16 bytes][offset u64 BE][data …]`.
+ * Pure: no I/O, no timers. An output frame is
+ * `[version u8][session uuid 16 bytes][offset u64 BE][data …]`; a snapshot
+ * frame is `[0x81][session uuid 16][offset u64 BE][cols u16 BE][rows u16 BE][data …]`
+ * (`protocol::frame::SnapshotFrame`).
  */
-import { FRAME_HEADER_LEN, FRAME_VERSION } from './protocol/generated/constants';
+import { FRAME_HEADER_LEN, FRAME_VERSION, SNAPSHOT_FRAME_VERSION, SNAPSHOT_HEADER_LEN } from './protocol/generated/constants';
 
 /** A decoded output frame. */
 export interface OutputFrame {
@@ -70,11 +73,8 @@ export function decodeFrame(payload: unknown): DecodeResult {
   const version = bytes[0] ?? 0;
   if (version !== FRAME_VERSION) return { ok: false, error: { kind: 'bad_version', version } };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hi = view.getUint32(17, false);
-  const lo = view.getUint32(21, false);
-  // Offsets past 2^53 cannot be represented exactly; no real session gets there.
-  if (hi >= 0x200000) return { ok: false, error: { kind: 'offset_too_large' } };
-  const offset = hi * 0x1_0000_0000 + lo;
+  const offset = readOffset(view);
+  if (offset === null) return { ok: false, error: { kind: 'offset_too_large' } };
   return {
     ok: true,
     frame: {
@@ -85,14 +85,85 @@ export function decodeFrame(payload: unknown): DecodeResult {
   };
 }
 
+/** Reads the u64 big-endian offset at byte 17; null past 2^53 (not exactly representable). */
+function readOffset(view: DataView): number | null {
+  const hi = view.getUint32(17, false);
+  const lo = view.getUint32(21, false);
+  // Offsets past 2^53 cannot be represented exactly; no real session gets there.
+  if (hi >= 0x200000) return null;
+  return hi * 0x1_0000_0000 + lo;
+}
+
+function writeOffset(view: DataView, offset: number): void {
+  view.setUint32(17, Math.floor(offset / 0x1_0000_0000), false);
+  view.setUint32(21, offset >>> 0, false);
+}
+
+/**
+ * A decoded `session:snapshot` frame: bytes that, written to a freshly reset
+ * terminal of `cols` × `rows`, reproduce the session's screen at `offset`;
+ * the live stream continues at `offset`.
+ */
+export interface SnapshotFrame {
+  /** The session's id, as a lowercase hyphenated UUID. */
+  sessionId: string;
+  /** The output offset the snapshot stands for. */
+  offset: number;
+  /** The PTY's size, which the terminal takes before the data is written. */
+  cols: number;
+  rows: number;
+  /** Escape sequences and text (a view into the received buffer). */
+  data: Uint8Array;
+}
+
+export type SnapshotDecodeResult = { ok: true; snapshot: SnapshotFrame } | { ok: false; error: FrameDecodeError };
+
+/**
+ * Decodes one `session:snapshot` payload. An output frame is never taken for
+ * a snapshot (their version bytes differ), nor the reverse.
+ */
+export function decodeSnapshot(payload: unknown): SnapshotDecodeResult {
+  const bytes = asBytes(payload);
+  if (!bytes) return { ok: false, error: { kind: 'not_binary' } };
+  if (bytes.length < SNAPSHOT_HEADER_LEN) {
+    return { ok: false, error: { kind: 'too_short', length: bytes.length } };
+  }
+  const version = bytes[0] ?? 0;
+  if (version !== SNAPSHOT_FRAME_VERSION) return { ok: false, error: { kind: 'bad_version', version } };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offset = readOffset(view);
+  if (offset === null) return { ok: false, error: { kind: 'offset_too_large' } };
+  return {
+    ok: true,
+    snapshot: {
+      sessionId: uuidFromBytes(bytes.subarray(1, 17)),
+      offset,
+      cols: view.getUint16(25, false),
+      rows: view.getUint16(27, false),
+      data: bytes.subarray(SNAPSHOT_HEADER_LEN),
+    },
+  };
+}
+
+/** Builds a snapshot frame (used by tests). */
+export function encodeSnapshot(s: SnapshotFrame): Uint8Array {
+  const out = new Uint8Array(SNAPSHOT_HEADER_LEN + s.data.length);
+  out[0] = SNAPSHOT_FRAME_VERSION;
+  out.set(uuidToBytes(s.sessionId), 1);
+  const view = new DataView(out.buffer);
+  writeOffset(view, s.offset);
+  view.setUint16(25, s.cols, false);
+  view.setUint16(27, s.rows, false);
+  out.set(s.data, SNAPSHOT_HEADER_LEN);
+  return out;
+}
+
 /** Builds a frame (used by tests and the e2e harness's fakes). */
 export function encodeFrame(sessionId: string, offset: number, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_LEN + data.length);
   out[0] = FRAME_VERSION;
   out.set(uuidToBytes(sessionId), 1);
-  const view = new DataView(out.buffer);
-  view.setUint32(17, Math.floor(offset / 0x1_0000_0000), false);
-  view.setUint32(21, offset >>> 0, false);
+  writeOffset(new DataView(out.buffer), offset);
   out.set(data, FRAME_HEADER_LEN);
   return out;
 }
@@ -152,6 +223,15 @@ export class OutputCursor {
   gaps = 0;
   /** How many bytes were missing in total. */
   missedBytes = 0;
+
+  /**
+   * A snapshot stands for the stream up to `offset`: the viewer now shows
+   * exactly that, so the cursor moves there (back or forth). Frames before it
+   * are then duplicates.
+   */
+  restart(offset: number): void {
+    this.nextOffset = offset;
+  }
 
   /** Decides what part of a frame to write and advances the cursor. */
   accept(offset: number, data: Uint8Array): Accepted {

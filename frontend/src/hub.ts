@@ -1,21 +1,25 @@
 /**
  * The app's one Socket.IO connection to the hub's UI namespace, plus typed
- * wrappers for the session events. Output frames are dispatched by session id
- * to whichever terminal views are listening.
+ * wrappers for the session events. A session's terminal events (output
+ * frames, snapshots, PTY sizes) are dispatched by session id to whichever
+ * terminal views are listening.
  */
 import { io, type Socket } from 'socket.io-client';
 import { UI_NAMESPACE, UiEvents } from './protocol/generated/constants';
 import type {
+  AckOutput,
+  AttachSession,
   HostRemoved,
   HostUpdated,
   HubError,
   Reply,
+  SessionResized,
   SessionSummary,
   SessionUpdated,
   SessionUsageUpdated,
   TermSize,
 } from './protocol/generated/protocol';
-import { decodeFrame, type OutputFrame } from './frames';
+import { decodeFrame, decodeSnapshot, type OutputFrame, type SnapshotFrame } from './frames';
 import { isUsageEvent } from './usage';
 import { HostWatches } from './watch';
 
@@ -47,14 +51,27 @@ export class AckError extends Error {
   }
 }
 
-type OutputListener = (frame: OutputFrame) => void;
+/** What a terminal view receives for its session, in arrival order. */
+export interface TerminalListener {
+  output(frame: OutputFrame): void;
+  snapshot(snapshot: SnapshotFrame): void;
+  resized(e: SessionResized): void;
+}
+
+/** Whether a `session:resized` payload has the shape of `SessionResized`. */
+export function isSessionResized(e: unknown): e is SessionResized {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Partial<SessionResized>;
+  const dim = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0;
+  return typeof r.sessionId === 'string' && typeof r.driver === 'boolean' && dim(r.size?.cols) && dim(r.size?.rows);
+}
 
 export class HubConnection {
   readonly socket: Socket;
   /** The hosts whose `session:usage` updates this connection receives; re-sent on every reconnect. */
   readonly watches: HostWatches;
-  private readonly listeners = new Map<string, Set<OutputListener>>();
-  /** Frames that could not be decoded, for diagnostics. */
+  private readonly listeners = new Map<string, Set<TerminalListener>>();
+  /** Frames and snapshots that could not be decoded, for diagnostics. */
   badFrames = 0;
 
   constructor(handlers: HubHandlers) {
@@ -92,23 +109,39 @@ export class HubConnection {
       else console.warn('flotilla: malformed session:usage event', e);
     });
     s.on(UiEvents.error, (e: HubError) => handlers.onHubError(e));
-    s.on(UiEvents.output, (payload: unknown) => this.dispatch(payload));
+    s.on(UiEvents.output, (payload: unknown) => {
+      const r = decodeFrame(payload);
+      if (!r.ok) {
+        this.badFrames += 1;
+        console.warn('flotilla: undecodable output frame', r.error);
+        return;
+      }
+      for (const l of this.listenersOf(r.frame.sessionId)) l.output(r.frame);
+    });
+    s.on(UiEvents.snapshot, (payload: unknown) => {
+      const r = decodeSnapshot(payload);
+      if (!r.ok) {
+        this.badFrames += 1;
+        console.warn('flotilla: undecodable snapshot', r.error);
+        return;
+      }
+      for (const l of this.listenersOf(r.snapshot.sessionId)) l.snapshot(r.snapshot);
+    });
+    s.on(UiEvents.resized, (e: unknown) => {
+      if (!isSessionResized(e)) {
+        console.warn('flotilla: malformed session:resized event', e);
+        return;
+      }
+      for (const l of this.listenersOf(e.sessionId)) l.resized(e);
+    });
   }
 
-  private dispatch(payload: unknown): void {
-    const r = decodeFrame(payload);
-    if (!r.ok) {
-      this.badFrames += 1;
-      console.warn('flotilla: undecodable output frame', r.error);
-      return;
-    }
-    const set = this.listeners.get(r.frame.sessionId);
-    if (!set) return;
-    for (const l of set) l(r.frame);
+  private listenersOf(sessionId: string): Set<TerminalListener> {
+    return this.listeners.get(sessionId.toLowerCase()) ?? new Set();
   }
 
-  /** Receives output frames of one session until the returned function is called. */
-  onOutput(sessionId: string, listener: OutputListener): () => void {
+  /** Receives one session's terminal events until the returned function is called. */
+  onTerminal(sessionId: string, listener: TerminalListener): () => void {
     const key = sessionId.toLowerCase();
     let set = this.listeners.get(key);
     if (!set) {
@@ -138,8 +171,25 @@ export class HubConnection {
     throw new AckError('internal', `Unexpected reply to ${event}`);
   }
 
-  attach(sessionId: string): Promise<SessionSummary> {
-    return this.call<SessionSummary>(UiEvents.attach, { sessionId });
+  /**
+   * Starts watching a session. `since` (a decimal offset: the end of what the
+   * terminal already shows) asks for the output after it, or a snapshot when
+   * the hub no longer has all of it; without it the hub sends a snapshot.
+   */
+  attach(sessionId: string, since?: string): Promise<SessionSummary> {
+    const arg: AttachSession = since === undefined ? { sessionId } : { sessionId, since };
+    return this.call<SessionSummary>(UiEvents.attach, arg);
+  }
+
+  /**
+   * Flow control: the terminal has parsed the session's output up to
+   * `offset` (decimal). Fire and forget; dropped while disconnected, since the
+   * re-attach that follows a reconnect starts the hub's count afresh.
+   */
+  ack(sessionId: string, offset: string): void {
+    if (!this.socket.connected) return;
+    const arg: AckOutput = { sessionId, offset };
+    this.socket.emit(UiEvents.ack, arg);
   }
 
   async detach(sessionId: string): Promise<void> {

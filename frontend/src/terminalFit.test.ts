@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitGeometry, touchScrollStep, type TouchScroll } from './terminalFit';
+import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, unscalePoint, type TouchScroll } from './terminalFit';
 
 describe('fitGeometry', () => {
   const cell = { cellWidth: 8, cellHeight: 16 };
@@ -62,5 +62,75 @@ describe('touchScrollStep', () => {
 
   it('does nothing before the cell size is known', () => {
     expect(touchScrollStep({ lastY: 100, restPx: 3 }, 20, 0)).toEqual({ lines: 0, state: { lastY: 20, restPx: 0 } });
+  });
+});
+
+describe('terminalLayout', () => {
+  const cell = { cellWidth: 8, cellHeight: 16, scrollbarWidth: 14 };
+
+  it('fits when the session has the size this box would ask for', () => {
+    const box = { width: 814, height: 480 };
+    const fit = fitGeometry({ ...box, ...cell });
+    expect(fit).toEqual({ cols: 100, rows: 30 });
+    expect(terminalLayout({ ...box, ...cell, cols: 100, rows: 30 })).toEqual({ width: 814, height: 480, scale: 1, mode: 'fit' });
+    // Less than a cell left over either way is still a fit.
+    expect(terminalLayout({ width: 820, height: 495, ...cell, cols: 100, rows: 30 })?.mode).toBe('fit');
+  });
+
+  it('letterboxes a smaller session: natural size, top-left, the rest left over', () => {
+    expect(terminalLayout({ width: 1200, height: 800, ...cell, cols: 80, rows: 24 })).toEqual({
+      width: 80 * 8 + 14,
+      height: 24 * 16,
+      scale: 1,
+      mode: 'letterbox',
+    });
+    // Narrower only, or shorter only, is a letterbox too.
+    expect(terminalLayout({ width: 814, height: 800, ...cell, cols: 100, rows: 30 })?.mode).toBe('letterbox');
+    expect(terminalLayout({ width: 2000, height: 480, ...cell, cols: 100, rows: 30 })?.mode).toBe('letterbox');
+  });
+
+  it('scales a larger session down uniformly until it fits, width or height', () => {
+    // A 120x40 desktop session on a phone (390 x 700 box, 7 x 14 cells).
+    const phone = terminalLayout({ width: 382, height: 700, cellWidth: 7, cellHeight: 14, scrollbarWidth: 14, cols: 120, rows: 40 });
+    expect(phone?.mode).toBe('scaled');
+    expect(phone?.width).toBe(854);
+    expect(phone?.height).toBe(560);
+    expect(phone?.scale).toBeCloseTo(382 / 854, 9);
+    expect((phone?.width ?? 0) * (phone?.scale ?? 0)).toBeLessThanOrEqual(382 + 1e-9);
+    // Too tall rather than too wide: the height decides.
+    const tall = terminalLayout({ width: 2000, height: 240, ...cell, cols: 100, rows: 30 });
+    expect(tall?.scale).toBeCloseTo(0.5, 9);
+    expect(tall?.mode).toBe('scaled');
+  });
+
+  it('is null while there is nothing to measure', () => {
+    expect(terminalLayout({ width: 0, height: 480, ...cell, cols: 80, rows: 24 })).toBeNull();
+    expect(terminalLayout({ width: 800, height: 480, ...cell, cellWidth: 0, cols: 80, rows: 24 })).toBeNull();
+    expect(terminalLayout({ width: 800, height: 480, ...cell, cols: 0, rows: 24 })).toBeNull();
+  });
+});
+
+describe('sizeNote', () => {
+  it('says where the size comes from only when another viewer drives it', () => {
+    expect(sizeNote({ cols: 120, rows: 40 }, false)).toBe('120×40 — sized by another viewer; type to take over');
+    expect(sizeNote({ cols: 120, rows: 40 }, true)).toBeNull();
+  });
+});
+
+describe('unscalePoint', () => {
+  it('maps a point on the shrunk terminal back to the unscaled one, from its top-left corner', () => {
+    const origin = { left: 100, top: 50 };
+    // Half size: 10 px right of the corner on screen is 20 px on the terminal.
+    expect(unscalePoint(110, 60, origin, 0.5)).toEqual({ x: 120, y: 70 });
+    expect(unscalePoint(100, 50, origin, 0.5)).toEqual({ x: 100, y: 50 });
+    // The cell under the pointer: column 30 of 7 px cells, drawn at 0.4.
+    const p = unscalePoint(100 + 30.5 * 7 * 0.4, 50, origin, 0.4);
+    expect(Math.floor((p.x - origin.left) / 7)).toBe(30);
+  });
+
+  it('leaves points alone at scale 1 or an unusable scale', () => {
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, 1)).toEqual({ x: 5, y: 6 });
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, 0)).toEqual({ x: 5, y: 6 });
+    expect(unscalePoint(5, 6, { left: 1, top: 2 }, Number.NaN)).toEqual({ x: 5, y: 6 });
   });
 });

@@ -4,13 +4,15 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import type { HostSummary, SessionSummary } from '../protocol/generated/protocol';
 import { MAX_INPUT_BYTES, MAX_TERMINAL_DIMENSION } from '../protocol/generated/constants';
 import { errorMessage } from '../api';
-import { OutputCursor } from '../frames';
+import { AckCoalescer } from '../flowControl';
 import type { HubConnection } from '../hub';
 import { InputQueue } from '../input';
 import { projectName } from '../lists';
 import { openOverview } from '../route';
 import { store } from '../store';
-import { fitGeometry, touchScrollStep, type TouchScroll } from '../terminalFit';
+import { fitGeometry, sizeNote, terminalLayout, touchScrollStep, unscalePoint, type LayoutMode, type TouchScroll } from '../terminalFit';
+import { swallowTerminalQueries } from '../terminalQueries';
+import { TerminalStream } from '../terminalStream';
 import { keyAction } from '../terminalKeys';
 import { isArchived } from '../sessionFilter';
 import { registerTerminal } from '../testHook';
@@ -58,27 +60,34 @@ function px(style: CSSStyleDeclaration, prop: string): number {
   return parseFloat(style.getPropertyValue(prop)) || 0;
 }
 
+/** The container's content box and the terminal's cell and scrollbar sizes, in CSS pixels. */
+interface Measured {
+  width: number;
+  height: number;
+  cellWidth: number;
+  cellHeight: number;
+  scrollbarWidth: number;
+}
+
 /**
- * Resizes the terminal to the cells that fit its container's content box
- * (`fitGeometry`). Unlike FitAddon it subtracts the container's padding (the
- * addon reads the border-box width, which hid the last column under the
- * scrollbar and cut the bottom row) and uses the scrollbar's real width.
+ * Measures what the fit and the layout need. Unlike FitAddon it subtracts the
+ * container's padding (the addon reads the border-box width, which hid the
+ * last column under the scrollbar and cut the bottom row) and uses the
+ * scrollbar's real width. Null while detached.
  */
-function fitTerminal(term: Terminal, container: HTMLElement): void {
+function measure(term: Terminal, container: HTMLElement): Measured | null {
   const el = term.element;
-  if (!el || !container.isConnected) return;
+  if (!el || !container.isConnected) return null;
   const box = container.getBoundingClientRect();
   const cs = window.getComputedStyle(container);
-  const es = window.getComputedStyle(el);
   const horizontal = ['padding-left', 'padding-right', 'border-left-width', 'border-right-width'];
   const vertical = ['padding-top', 'padding-bottom', 'border-top-width', 'border-bottom-width'];
-  const width = box.width - horizontal.reduce((n, p) => n + px(cs, p) + px(es, p), 0);
-  const height = box.height - vertical.reduce((n, p) => n + px(cs, p) + px(es, p), 0);
+  const width = box.width - horizontal.reduce((n, p) => n + px(cs, p), 0);
+  const height = box.height - vertical.reduce((n, p) => n + px(cs, p), 0);
   const bar = el.querySelector<HTMLElement>('.xterm-scrollable-element > .scrollbar.vertical');
   const scrollbarWidth = Math.max(bar?.offsetWidth ?? 0, term.options.overviewRuler?.width ?? XTERM_SCROLLBAR_WIDTH);
   const cell = cellSize(term);
-  const size = fitGeometry({ width, height, cellWidth: cell.width, cellHeight: cell.height, scrollbarWidth });
-  if (size && (size.cols !== term.cols || size.rows !== term.rows)) term.resize(size.cols, size.rows);
+  return { width, height, cellWidth: cell.width, cellHeight: cell.height, scrollbarWidth };
 }
 
 /**
@@ -143,12 +152,23 @@ function loadWebgl(term: Terminal, isDisposed: () => boolean, onChange: () => vo
     .catch((e: unknown) => console.info('flotilla: WebGL renderer not loaded:', errorMessage(e)));
 }
 
-/** What the effects share: the terminal and how to push its size to the hub. */
+/** What the effects share: the terminal, its stream, and how to push the preferred size to the hub. */
 interface Live {
   term: Terminal;
-  fit: () => void;
-  /** Sends the current size unless it was already sent; `force` resends it. */
+  stream: TerminalStream;
+  acks: AckCoalescer;
+  /** Measures the box, recomputes the preferred size and places the terminal in it. */
+  layout: () => void;
+  /** Sends the preferred size unless it was already sent; `force` resends it. */
   sendSize: (force?: boolean) => void;
+}
+
+/** The session's PTY size as the hub last announced it to this viewer. */
+interface PtySize {
+  cols: number;
+  rows: number;
+  /** Whether this viewer's preferred size is the one in force. */
+  driver: boolean;
 }
 
 export function TerminalView({
@@ -171,6 +191,8 @@ export function TerminalView({
   const liveRef = useRef<Live | null>(null);
   const [attach, setAttach] = useState<{ state: 'pending' | 'attached' | 'error'; message?: string }>({ state: 'pending' });
   const [gaps, setGaps] = useState(0);
+  const [ptySize, setPtySize] = useState<PtySize | null>(null);
+  const [layoutMode, setLayoutMode] = useState<LayoutMode | null>(null);
   const running = session ? isLive(session) : true;
   const runningRef = useRef(running);
   const now = useNow();
@@ -196,15 +218,67 @@ export function TerminalView({
     rendererOf.set(term, 'dom');
     term.loadAddon(new WebLinksAddon());
     term.open(container);
+    // The daemon answers the program's queries; a reply from here would be a second one (typed in as input).
+    const queries = swallowTerminalQueries(term.parser);
     let disposed = false;
-    const safeFit = () => {
+
+    // The size this viewer would give the PTY (its box, in whole cells), and
+    // how the terminal, which always has the session's size, sits in the box.
+    let preferred: { cols: number; rows: number } | null = null;
+    let scale = 1;
+    let mode: LayoutMode | null = null;
+    const layout = () => {
+      let m: Measured | null = null;
       try {
-        fitTerminal(term, container);
+        m = measure(term, container);
       } catch {
         // The container can be detached or zero-sized mid-layout; the next resize fixes it.
       }
+      if (!m || !term.element) return;
+      preferred = fitGeometry(m);
+      // Until the hub says the session's size (an older hub never does), the terminal takes the box's.
+      if (!stream.sessionSize && preferred && (preferred.cols !== term.cols || preferred.rows !== term.rows)) {
+        term.resize(preferred.cols, preferred.rows);
+      }
+      const placed = terminalLayout({ ...m, cols: term.cols, rows: term.rows });
+      if (!placed) return;
+      const el = term.element;
+      el.style.width = `${placed.width}px`;
+      el.style.height = `${placed.height}px`;
+      el.style.transformOrigin = '0 0';
+      el.style.transform = placed.scale < 1 ? `scale(${placed.scale})` : '';
+      scale = placed.scale;
+      mode = placed.mode;
+      setLayoutMode(placed.mode);
     };
-    safeFit();
+
+    // Output, snapshots and PTY sizes, in order; every parsed byte is acked.
+    const acks = new AckCoalescer((offset) => hub.ack(sessionId, offset));
+    const stream = new TerminalStream(
+      {
+        write: (data, parsed) => term.write(data, parsed),
+        reset: () => term.reset(),
+        resize: (cols, rows) => {
+          if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+          layout();
+        },
+      },
+      acks,
+      setGaps,
+    );
+    const unsubscribe = hub.onTerminal(sessionId, {
+      output: (frame) => stream.output(frame),
+      snapshot: (snapshot) => {
+        stream.snapshot(snapshot);
+        // The snapshot's size is the session's too (the note shows what is rendered).
+        setPtySize((prev) => (prev ? { ...prev, cols: snapshot.cols, rows: snapshot.rows } : prev));
+      },
+      resized: (e) => {
+        stream.resized(e.size);
+        setPtySize({ cols: e.size.cols, rows: e.size.rows, driver: e.driver });
+      },
+    });
+    layout();
 
     // Ctrl+C copies a selection instead of interrupting; Ctrl+Shift+C/V copy and paste.
     term.attachCustomKeyEventHandler((e) => {
@@ -229,7 +303,8 @@ export function TerminalView({
     const onTouchMove = (e: TouchEvent) => {
       const t = e.touches[0];
       if (!touch || e.touches.length !== 1 || !t) return;
-      const cellHeight = cellSize(term).height;
+      // A scaled-down terminal's rows are that much shorter on screen.
+      const cellHeight = cellSize(term).height * scale;
       const step = touchScrollStep(touch, t.clientY, cellHeight);
       touch = step.state;
       if (step.lines !== 0) {
@@ -259,19 +334,32 @@ export function TerminalView({
     const onTouchEnd = () => {
       touch = null;
     };
+    // On a scaled-down terminal xterm.js would map the pointer to the wrong
+    // cell (it divides by its unscaled cell size): mouse events on it, and
+    // those of a drag that started on it, get unscaled coordinates first.
+    // Window capture runs before every listener xterm has (element or document).
+    let dragging = false;
+    const unscaleMouse = (e: MouseEvent) => {
+      const el = term.element;
+      if (scale >= 1 || !el) {
+        dragging = false;
+        return;
+      }
+      const inside = e.target instanceof Node && el.contains(e.target);
+      if (e.type === 'mousedown') dragging = inside;
+      if (!inside && !dragging) return;
+      if (e.type === 'mouseup') dragging = false;
+      const p = unscalePoint(e.clientX, e.clientY, el.getBoundingClientRect(), scale);
+      Object.defineProperty(e, 'clientX', { value: p.x, configurable: true });
+      Object.defineProperty(e, 'clientY', { value: p.y, configurable: true });
+    };
+    const mouseTypes = ['mousedown', 'mousemove', 'mouseup', 'click', 'dblclick', 'contextmenu', 'wheel'] as const;
+    for (const type of mouseTypes) window.addEventListener(type, unscaleMouse, { capture: true });
     const touchOpts: AddEventListenerOptions = { capture: true, passive: false };
     container.addEventListener('touchstart', onTouchStart, touchOpts);
     container.addEventListener('touchmove', onTouchMove, touchOpts);
     container.addEventListener('touchend', onTouchEnd, touchOpts);
     container.addEventListener('touchcancel', onTouchEnd, touchOpts);
-
-    const cursor = new OutputCursor();
-    const unsubscribe = hub.onOutput(sessionId, (frame) => {
-      const a = cursor.accept(frame.offset, frame.data);
-      if (a.kind === 'duplicate') return;
-      if (a.gap > 0) setGaps(cursor.gaps);
-      term.write(a.data);
-    });
 
     const queue = new InputQueue(
       (data) => hub.input(sessionId, data),
@@ -285,11 +373,13 @@ export function TerminalView({
       if (runningRef.current) queue.push(d);
     });
 
+    // The preferred size goes to the hub whenever it changes (and once per
+    // attach); the hub applies it while this viewer drives (typed last).
     let sent = '';
     const sendSize = (force = false) => {
-      if (!hub.connected || !runningRef.current) return;
-      const cols = Math.min(term.cols, MAX_TERMINAL_DIMENSION);
-      const rows = Math.min(term.rows, MAX_TERMINAL_DIMENSION);
+      if (!hub.connected || !runningRef.current || !preferred) return;
+      const cols = Math.min(preferred.cols, MAX_TERMINAL_DIMENSION);
+      const rows = Math.min(preferred.rows, MAX_TERMINAL_DIMENSION);
       const key = `${cols}x${rows}`;
       if (!force && key === sent) return;
       sent = key;
@@ -299,13 +389,13 @@ export function TerminalView({
         console.warn('flotilla: resize not applied:', errorMessage(e));
       });
     };
-    liveRef.current = { term, fit: safeFit, sendSize };
+    liveRef.current = { term, stream, acks, layout, sendSize };
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refit = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        safeFit();
+        layout();
         sendSize();
       }, 120);
     };
@@ -318,7 +408,16 @@ export function TerminalView({
       if (!disposed) refit();
     });
     loadWebgl(term, () => disposed, refit);
-    const unregister = registerTerminal(sessionId, term, () => rendererOf.get(term) ?? 'unknown');
+    const unregister = registerTerminal(sessionId, term, () => rendererOf.get(term) ?? 'unknown', () => ({
+      layout: mode,
+      scale,
+      sessionSize: stream.sessionSize,
+      preferred,
+      snapshots: stream.snapshots,
+      since: stream.since ?? null,
+      acked: acks.lastSent,
+      busy: stream.busy,
+    }));
     term.focus();
 
     return () => {
@@ -326,11 +425,15 @@ export function TerminalView({
       clearTimeout(timer);
       observer.disconnect();
       window.visualViewport?.removeEventListener('resize', refit);
+      for (const type of mouseTypes) window.removeEventListener(type, unscaleMouse, { capture: true });
       container.removeEventListener('touchstart', onTouchStart, touchOpts);
       container.removeEventListener('touchmove', onTouchMove, touchOpts);
       container.removeEventListener('touchend', onTouchEnd, touchOpts);
       container.removeEventListener('touchcancel', onTouchEnd, touchOpts);
       unregister();
+      queries.dispose();
+      stream.dispose();
+      acks.dispose();
       onData.dispose();
       onBinary.dispose();
       queue.close();
@@ -348,22 +451,26 @@ export function TerminalView({
     live.term.options.cursorBlink = running;
   }, [running]);
 
-  // Attach whenever the socket is (re)connected or the host comes back; the
-  // output cursor drops whatever the hub resends that this view already shows.
+  // Attach whenever the socket is (re)connected or the host comes back, from
+  // the end of what the terminal already has (`since`): the hub sends exactly
+  // the missing output, or a snapshot; the stream drops what it resends twice.
   useEffect(() => {
     if (!connected) return;
     let cancelled = false;
+    const live = liveRef.current;
+    // The hub's count of unacknowledged output starts afresh with this attach.
+    live?.acks.restart();
     hub
-      .attach(sessionId)
+      .attach(sessionId, live?.stream.since)
       .then((s) => {
         if (cancelled) return;
         store.upsertSession(s);
         runningRef.current = isLive(s);
         setAttach({ state: 'attached' });
-        const live = liveRef.current;
-        if (live) {
-          live.fit();
-          live.sendSize(true);
+        const current = liveRef.current;
+        if (current) {
+          current.layout();
+          current.sendSize(true);
         }
       })
       .catch((e: unknown) => {
@@ -374,6 +481,8 @@ export function TerminalView({
       if (hub.connected) hub.detach(sessionId).catch(() => {});
     };
   }, [hub, sessionId, connected, hostEpoch]);
+
+  const note = ptySize && running ? sizeNote(ptySize, ptySize.driver) : null;
 
   return (
     <div className="terminal-view" data-testid="terminal-view" data-session-id={sessionId} data-attach={attach.state}>
@@ -420,7 +529,12 @@ export function TerminalView({
           {session.error}
         </div>
       )}
-      <div className="terminal-host" ref={containerRef} data-testid="terminal" />
+      {note && (
+        <div className="terminal-note" data-testid="terminal-size-note" title="The session's terminal has the size of the viewer who typed last">
+          {note}
+        </div>
+      )}
+      <div className="terminal-host" ref={containerRef} data-testid="terminal" data-layout={layoutMode ?? undefined} />
     </div>
   );
 }
