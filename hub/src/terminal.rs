@@ -233,11 +233,8 @@ pub fn input(
     }
     let session_id = input.session_id;
     // Resized first, so what is typed lands in the size it was typed for.
-    let change = {
-        let relay = live_relay(app, session_id)?;
-        let change = lock(&relay.sizes).typed(viewer);
-        change
-    };
+    let relay = live_relay(app, session_id)?;
+    let change = lock(&relay.sizes).typed(viewer);
     if let Some(change) = &change {
         apply_size(app, session_id, change.size)?;
     }
