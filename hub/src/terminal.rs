@@ -233,11 +233,8 @@ pub fn input(
     }
     let session_id = input.session_id;
     // Resized first, so what is typed lands in the size it was typed for.
-    let change = {
-        let relay = live_relay(app, session_id)?;
-        let change = lock(&relay.sizes).typed(viewer);
-        change
-    };
+    let relay = live_relay(app, session_id)?;
+    let change = lock(&relay.sizes).typed(viewer);
     if let Some(change) = &change {
         apply_size(app, session_id, change.size)?;
     }
@@ -352,4 +349,55 @@ fn forward_to_daemon<E: Event + Serialize>(
             format!("could not reach the daemon: {error}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(cols: u16, rows: u16) -> TermSize {
+        TermSize { cols, rows }
+    }
+
+    fn change(cols: u16, rows: u16, driver: &str) -> Option<SizeChange> {
+        Some(SizeChange {
+            size: size(cols, rows),
+            driver: driver.to_owned(),
+        })
+    }
+
+    #[test]
+    fn the_viewer_who_typed_last_drives_and_a_watcher_never_resizes() {
+        let (desk, phone) = ("desk".to_owned(), "phone".to_owned());
+        let mut sizes = Sizes::default();
+        sizes.attach(&desk);
+        // Alone, the desktop's size applies at once.
+        assert_eq!(sizes.wants(&desk, size(200, 50)), change(200, 50, "desk"));
+        // A phone attaching and reporting its size changes nothing.
+        sizes.attach(&phone);
+        assert_eq!(sizes.wants(&phone, size(52, 30)), None);
+        assert_eq!(sizes.driver(), Some(&desk));
+        // The phone types: its size applies.
+        assert_eq!(sizes.typed(&phone), change(52, 30, "phone"));
+        // The desktop's later resizes are recorded, not applied.
+        assert_eq!(sizes.wants(&desk, size(180, 45)), None);
+        // Typing again does not resize when nothing changed.
+        assert_eq!(sizes.typed(&phone), None);
+        // The phone leaves: the desktop's latest size comes back.
+        assert_eq!(sizes.detach(&phone), change(180, 45, "desk"));
+        assert_eq!(sizes.detach(&desk), None);
+        assert_eq!(sizes.driver(), None);
+    }
+
+    #[test]
+    fn a_driver_without_a_known_size_changes_nothing() {
+        let (a, b) = ("a".to_owned(), "b".to_owned());
+        let mut sizes = Sizes::default();
+        assert_eq!(sizes.wants(&a, size(80, 24)), change(80, 24, "a"));
+        sizes.attach(&b);
+        // b drives after typing but has not said what fits it.
+        assert_eq!(sizes.typed(&b), None);
+        assert_eq!(sizes.size, Some(size(80, 24)));
+        assert_eq!(sizes.wants(&b, size(100, 30)), change(100, 30, "b"));
+    }
 }

@@ -99,6 +99,8 @@ impl Fixture {
                     text.push_str(&String::from_utf8_lossy(&data));
                 }
                 Ok(Some(SessionEvent::Exited(_))) | Ok(None) => break,
+                // The final screen comes before the exit.
+                Ok(Some(SessionEvent::Snapshot { .. })) => {}
                 Ok(Some(other)) => panic!("unexpected {other:?} while reading output"),
                 Err(_) => panic!("no {needle:?} in output: {text:?}"),
             }

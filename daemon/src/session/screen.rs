@@ -363,7 +363,7 @@ impl Screen {
             0
         };
         let line = (cursor.point.line.0 as usize).saturating_sub(origin_top);
-        if cursor.input_needs_wrap && mode.contains(TermMode::LINE_WRAP) {
+        if cursor.input_needs_wrap {
             let col = cursor.point.column.0;
             let cell = &grid[cursor.point.line][Column(col)];
             cup(&mut out, line, col);
@@ -425,10 +425,15 @@ fn write_rows<'a>(
     let rows: Vec<&Row<Cell>> = rows.collect();
     let mut wrapped_into = false;
     for (index, row) in rows.iter().enumerate() {
+        let wraps = index + 1 < rows.len() && wraps(row, cols);
+        let blank = (0..cols.min(row.len())).all(|col| is_blank(&row[Column(col)]));
+        if blank && !wraps && !wrapped_into {
+            // A reset terminal's row already.
+            continue;
+        }
         if !wrapped_into {
             cup(out, index, 0);
         }
-        let wraps = index + 1 < rows.len() && wraps(row, cols);
         write_row(out, pen, row, cols, wraps);
         wrapped_into = wraps;
     }

@@ -118,12 +118,13 @@ mod as_actor {
         let typed = crate::terminal::input(
             &app,
             &daemon,
+            &"viewer".to_owned(),
             SendInput {
                 session_id: id,
                 data: "x".into(),
             },
         );
-        assert_eq!(typed.map_err(code), Err(ErrorCode::Forbidden));
+        assert_eq!(typed.map(|_| ()).map_err(code), Err(ErrorCode::Forbidden));
         let hosts = crate::hosts::list(&app, &daemon).await;
         assert_eq!(hosts.map(|_| ()).map_err(code), Err(ErrorCode::Forbidden));
     }
