@@ -218,9 +218,11 @@ impl SessionRelay {
     }
 
     /// Keeps the daemon's latest snapshot and wakes the viewers waiting
-    /// for one.
+    /// for one. Its size becomes the PTY's only when the hub knows none
+    /// (after a hub restart): a resize the hub sent may still be on its way,
+    /// and the snapshot was rendered before it.
     pub fn set_snapshot(&self, snapshot: Snapshot) {
-        lock(&self.sizes).size = Some(snapshot.size);
+        lock(&self.sizes).size.get_or_insert(snapshot.size);
         self.snapshot.send_replace(Some(Arc::new(snapshot)));
     }
 

@@ -572,17 +572,25 @@ impl Viewer {
         let _ = self.stream(start).await;
     }
 
+    /// Tells this viewer the PTY's size as the hub knows it.
+    async fn send_size(&self) -> Result<(), Gone> {
+        let (size, driver) = {
+            let sizes = lock(&self.relay.sizes);
+            (sizes.size, sizes.driver().cloned())
+        };
+        let Some(size) = size else {
+            return Ok(());
+        };
+        let message = SessionResized {
+            session_id: self.relay.session_id,
+            size,
+            driver: driver.as_deref() == Some(viewer_id(&self.socket).as_str()),
+        };
+        self.emit(SessionResized::NAME, &message).await
+    }
+
     async fn stream(&mut self, start: Start) -> Result<(), Gone> {
-        let size = lock(&self.relay.sizes).size;
-        if let Some(size) = size {
-            let driver = lock(&self.relay.sizes).driver().cloned();
-            let message = SessionResized {
-                session_id: self.relay.session_id,
-                size,
-                driver: driver.as_deref() == Some(viewer_id(&self.socket).as_str()),
-            };
-            self.emit(SessionResized::NAME, &message).await?;
-        }
+        self.send_size().await?;
         let mut next = match start {
             Start::From(offset) => offset,
             Start::Snapshot => self.snapshot().await?,
@@ -681,6 +689,11 @@ impl Viewer {
         match found {
             Some(snapshot) => {
                 self.emit(ViewerSnapshot::NAME, &snapshot.frame).await?;
+                // Rendered before a resize that is on its way: the size in
+                // force follows, so the viewer does not keep the old one.
+                if lock(&self.relay.sizes).size != Some(snapshot.size) {
+                    self.send_size().await?;
+                }
                 Ok(snapshot.offset)
             }
             None => Ok(terminal::replay_start(&self.relay)),

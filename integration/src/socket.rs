@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use flotilla_daemon::session::screen::Screen;
 use flotilla_protocol::SessionId;
 use flotilla_protocol::cursor::{Advance, StreamCursor};
 use flotilla_protocol::frame::{OutputFrame, SnapshotFrame};
@@ -54,12 +55,76 @@ pub struct StreamState {
     pub snapshots: u64,
     /// The last snapshot's (offset, size, bytes).
     pub last_snapshot: Option<(u64, flotilla_protocol::TermSize, Vec<u8>)>,
+    /// What a terminal showing this stream shows: reset to each snapshot,
+    /// fed each new byte (not kept by `count_only` sockets).
+    pub screen: ViewerScreen,
+}
+
+/// A viewer's terminal, as the browser's xterm.js would hold it: the
+/// daemon's screen model type, fed what the viewer received (its answers
+/// to queries are dropped: a viewer never answers).
+#[derive(Clone, Default)]
+pub struct ViewerScreen(Option<Arc<Mutex<Screen>>>);
+
+impl std::fmt::Debug for ViewerScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ViewerScreen").field(&self.text()).finish()
+    }
+}
+
+impl ViewerScreen {
+    /// The size a viewer starts at before it learns the session's.
+    pub const INITIAL: flotilla_protocol::TermSize =
+        flotilla_protocol::TermSize { cols: 80, rows: 24 };
+
+    fn reset(&mut self, size: flotilla_protocol::TermSize) {
+        self.0 = Some(Arc::new(Mutex::new(Screen::new(size, 1000))));
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        if self.0.is_none() {
+            self.reset(Self::INITIAL);
+        }
+        if let Some(screen) = &self.0 {
+            let _ = screen.lock().expect("screen lock").feed(data);
+        }
+    }
+
+    fn resize(&mut self, size: flotilla_protocol::TermSize) {
+        match &self.0 {
+            Some(screen) => screen.lock().expect("screen lock").resize(size),
+            None => self.reset(size),
+        }
+    }
+
+    /// The visible rows' text (empty before any output).
+    pub fn text(&self) -> Vec<String> {
+        self.0
+            .as_ref()
+            .map(|screen| screen.lock().expect("screen lock").text())
+            .unwrap_or_default()
+    }
+
+    /// The screen's size, if it has one yet.
+    pub fn size(&self) -> Option<flotilla_protocol::TermSize> {
+        self.0
+            .as_ref()
+            .map(|screen| screen.lock().expect("screen lock").size())
+    }
 }
 
 impl StreamState {
     /// Applies a frame with the frontend's dedupe rules
-    /// ([`StreamCursor::advance`]).
+    /// ([`StreamCursor::advance`]) and feeds its new bytes to the screen.
     pub fn apply(&mut self, offset: u64, data: &[u8]) {
+        let before = self.bytes.len();
+        self.apply_counted(offset, data);
+        let new = self.bytes[before..].to_vec();
+        self.screen.feed(&new);
+    }
+
+    /// Like [`Self::apply`] without the screen.
+    fn apply_counted(&mut self, offset: u64, data: &[u8]) {
         self.frames += 1;
         if self.start.is_none() {
             // A late viewer starts at the retained tail: not a gap.
@@ -86,6 +151,8 @@ impl StreamState {
         }
         self.cursor = StreamCursor::at(snapshot.offset);
         self.bytes.extend_from_slice(snapshot.data);
+        self.screen.reset(snapshot.size);
+        self.screen.feed(snapshot.data);
         self.last_snapshot = Some((snapshot.offset, snapshot.size, snapshot.data.to_vec()));
     }
 
@@ -350,6 +417,38 @@ impl UiSocket {
             .collect()
     }
 
+    /// Continues a stream another socket received, as a browser tab keeps
+    /// its terminal across a reconnect.
+    pub fn adopt(&self, session: SessionId, state: StreamState) {
+        self.shared
+            .streams
+            .lock()
+            .expect("streams lock")
+            .insert(session, state);
+    }
+
+    /// A session's terminal as this viewer shows it (cheap: no copy of
+    /// the received bytes).
+    pub fn screen(&self, session: SessionId) -> ViewerScreen {
+        self.shared
+            .streams
+            .lock()
+            .expect("streams lock")
+            .get(&session)
+            .map(|stream| stream.screen.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many snapshots a session's stream received.
+    pub fn snapshots(&self, session: SessionId) -> u64 {
+        self.shared
+            .streams
+            .lock()
+            .expect("streams lock")
+            .get(&session)
+            .map_or(0, |stream| stream.snapshots)
+    }
+
     /// The reassembled output of a session.
     pub fn stream(&self, session: SessionId) -> StreamState {
         self.shared
@@ -396,6 +495,19 @@ impl Shared {
     fn push_event(&self, json: &Value) {
         if let Some(name) = json.get(0).and_then(Value::as_str) {
             let data = json.get(1).cloned().unwrap_or(Value::Null);
+            if name == "session:resized"
+                && let Ok(resized) = serde_json::from_value::<
+                    flotilla_protocol::hub_to_ui::SessionResized,
+                >(data.clone())
+            {
+                self.streams
+                    .lock()
+                    .expect("streams lock")
+                    .entry(resized.session_id)
+                    .or_default()
+                    .screen
+                    .resize(resized.size);
+            }
             self.events
                 .lock()
                 .expect("events lock")
@@ -442,7 +554,7 @@ impl Shared {
             let stream = streams.entry(frame.session_id).or_default();
             if count_only {
                 let before = stream.bytes.len();
-                stream.apply(frame.offset, frame.data);
+                stream.apply_counted(frame.offset, frame.data);
                 stream.bytes.truncate(before.min(stream.bytes.len()));
             } else {
                 stream.apply(frame.offset, frame.data);

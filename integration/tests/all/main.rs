@@ -31,5 +31,6 @@ mod profiles;
 mod secrets;
 mod structure;
 mod telemetry;
+mod terminal;
 mod tidy;
 mod usage;
