@@ -18,6 +18,7 @@ pub mod registry;
 pub mod relay;
 pub mod sessions;
 pub mod shutdown;
+pub mod sizes;
 pub mod store;
 pub mod terminal;
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //! its daemon, read by any number of viewers at their own pace.
 //!
 //! The daemon's frames are appended in arrival order (the Socket.IO handler
-//! runs synchronously, see `daemons`). Each viewer is a task that pulls from
-//! the buffer from its own offset and emits to its own socket only, so a
-//! slow viewer falls behind — and past the buffer's start, skips ahead with
-//! a visible gap — without slowing the daemon or any other viewer.
+//! runs synchronously, see `daemons`). Each viewer is a task (`ui::Viewer`)
+//! that pulls from the buffer from its own offset and emits to its own
+//! socket only, so a slow viewer falls behind without slowing the daemon or
+//! any other viewer; one too far behind is resynced with the session's
+//! latest snapshot, which the relay keeps beside the buffer.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -201,7 +202,7 @@ pub struct SessionRelay {
     /// when one arrives; an ended session keeps its final one.
     snapshot: watch::Sender<Option<Arc<Snapshot>>>,
     /// Who drives the PTY's size; see [`crate::terminal`].
-    pub sizes: Mutex<crate::terminal::Sizes>,
+    pub sizes: Mutex<crate::sizes::Sizes>,
 }
 
 impl SessionRelay {
@@ -213,7 +214,7 @@ impl SessionRelay {
             end: watch::Sender::new(0),
             ended: AtomicBool::new(false),
             snapshot: watch::Sender::new(None),
-            sizes: Mutex::new(crate::terminal::Sizes::default()),
+            sizes: Mutex::new(crate::sizes::Sizes::default()),
         }
     }
 

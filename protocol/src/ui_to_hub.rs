@@ -59,7 +59,10 @@ impl Event for SendInput {
     type Ack = Reply<()>;
 }
 
-/// The viewer's terminal was resized.
+/// The size this viewer's terminal would fit. The hub applies it to the
+/// PTY while this viewer drives the size (it typed last, or is the one
+/// attached longest while nobody typed) and records it otherwise; every
+/// viewer renders the size in force ([`crate::hub_to_ui::SessionResized`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ResizeTerminal {

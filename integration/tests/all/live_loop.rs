@@ -8,7 +8,7 @@ use flotilla_integration::{
     Api, DaemonProcess, Database, HubProcess, LogTail, Stack, UiSocket, Workspace, wait_until,
 };
 use flotilla_protocol::rest::SessionState;
-use flotilla_protocol::{SessionId, UI_NAMESPACE};
+use flotilla_protocol::{PROTOCOL_VERSION, SessionId, UI_NAMESPACE};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -215,9 +215,12 @@ async fn daemon_handshake_refusals_are_typed(database: Database) {
         refusal(json!({"token": host.token, "protocolVersion": 999, "daemonVersion": "x"})).await;
     assert_eq!(
         mismatch,
-        json!({"type": "version_mismatch", "hub": 1, "daemon": 999})
+        json!({"type": "version_mismatch", "hub": PROTOCOL_VERSION, "daemon": 999})
     );
-    let bad = refusal(json!({"token": "nope", "protocolVersion": 1, "daemonVersion": "x"})).await;
+    let bad = refusal(
+        json!({"token": "nope", "protocolVersion": PROTOCOL_VERSION, "daemonVersion": "x"}),
+    )
+    .await;
     assert_eq!(bad, json!({"type": "bad_token"}));
     let malformed = refusal(json!({"tokn": 1})).await;
     assert_eq!(malformed["type"], "malformed_handshake");

@@ -4,9 +4,11 @@
 //! the daemon. A viewer's screen is the daemon's screen model type fed what
 //! that viewer received (`socket::ViewerScreen`), as xterm.js would be.
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use flotilla_integration::{Stack, UiSocket, wait_until};
+use flotilla_integration::{LogTail, Stack, UiSocket, wait_until};
 use flotilla_protocol::SessionId;
 use serde_json::json;
 
@@ -21,35 +23,54 @@ fn flood(lines: u64, marker: &str) -> String {
     )
 }
 
-/// Waits until the viewer's terminal shows `needle` on some row.
+/// Waits, up to [`FLOOD_DEADLINE`], until the viewer's terminal shows
+/// `needle` on some row.
 async fn wait_screen(stack: &Stack, viewer: &UiSocket, session: SessionId, needle: &str) {
-    wait_until(
-        &format!("a screen showing {needle:?}"),
-        &stack.logs(),
-        || {
-            let rows = viewer.screen(session).text();
-            async move {
-                if rows.iter().any(|row| row.contains(needle)) {
-                    Ok(())
-                } else {
-                    Err(format!("{rows:#?}"))
-                }
-            }
-        },
-    )
-    .await;
+    let deadline = Instant::now() + FLOOD_DEADLINE;
+    loop {
+        let rows = viewer.screen(session).text();
+        if rows.iter().any(|row| row.contains(needle)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} on screen in {FLOOD_DEADLINE:?}: {rows:#?}\nhub: {}\ndaemon: {}",
+            stack.hub.tail(20),
+            stack.daemon.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How long a flood may take here: debug binaries, two cores shared with
+/// the other tests.
+const FLOOD_DEADLINE: Duration = Duration::from_secs(240);
+
+/// Waits, up to [`FLOOD_DEADLINE`], until `path` exists.
+async fn wait_file(stack: &Stack, path: &Path) {
+    let deadline = Instant::now() + FLOOD_DEADLINE;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not appear in {FLOOD_DEADLINE:?}; hub: {}",
+            path.display(),
+            stack.hub.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_attaching_after_50_mb_of_output_sees_the_exact_screen_at_once() {
     let stack = Stack::start().await;
     let session = stack.spawn_bash().await;
-    let early = stack.viewer().await;
-    attach(&early, session).await;
-    type_text(&early, session, &flood(680_000, "FLOOD-DONE")).await;
-    wait_screen(&stack, &early, session, "FLOOD-DONE-42").await;
-    let received = early.next_offset(session);
-    assert!(received > 50_000_000, "only {received} bytes of output");
+    // Nobody watches the flood; the command leaves a file when done.
+    let typist = stack.viewer().await;
+    let done = stack.workspace.project().join(".flood-done");
+    let lines = 680_000;
+    let command = flood(lines, "FLOOD-DONE").replace('\r', "; touch .flood-done\r");
+    type_text(&typist, session, &command).await;
+    wait_file(&stack, &done).await;
 
     let late = stack.viewer().await;
     attach(&late, session).await;
@@ -57,20 +78,27 @@ async fn a_viewer_attaching_after_50_mb_of_output_sees_the_exact_screen_at_once(
     let state = late.stream(session);
     assert_eq!(state.snapshots, 1, "one snapshot, no backlog");
     let (offset, size, data) = state.last_snapshot.clone().expect("a snapshot");
-    assert_eq!(offset, received, "the snapshot stands for all output");
+    assert!(offset > 50_000_000, "only {offset} bytes of output");
     assert!(
         data.len() <= 256 * 1024,
         "a {}-byte snapshot for 50 MB of history",
         data.len()
     );
-    assert_eq!(Some(size), early.screen(session).size());
-    assert_eq!(
-        late.screen(session).text(),
-        early.screen(session).text(),
-        "the late viewer's screen is the never-detached viewer's"
-    );
-    // Nothing but the snapshot was needed: no output after it.
-    assert_eq!(state.frames, 0);
+    assert_eq!(Some(size), late.screen(session).size());
+    // The screen is the end of the flood, exactly: its last lines in
+    // order, then the marker.
+    let rows = late.screen(session).text();
+    let marker = rows
+        .iter()
+        .position(|row| row == "FLOOD-DONE-42")
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert!(marker >= 20, "{rows:#?}");
+    for back in 1..=20 {
+        let expected = format!("line {:07} {}", lines - back, "x".repeat(46));
+        assert_eq!(rows[marker - back as usize], expected, "{rows:#?}");
+    }
+    // At most the prompt came after the snapshot.
+    assert!(late.next_offset(session) - offset < 1024);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,4 +251,66 @@ async fn the_daemon_answers_terminal_queries_once_with_or_without_viewers() {
             "answered more than once: {answer}"
         );
     }
+}
+
+async fn resize(viewer: &UiSocket, session: SessionId, cols: u16, rows: u16) {
+    let reply = viewer
+        .emit_with_ack(
+            "session:resize",
+            &json!({"sessionId": session, "size": {"cols": cols, "rows": rows}}),
+        )
+        .await;
+    assert_eq!(reply["type"], "ok", "{reply}");
+}
+
+/// The last `session:resized` a viewer was told.
+async fn told(stack: &Stack, viewer: &UiSocket, cols: u16, rows: u16, driver: bool) {
+    let expected = json!({"cols": cols, "rows": rows});
+    wait_until("a size announcement", &stack.logs(), || {
+        let last = viewer.events("session:resized").last().cloned();
+        let expected = expected.clone();
+        async move {
+            match last {
+                Some(event) if event["size"] == expected && event["driver"] == driver => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_who_typed_last_drives_the_size_and_every_viewer_is_told() {
+    let stack = Stack::start().await;
+    let session = stack.spawn_bash().await;
+    let desk = stack.viewer().await;
+    attach(&desk, session).await;
+    resize(&desk, session, 120, 40).await;
+    told(&stack, &desk, 120, 40, true).await;
+    type_text(&desk, session, "echo A-$((1+1)) $(stty size)\r").await;
+    stack.wait_output(&desk, session, "A-2 40 120").await;
+
+    // A phone attaches with its own size: it is told the desk's, and the
+    // PTY keeps it.
+    let phone = stack.viewer().await;
+    attach(&phone, session).await;
+    told(&stack, &phone, 120, 40, false).await;
+    resize(&phone, session, 52, 30).await;
+    type_text(&desk, session, "echo B-$((1+1)) $(stty size)\r").await;
+    stack.wait_output(&desk, session, "B-2 40 120").await;
+
+    // The phone types: its size applies, and both are told.
+    type_text(&phone, session, "echo C-$((1+1)) $(stty size)\r").await;
+    stack.wait_output(&phone, session, "C-2 30 52").await;
+    told(&stack, &phone, 52, 30, true).await;
+    told(&stack, &desk, 52, 30, false).await;
+
+    // The phone leaves: the desk's size comes back.
+    let reply = phone
+        .emit_with_ack("session:detach", &json!({"sessionId": session}))
+        .await;
+    assert_eq!(reply["type"], "ok", "{reply}");
+    told(&stack, &desk, 120, 40, true).await;
+    type_text(&desk, session, "echo D-$((1+1)) $(stty size)\r").await;
+    stack.wait_output(&desk, session, "D-2 40 120").await;
 }

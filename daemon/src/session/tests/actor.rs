@@ -175,6 +175,12 @@ async fn input_and_resizes_while_starting_are_delivered_after_the_first_input() 
     }
     assert!(!fixture.handle.is_started());
     assert_eq!(fixture.handle.pid(), None);
+    // Every command reached the starting actor (queued or dropped) before
+    // the start completes; otherwise the last ones would be carried out
+    // after it, which is a different case.
+    while fixture.handle.commands.capacity() < fixture.handle.commands.max_capacity() {
+        tokio::task::yield_now().await;
+    }
     gate.open();
     let mut process = fixture.process().await;
     assert!(matches!(fixture.event().await, SessionEvent::Started(_)));
