@@ -662,6 +662,8 @@ async function main() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // performance.memory exact and current, not bucketed and cached (the flood scenario samples it).
+      '--enable-precise-memory-info',
     ],
   });
   browser = context;
@@ -1120,6 +1122,166 @@ async function main() {
       await viewer.close();
     } finally {
       await proxy.close();
+    }
+  });
+
+  // The flood: 8 000 000 lines of 25 bytes in six colours, 200 MB (208 MB
+  // with the PTY's carriage returns). Through the debug binaries on two busy
+  // cores it takes 36 to 48 s (once over 60 s while a build ran beside it);
+  // the cap keeps the run inside its two minutes.
+  const FLOOD_LINES = 8_000_000;
+  const FLOOD_CAP_MS = 75_000;
+  // Each echo in the other session: p50 0.25 to 0.35 s, at worst 1.0 to
+  // 1.7 s here (the longest task on the main thread is 0.6 to 1.2 s; the rest
+  // is the daemon and hub, busy with the flood); a tab frozen by the flood
+  // takes far longer.
+  const ECHO_BOUND_MS = 2000;
+  // Peaks while the flood runs are the collector's sawtooth, with no trend:
+  // heap 30 MB up to 108 to 130 MB, array buffers 18 MB up to 68 to 85 MB.
+  // A tab that kept the flood, as strings or as unparsed frames, passes them.
+  const HEAP_BOUND = 192e6;
+  const BACKING_BOUND = 160e6;
+  // After the flood and a GC, heap plus array buffers above the (also
+  // collected) baseline: 27 to 35 MB here, A's 10 000-line scrollback, empty
+  // before and full now. Keeping a third of the flood would pass it.
+  const RETAINED_BOUND = 64e6;
+  await scenario('a 200 MB output flood keeps the tab responsive and its JS heap bounded', async () => {
+    const flood = await spawnShell();
+    const shell = await spawnShell();
+    await openSession(page, flood);
+    await page.bringToFront();
+    // The UI shows one terminal per page, so session B runs in a same-origin
+    // iframe of the same tab: same-origin frames share one event loop (HTML's
+    // similar-origin window agent) and one V8 heap, so A's flood and B's
+    // echoes compete for the same main thread, as two panes would.
+    await page.evaluate(
+      ({ name, src }) => {
+        const f = document.createElement('iframe');
+        f.name = name;
+        f.src = src;
+        f.style.cssText = 'position:fixed;right:0;bottom:0;width:640px;height:360px;border:0;z-index:1000';
+        document.body.append(f);
+      },
+      { name: 'flood-b', src: `${base}/#/session/${shell}` },
+    );
+    const frame = await waitUntil('the iframe of session B', () => page.frame({ name: 'flood-b' }) ?? { pending: 'no frame' });
+    const cdp = await context.newCDPSession(page);
+    try {
+      await frame.locator(`[data-testid=terminal-view][data-session-id="${shell}"][data-attach=attached]`).waitFor();
+      if (!(await frame.evaluate(() => window.parent.__flotilla === window.top.__flotilla && !!window.top.__flotilla))) {
+        throw new Error('session B does not share the tab (its iframe cannot reach the page)');
+      }
+      // A command line as one input event (keys faster than the tab), then
+      // Enter: two turns on the main thread, not one per key. B has the
+      // focus from before each run of markers to its end.
+      const focusB = () => frame.locator('[data-testid=terminal] .xterm-helper-textarea').focus();
+      await focusB();
+      const typeInB = async (text) => {
+        await page.keyboard.insertText(text);
+        await page.keyboard.press('Enter');
+      };
+      const ready = `ready-${randomBytes(3).toString('hex')}`;
+      await typeInB(`echo ${typedMarker(ready)}`);
+      await waitUntil(`"${ready}" in session B`, () => terminalHasLine(frame, shell, ready));
+
+      // performance.memory is the isolate's (both frames); getHeapUsage adds
+      // array buffers (output frames waiting to be parsed live there).
+      const heap = async () => {
+        const used = await page.evaluate(() => performance.memory.usedJSHeapSize);
+        const usage = await cdp.send('Runtime.getHeapUsage');
+        return { used, backing: usage.backingStorageSize ?? 0 };
+      };
+      // The baseline, garbage collected like the figure it is compared with after the flood.
+      await cdp.send('HeapProfiler.collectGarbage');
+      const before = await heap();
+      // The main thread's long tasks (over 50 ms), the iframe's included: same event loop.
+      await page.evaluate(() => {
+        window.__floodLongTasks = [];
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) window.__floodLongTasks.push(Math.round(entry.duration));
+        }).observe({ type: 'longtask' });
+      });
+      const samples = [];
+      let sampling = true;
+      let samplerError = null;
+      const sampler = (async () => {
+        while (sampling) {
+          const t = Date.now();
+          samples.push(await heap());
+          // Pacing of a periodic sample, not a wait for readiness.
+          await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t))));
+        }
+      })().catch((e) => (samplerError = e));
+
+      const started = Date.now();
+      const deadline = started + FLOOD_CAP_MS;
+      await typeInTerminal(
+        page,
+        `yes "$(printf '\\033[3%dmcoloured line %d\\033[0m\\n' 1 1 2 2 3 3 4 4 5 5 6 6)" | head -n ${FLOOD_LINES}; echo FLOOD-$((6*7))`,
+      );
+      await focusB();
+      const floodDone = async () => (await terminalScreen(page, flood))?.some((l) => l.trim() === 'FLOOD-42');
+      const echoes = [];
+      let finished = false;
+      try {
+        while (!finished) {
+          if (Date.now() > deadline) throw new Error(`the flood did not end within ${FLOOD_CAP_MS} ms (echoes so far: ${short(echoes)})`);
+          const marker = `b-${echoes.length}-${randomBytes(3).toString('hex')}`;
+          const t = Date.now();
+          await typeInB(`echo ${typedMarker(marker)}`);
+          await waitUntil(`"${marker}" in session B during the flood`, () => terminalHasLine(frame, shell, marker));
+          echoes.push(Date.now() - t);
+          finished = await floodDone();
+          if (!finished) await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t))));
+        }
+        // Last observed between two markers: wait for it properly, within the cap.
+        await waitUntil('"FLOOD-42" in session A', async () => ((await floodDone()) ? true : { pending: short(await terminalScreen(page, flood)) }), Math.max(0, deadline - Date.now()));
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      if (samplerError) throw samplerError;
+      const seconds = (Date.now() - started) / 1000;
+      samples.push(await heap());
+      const info = await terminalInfo(page, flood);
+      const bytes = Number(info.stream.since);
+      if (!(bytes >= FLOOD_LINES * 25)) throw new Error(`session A's stream ends at ${info.stream.since}, short of the flood's ${FLOOD_LINES * 25} bytes`);
+
+      const mb = (n) => (n / 1e6).toFixed(1);
+      const sorted = [...echoes].sort((x, y) => x - y);
+      const p50 = sorted[Math.floor((sorted.length - 1) / 2)];
+      const maxEcho = sorted[sorted.length - 1];
+      const maxUsed = Math.max(...samples.map((s) => s.used));
+      const maxBacking = Math.max(...samples.map((s) => s.backing));
+      // What the flood left behind, garbage collected: the baseline plus a full scrollback.
+      await cdp.send('HeapProfiler.collectGarbage');
+      const after = await heap();
+      const retained = after.used + after.backing - (before.used + before.backing);
+      const longTasks = await page.evaluate(() => window.__floodLongTasks);
+      console.log(
+        `    (${mb(bytes)} MB in ${seconds.toFixed(1)} s, ${info.stream.snapshots} snapshots in A; ` +
+          `B's echo over ${echoes.length} markers: p50 ${p50} ms, max ${maxEcho} ms; ` +
+          `main thread: ${longTasks.length} long tasks, max ${Math.max(0, ...longTasks)} ms, ${(longTasks.reduce((x, y) => x + y, 0) / 1000).toFixed(1)} s in all)`,
+      );
+      console.log(
+        `    (JS heap: ${mb(before.used)} MB before, max ${mb(maxUsed)} MB over ${samples.length} samples, ${mb(after.used)} MB after a GC; ` +
+          `array buffers: ${mb(before.backing)} MB, max ${mb(maxBacking)} MB, ${mb(after.backing)} MB; ` +
+          `retained ${mb(retained)} MB; bounds ${mb(HEAP_BOUND)} / ${mb(BACKING_BOUND)} / ${mb(RETAINED_BOUND)} MB)`,
+      );
+      if (echoes.length < 3) throw new Error(`only ${echoes.length} markers ran during the flood: too short to show anything`);
+      if (maxEcho > ECHO_BOUND_MS) throw new Error(`an echo in session B took ${maxEcho} ms during the flood (bound ${ECHO_BOUND_MS} ms): ${short(echoes)}`);
+      if (maxUsed > HEAP_BOUND) throw new Error(`the JS heap reached ${mb(maxUsed)} MB during the flood (bound ${mb(HEAP_BOUND)} MB): ${short(samples.map((s) => mb(s.used)))}`);
+      if (maxBacking > BACKING_BOUND) throw new Error(`array buffers reached ${mb(maxBacking)} MB during the flood (bound ${mb(BACKING_BOUND)} MB): ${short(samples.map((s) => mb(s.backing)))}`);
+      if (retained > RETAINED_BOUND) throw new Error(`the flood left ${mb(retained)} MB behind after a GC (bound ${mb(RETAINED_BOUND)} MB)`);
+
+      // The screen after the flood is the daemon's: what a fresh page's snapshot draws.
+      const fresh = await newPage(context, 'flood-fresh');
+      await openSession(fresh, flood);
+      await waitUntil('the fresh page and the flooded page to show the same screen', () => sameScreen(page, fresh, flood));
+      await fresh.close();
+    } finally {
+      await cdp.detach().catch(() => {});
+      await page.evaluate(() => document.querySelector('iframe[name=flood-b]')?.remove()).catch(() => {});
     }
   });
 
