@@ -289,6 +289,8 @@ impl Screen {
             if !history.is_empty() {
                 for row in &history {
                     write_row(&mut out, &mut pen, row, cols, false);
+                    // A scroll fills the new row with the pen's background.
+                    reset_pen(&mut out, &mut pen);
                     out.push_str("\r\n");
                 }
                 // Scroll every history row off the screen, so it lands in

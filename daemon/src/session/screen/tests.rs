@@ -187,8 +187,14 @@ fn synthetic() -> Vec<(&'static str, Vec<u8>)> {
             format!("\x1b[3{}mline {i:04}\x1b[0m scrolling\r\n", i % 8).as_bytes(),
         );
     }
+    let mut backgrounds = Vec::new();
+    for i in 0..60 {
+        backgrounds.extend_from_slice(format!("\x1b[4{}m row {i} \x1b[K\r\n", i % 8).as_bytes());
+    }
+    backgrounds.extend_from_slice(b"\x1b[0mplain");
     vec![
         ("colours", colours),
+        ("backgrounds scrolled into history", backgrounds),
         ("scrollback", long),
         (
             "alternate screen",
