@@ -198,8 +198,12 @@ async fn a_viewer_that_stops_reading_holds_nobody_up_and_recovers_with_a_snapsho
 
 /// Bash reads the terminal's answers to a DA1 and a CPR query and prints
 /// them in a readable form, with whatever else arrived within a second
-/// (a second answer would).
-const QUERIES: &str = "stty -echo; printf '\\033[c'; IFS= read -r -s -d c -t 3 da; printf '\\033[6n'; IFS= read -r -s -d R -t 3 cpr; IFS= read -r -s -t 1 rest; stty echo; echo \"DA=${da#*[}c CPR=${cpr#*[}R REST=[${rest}]\" | tr -d '\\033'; echo QUERY-$((6*7))\r";
+/// (a second answer would), then `marker-42`.
+fn queries(marker: &str) -> String {
+    format!(
+        "stty -echo; printf '\\033[c'; IFS= read -r -s -d c -t 3 da; printf '\\033[6n'; IFS= read -r -s -d R -t 3 cpr; IFS= read -r -s -t 1 rest; stty echo; echo \"DA=${{da#*[}}c CPR=${{cpr#*[}}R REST=[${{rest}}]\" | tr -d '\\033'; echo {marker}-$((6*7))\r"
+    )
+}
 
 /// The row the query program printed (not its command line, which holds
 /// the same words with `${`).
@@ -214,11 +218,10 @@ async fn the_daemon_answers_terminal_queries_once_with_or_without_viewers() {
     let session = stack.spawn_bash().await;
     // No viewer attached: a socket only types.
     let typist = stack.viewer().await;
-    type_text(&typist, session, "clear\r").await;
-    type_text(&typist, session, QUERIES).await;
+    type_text(&typist, session, &queries("ALONE")).await;
     let watcher = stack.viewer().await;
     attach(&watcher, session).await;
-    wait_screen(&stack, &watcher, session, "QUERY-42").await;
+    wait_screen(&stack, &watcher, session, "ALONE-42").await;
     let rows = watcher.screen(session).text();
     let answer = answers(&rows).unwrap_or_else(|| panic!("no answers on screen: {rows:#?}"));
     assert!(answer.contains("DA=?6c CPR="), "{answer}");
@@ -231,20 +234,11 @@ async fn the_daemon_answers_terminal_queries_once_with_or_without_viewers() {
     let second = stack.viewer().await;
     attach(&second, session).await;
     type_text(&typist, session, "clear\r").await;
-    type_text(&typist, session, QUERIES).await;
-    wait_until("the second answers", &stack.logs(), || {
-        let rows = second.screen(session).text();
-        async move {
-            match answers(&rows) {
-                Some(row) if rows.iter().any(|r| r.contains("QUERY-42")) => Ok(row.clone()),
-                _ => Err(format!("{rows:#?}")),
-            }
-        }
-    })
-    .await;
+    type_text(&typist, session, &queries("WATCHED")).await;
     for viewer in [&watcher, &second] {
+        wait_screen(&stack, viewer, session, "WATCHED-42").await;
         let rows = viewer.screen(session).text();
-        let answer = answers(&rows).expect("answers");
+        let answer = answers(&rows).unwrap_or_else(|| panic!("no answers on screen: {rows:#?}"));
         assert!(answer.contains("DA=?6c CPR="), "{answer}");
         assert!(
             answer.ends_with("REST=[]"),
