@@ -273,7 +273,8 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// The text of a snapshot's rows: escape sequences and other controls
-/// removed, rows split where the snapshot writes `\r\n`, blank rows dropped.
+/// removed, rows split where the snapshot writes `\r\n` or places the
+/// cursor (CUP), blank rows dropped.
 fn screen_rows(snapshot: &[u8]) -> Vec<String> {
     let mut text = Vec::with_capacity(snapshot.len());
     let mut index = 0;
@@ -286,6 +287,10 @@ fn screen_rows(snapshot: &[u8]) -> Vec<String> {
                     index += 1;
                     while index < snapshot.len() && !(0x40..=0x7e).contains(&snapshot[index]) {
                         index += 1;
+                    }
+                    // The screen's rows are placed by cursor position.
+                    if matches!(snapshot.get(index), Some(b'H' | b'f')) {
+                        text.push(b'\n');
                     }
                     index += 1;
                 }
@@ -431,7 +436,9 @@ async fn flood(
     let (peak_daemon_rss, peak_hub_rss) = sampler.await?;
     let Ok(finished) = finished else {
         let offsets: Vec<u64> = viewers.iter().map(|v| v.next_offset(session)).collect();
-        anyhow::bail!("flood not delivered within {FLOOD_DEADLINE:?}: target {target}, viewers at {offsets:?}");
+        anyhow::bail!(
+            "flood not delivered within {FLOOD_DEADLINE:?}: target {target}, viewers at {offsets:?}"
+        );
     };
     let mut results = Vec::with_capacity(viewers.len());
     for (viewer, (reached, elapsed)) in viewers.iter().zip(finished) {
@@ -542,11 +549,19 @@ async fn run() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     println!(
         "terminal benchmark: {} MiB file ({} bytes through the PTY), {} viewers, {} idle sessions, {} echo samples, sessions {COLS}x{ROWS}",
-        sizes.megabytes, flood_file.pty_bytes, sizes.viewers, sizes.idle_sessions, sizes.echo_samples
+        sizes.megabytes,
+        flood_file.pty_bytes,
+        sizes.viewers,
+        sizes.idle_sessions,
+        sizes.echo_samples
     );
 
     // 2, with no other session on the daemon.
-    let echo = stack.api.spawn_ok(stack.host_id(), "bench-echo", &project).await.id;
+    let echo = stack
+        .api
+        .spawn_ok(stack.host_id(), "bench-echo", &project)
+        .await
+        .id;
     attach(&viewer, echo).await?;
     let ready = tokio::time::timeout(Duration::from_secs(10), viewer.wait_offset(echo, 5)).await?;
     anyhow::ensure!(ready, "echo session did not get ready");
@@ -562,7 +577,13 @@ async fn run() -> anyhow::Result<()> {
     let (hub_idle, _) = rss(hub_pid)?;
     let mut idle_sessions = Vec::with_capacity(sizes.idle_sessions);
     for _ in 0..sizes.idle_sessions {
-        idle_sessions.push(stack.api.spawn_ok(stack.host_id(), "bench-idle", &project).await.id);
+        idle_sessions.push(
+            stack
+                .api
+                .spawn_ok(stack.host_id(), "bench-idle", &project)
+                .await
+                .id,
+        );
     }
     // Their output is kept here, for the marker.
     viewer.count_only.store(false, Ordering::Relaxed);
@@ -696,9 +717,10 @@ async fn run() -> anyhow::Result<()> {
     let mut snapshot = Vec::new();
     for _ in 0..sizes.attaches {
         let fresh = stack.viewer().await;
+        let request = json!({"sessionId": history});
         let start = Instant::now();
         let (reply, reached) = tokio::join!(
-            fresh.emit_with_ack("session:attach", &json!({"sessionId": history})),
+            fresh.emit_with_ack("session:attach", &request),
             tokio::time::timeout(Duration::from_secs(10), fresh.wait_offset(history, end))
         );
         let elapsed = start.elapsed();
@@ -728,7 +750,10 @@ async fn run() -> anyhow::Result<()> {
     println!(
         "attach to {} bytes of history: {:?} ms (first one cold), snapshot {} bytes; its last rows (escapes stripped):",
         flood_file.pty_bytes,
-        attach_times.iter().map(|d| (ms(*d) * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        attach_times
+            .iter()
+            .map(|d| (ms(*d) * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
         snapshot.len()
     );
     for line in screen_tail {
