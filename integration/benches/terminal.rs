@@ -253,6 +253,36 @@ fn rss(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// User plus system CPU time of a process so far, in seconds, from
+/// `/proc/<pid>/stat` (Linux's `USER_HZ` is 100 on every architecture we
+/// run on).
+fn cpu_secs(pid: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |index: usize| -> anyhow::Result<f64> {
+        let field = fields
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("short /proc/{pid}/stat"))?;
+        Ok(field.parse::<f64>()?)
+    };
+    // After the name: state is field 3, utime 14, stime 15.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// CPU seconds of the daemon, the hub and this process.
+fn cpu_now(pids: (u32, u32)) -> anyhow::Result<[f64; 3]> {
+    Ok([
+        cpu_secs(&pids.0.to_string())?,
+        cpu_secs(&pids.1.to_string())?,
+        cpu_secs("self")?,
+    ])
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
 }
@@ -344,6 +374,9 @@ struct FloodRun {
     session: SessionId,
     /// The session's offset once the file is out.
     end: u64,
+    /// CPU seconds the daemon, the hub and this process (the viewers) used
+    /// from the Enter until the last viewer was done.
+    cpu: [f64; 3],
 }
 
 /// Whether a flood session is told to exit afterwards.
@@ -371,6 +404,26 @@ impl FloodRun {
 
     fn snapshot_bytes(&self) -> u64 {
         self.viewers.iter().map(|v| v.by_snapshot).sum()
+    }
+
+    /// Output-frame bytes all viewers received, per second until the last
+    /// one was done, in MB/s.
+    fn frames_rate(&self) -> f64 {
+        let wall = self.viewers.iter().map(|v| v.secs).fold(0.0, f64::max);
+        let frames: u64 = self
+            .viewers
+            .iter()
+            .map(|v| v.delivered - v.by_snapshot)
+            .sum();
+        frames as f64 / wall / 1e6
+    }
+
+    /// Cores kept busy by the daemon, the hub and this process, as CPU
+    /// time over the time until the last viewer was done.
+    fn cores(&self) -> String {
+        let wall = self.viewers.iter().map(|v| v.secs).fold(0.0, f64::max);
+        let [daemon, hub, client] = self.cpu.map(|secs| secs / wall);
+        format!("daemon {daemon:.2}, hub {hub:.2}, viewers {client:.2} cores")
     }
 }
 
@@ -422,6 +475,7 @@ async fn flood(
         peak
     });
 
+    let cpu_before = cpu_now(pids)?;
     let start = Instant::now();
     input(&viewers[0], session, "\r").await?;
     let finished = tokio::time::timeout(
@@ -432,6 +486,7 @@ async fn flood(
         })),
     )
     .await;
+    let cpu_after = cpu_now(pids)?;
     done.store(true, Ordering::Relaxed);
     let (peak_daemon_rss, peak_hub_rss) = sampler.await?;
     let Ok(finished) = finished else {
@@ -467,6 +522,7 @@ async fn flood(
         peak_hub_rss,
         session,
         end: target,
+        cpu: [0, 1, 2].map(|index| cpu_after[index] - cpu_before[index]),
     })
 }
 
@@ -624,6 +680,7 @@ async fn run() -> anyhow::Result<()> {
     let mut raw_rates = Vec::new();
     let mut single_rates = Vec::new();
     let mut single_resynced = 0;
+    let mut single_cores = String::new();
     let single = std::slice::from_ref(&viewer);
     for run in 1..=sizes.single_runs {
         let path = data.clone();
@@ -638,12 +695,14 @@ async fn run() -> anyhow::Result<()> {
         let rate = result.slowest_rate();
         single_resynced += result.resynced();
         println!(
-            "run {run}: raw PTY {raw_rate:7.1} MB/s ({raw_secs:.3} s) | 1 viewer {rate:7.1} MB/s ({:.3} s, {} resync snapshots standing for {} bytes) | ratio {:.2}",
+            "run {run}: raw PTY {raw_rate:7.1} MB/s ({raw_secs:.3} s) | 1 viewer {rate:7.1} MB/s ({:.3} s, {} resync snapshots standing for {} bytes; {}) | ratio {:.2}",
             result.viewers[0].secs,
             result.viewers[0].resyncs,
             result.viewers[0].by_snapshot,
+            result.cores(),
             rate / raw_rate
         );
+        single_cores = result.cores();
         raw_rates.push(raw_rate);
         single_rates.push(rate);
         peaks = (
@@ -670,6 +729,7 @@ async fn run() -> anyhow::Result<()> {
     let mut many_median = Vec::new();
     let mut many_resynced = 0;
     let mut many_snapshot_bytes = 0;
+    let mut many_cores = String::new();
     let mut history = None;
     for run in 1..=sizes.many_runs {
         let last = run == sizes.many_runs;
@@ -682,10 +742,12 @@ async fn run() -> anyhow::Result<()> {
         let slowest = result.slowest_rate();
         let middle = median(&result.rates());
         println!(
-            "run {run}: {} viewers: slowest {slowest:7.1} MB/s, median {middle:7.1} MB/s, {} viewers resynced ({} bytes stood for by snapshots); peak RSS daemon {}, hub {}",
+            "run {run}: {} viewers: slowest {slowest:7.1} MB/s, median {middle:7.1} MB/s, {} viewers resynced ({} bytes stood for by snapshots), frames to all viewers {:.1} MB/s; {}; peak RSS daemon {}, hub {}",
             sizes.viewers,
             result.resynced(),
             result.snapshot_bytes(),
+            result.frames_rate(),
+            result.cores(),
             mib(result.peak_daemon_rss),
             mib(result.peak_hub_rss)
         );
@@ -699,6 +761,7 @@ async fn run() -> anyhow::Result<()> {
         );
         if last {
             history = Some((result.session, result.end));
+            many_cores = result.cores();
         }
     }
     for socket in &many_viewers {
@@ -785,6 +848,7 @@ async fn run() -> anyhow::Result<()> {
         "-",
         None,
     ));
+    rows.push(row("1b CPU during the last run", single_cores, "-", None));
     rows.push(row(
         &format!("1c {} viewers, slowest (median)", sizes.viewers),
         format!("{many_rate:.1} MB/s"),
@@ -812,6 +876,7 @@ async fn run() -> anyhow::Result<()> {
         "-",
         None,
     ));
+    rows.push(row("1c CPU during the last run", many_cores, "-", None));
     latency_rows(&mut rows, "0 idle", &alone);
     latency_rows(&mut rows, &format!("{idle_count} idle"), &crowded);
     rows.push(row(
@@ -854,13 +919,13 @@ async fn run() -> anyhow::Result<()> {
     ));
     rows.push(row(
         "4 daemon per idle session",
-        mib(daemon_per),
+        format!("{:.2} MB", daemon_per as f64 / 1e6),
         "<= 2 MB",
         Some(daemon_per <= 2_000_000),
     ));
     rows.push(row(
         "4 hub per idle session",
-        mib(hub_per),
+        format!("{:.2} MB", hub_per as f64 / 1e6),
         "<= 2 MB",
         Some(hub_per <= 2_000_000),
     ));
