@@ -253,6 +253,16 @@ fn rss(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// How many threads a process has (`Threads` in `/proc/<pid>/status`).
+fn threads(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("Threads:"))
+        .ok_or_else(|| anyhow::anyhow!("no Threads in /proc/{pid}/status"))?;
+    Ok(line.trim_start_matches("Threads:").trim().parse()?)
+}
+
 /// User plus system CPU time of a process so far, in seconds, from
 /// `/proc/<pid>/stat` (Linux's `USER_HZ` is 100 on every architecture we
 /// run on).
@@ -630,6 +640,7 @@ async fn run() -> anyhow::Result<()> {
 
     // 4, idle and with idle sessions.
     let (daemon_idle, _) = rss(daemon_pid)?;
+    let daemon_threads_idle = threads(daemon_pid)?;
     let (hub_idle, _) = rss(hub_pid)?;
     let mut idle_sessions = Vec::with_capacity(sizes.idle_sessions);
     for _ in 0..sizes.idle_sessions {
@@ -652,12 +663,13 @@ async fn run() -> anyhow::Result<()> {
     }
     viewer.count_only.store(true, Ordering::Relaxed);
     let (daemon_with, _) = rss(daemon_pid)?;
+    let daemon_threads_with = threads(daemon_pid)?;
     let (hub_with, _) = rss(hub_pid)?;
     let idle_count = sizes.idle_sessions as u64;
     let daemon_per = daemon_with.saturating_sub(daemon_idle) / idle_count;
     let hub_per = hub_with.saturating_sub(hub_idle) / idle_count;
     println!(
-        "memory: daemon {} idle, {} with {idle_count} idle sessions; hub {} idle, {} with them",
+        "memory: daemon {} idle, {} with {idle_count} idle sessions ({daemon_threads_idle} threads, then {daemon_threads_with}); hub {} idle, {} with them",
         mib(daemon_idle),
         mib(daemon_with),
         mib(hub_idle),
