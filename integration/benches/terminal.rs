@@ -75,7 +75,7 @@ impl Sizes {
                 echo_samples: 500,
                 echo_warmup: 50,
                 single_runs: 3,
-                many_runs: 2,
+                many_runs: 3,
                 attaches: 5,
             }
         }
