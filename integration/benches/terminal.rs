@@ -25,8 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use flotilla_daemon::session::screen::Screen;
 use flotilla_integration::{LogTail, Stack, UiSocket, Workspace};
-use flotilla_protocol::SessionId;
+use flotilla_protocol::{SessionId, TermSize};
 use futures_util::future::join_all;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
@@ -310,57 +311,6 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
-}
-
-/// The text of a snapshot's rows: escape sequences and other controls
-/// removed, rows split where the snapshot writes `\r\n` or places the
-/// cursor (CUP), blank rows dropped.
-fn screen_rows(snapshot: &[u8]) -> Vec<String> {
-    let mut text = Vec::with_capacity(snapshot.len());
-    let mut index = 0;
-    while index < snapshot.len() {
-        let byte = snapshot[index];
-        index += 1;
-        match byte {
-            0x1b => match snapshot.get(index) {
-                Some(b'[') => {
-                    index += 1;
-                    while index < snapshot.len() && !(0x40..=0x7e).contains(&snapshot[index]) {
-                        index += 1;
-                    }
-                    // The screen's rows are placed by cursor position.
-                    if matches!(snapshot.get(index), Some(b'H' | b'f')) {
-                        text.push(b'\n');
-                    }
-                    index += 1;
-                }
-                Some(b']') => {
-                    while index < snapshot.len() {
-                        if snapshot[index] == 0x07 {
-                            index += 1;
-                            break;
-                        }
-                        if snapshot[index] == 0x1b && snapshot.get(index + 1) == Some(&b'\\') {
-                            index += 2;
-                            break;
-                        }
-                        index += 1;
-                    }
-                }
-                Some(b'(' | b')' | b'*' | b'+' | b'#') => index += 2,
-                Some(_) => index += 1,
-                None => {}
-            },
-            b'\n' => text.push(b'\n'),
-            byte if byte < 0x20 || byte == 0x7f => {}
-            byte => text.push(byte),
-        }
-    }
-    String::from_utf8_lossy(&text)
-        .split('\n')
-        .map(|row| row.trim_end().to_owned())
-        .filter(|row| !row.is_empty())
-        .collect()
 }
 
 /// What one flood through the hub delivered to one viewer.
@@ -791,6 +741,7 @@ async fn run() -> anyhow::Result<()> {
     let mut attach_times = Vec::new();
     let mut attach_failures = Vec::new();
     let mut snapshot = Vec::new();
+    let mut snapshot_size = None;
     for _ in 0..sizes.attaches {
         let fresh = stack.viewer().await;
         let request = json!({"sessionId": history});
@@ -821,22 +772,38 @@ async fn run() -> anyhow::Result<()> {
             println!("{state}\n{}{}", stack.hub.tail(20), stack.daemon.tail(20));
             attach_failures.push(state);
         }
-        if let Some((_, _, bytes)) = stream.last_snapshot {
+        if let Some((_, size, bytes)) = stream.last_snapshot {
             snapshot = bytes;
+            snapshot_size = Some(size);
         }
         attach_times.push(elapsed);
         fresh.disconnect().await;
     }
     let cold_attach = attach_times[0];
     let worst_attach = attach_times.iter().copied().max().unwrap_or_default();
-    let screen = screen_rows(&snapshot);
+    // The attached viewer's screen: the snapshot fed into the daemon's own
+    // screen model type, as a fresh terminal of the snapshot's size.
+    let mut model = Screen::new(
+        snapshot_size.unwrap_or(TermSize {
+            cols: COLS,
+            rows: ROWS,
+        }),
+        1000,
+    );
+    let _ = model.feed(&snapshot);
+    let screen: Vec<String> = model
+        .text()
+        .into_iter()
+        .map(|row| row.trim_end().to_owned())
+        .filter(|row| !row.is_empty())
+        .collect();
     let screen_tail = &screen[screen.len().saturating_sub(flood_file.last_lines.len())..];
     let screen_ok = screen_tail == flood_file.last_lines.as_slice();
     let marker_in_snapshot = snapshot
         .windows(END_MARKER.len())
         .any(|window| window == END_MARKER.as_bytes());
     println!(
-        "attach to {} bytes of history: {:?} ms (first one cold), snapshot {} bytes; its last rows (escapes stripped):",
+        "attach to {} bytes of history: {:?} ms (first one cold), snapshot {} bytes; the attached screen's last rows (the snapshot fed into session::screen::Screen):",
         flood_file.pty_bytes,
         attach_times
             .iter()
