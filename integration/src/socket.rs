@@ -58,6 +58,9 @@ pub struct StreamState {
     /// What a terminal showing this stream shows: reset to each snapshot,
     /// fed each new byte (not kept by `count_only` sockets).
     pub screen: ViewerScreen,
+    /// Stream bytes that snapshots after the stream's start stood for: how
+    /// far each moved the cursor forward (a resynced viewer skipped them).
+    pub snapshot_skipped: u64,
 }
 
 /// A viewer's terminal, as the browser's xterm.js would hold it: the
@@ -148,6 +151,8 @@ impl StreamState {
         self.snapshots += 1;
         if self.start.is_none() {
             self.start = Some(snapshot.offset);
+        } else {
+            self.snapshot_skipped += snapshot.offset.saturating_sub(self.cursor.offset());
         }
         self.cursor = StreamCursor::at(snapshot.offset);
         self.bytes.extend_from_slice(snapshot.data);
