@@ -12,13 +12,11 @@
 //! `cargo bench -p flotilla-integration --bench relay`; `FLOTILLA_BENCH_MB`
 //! sets the file size (default 50), `FLOTILLA_BENCH_ECHO` the samples (500).
 
-use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use flotilla_integration::{Stack, UiSocket, Workspace};
 use flotilla_protocol::SessionId;
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
 const RUNS: usize = 5;
@@ -56,33 +54,6 @@ fn make_data(path: &Path, megabytes: usize) -> anyhow::Result<Vec<u8>> {
         expected.push(byte);
     }
     Ok(expected)
-}
-
-/// Reads `cat FILE` straight from a PTY master; returns bytes and seconds.
-fn raw_pty(path: &Path) -> anyhow::Result<(usize, f64)> {
-    let pair = native_pty_system().openpty(PtySize {
-        rows: 40,
-        cols: 120,
-        pixel_width: 0,
-        pixel_height: 0,
-    })?;
-    let mut command = CommandBuilder::new("cat");
-    command.arg(path);
-    let start = Instant::now();
-    let mut child = pair.slave.spawn_command(command)?;
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader()?;
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0;
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) | Err(_) => break, // EIO after the child exits is end of output
-            Ok(n) => total += n,
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    child.wait()?;
-    Ok((total, elapsed))
 }
 
 fn write_profiles(dir: &Path, data: &Path) -> anyhow::Result<()> {
@@ -136,7 +107,10 @@ async fn run() -> anyhow::Result<()> {
     let mut relay_rates = Vec::new();
     for run in 1..=RUNS {
         let data = data.clone();
-        let (raw_bytes, raw_secs) = tokio::task::spawn_blocking(move || raw_pty(&data)).await??;
+        let (raw_bytes, raw_secs) = tokio::task::spawn_blocking(move || {
+            flotilla_integration::raw_pty_cat(&data, (120, 40))
+        })
+        .await??;
         anyhow::ensure!(
             raw_bytes == expected.len(),
             "raw PTY produced {raw_bytes} bytes, expected {}",

@@ -19,7 +19,6 @@
 //! `cargo bench -p flotilla-integration --bench terminal`;
 //! `TERMINAL_BENCH_QUICK=1` shrinks every size for a smoke run.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +28,6 @@ use flotilla_daemon::session::screen::Screen;
 use flotilla_integration::{LogTail, Stack, UiSocket, Workspace};
 use flotilla_protocol::{SessionId, TermSize};
 use futures_util::future::join_all;
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
 /// The last line of the flood file; its end is the offset every viewer must
@@ -146,34 +144,6 @@ fn make_flood(path: &Path, megabytes: usize) -> anyhow::Result<Flood> {
         pty_bytes: file.len() + newlines,
         last_lines: plains[plains.len() - 5..].to_vec(),
     })
-}
-
-/// Reads `cat FILE` straight from a local PTY master; returns bytes and
-/// seconds from spawn to end of output.
-fn raw_pty(path: &Path) -> anyhow::Result<(usize, f64)> {
-    let pair = native_pty_system().openpty(PtySize {
-        rows: ROWS,
-        cols: COLS,
-        pixel_width: 0,
-        pixel_height: 0,
-    })?;
-    let mut command = CommandBuilder::new("cat");
-    command.arg(path);
-    let start = Instant::now();
-    let mut child = pair.slave.spawn_command(command)?;
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader()?;
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0;
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) | Err(_) => break, // EIO after the child exits is end of output
-            Ok(n) => total += n,
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    child.wait()?;
-    Ok((total, elapsed))
 }
 
 /// Writes the three session scripts and their profiles.
@@ -646,7 +616,10 @@ async fn run() -> anyhow::Result<()> {
     let single = std::slice::from_ref(&viewer);
     for run in 1..=sizes.single_runs {
         let path = data.clone();
-        let (raw_bytes, raw_secs) = tokio::task::spawn_blocking(move || raw_pty(&path)).await??;
+        let (raw_bytes, raw_secs) = tokio::task::spawn_blocking(move || {
+            flotilla_integration::raw_pty_cat(&path, (COLS, ROWS))
+        })
+        .await??;
         anyhow::ensure!(
             raw_bytes == flood_file.pty_bytes,
             "raw PTY produced {raw_bytes} bytes, expected {}",

@@ -66,3 +66,38 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The baseline of the throughput benchmarks: runs `cat path` in a local PTY
+/// of `size` (columns, rows) and reads its master in this process, without
+/// hub or daemon. Returns the bytes read and the seconds from spawn to end of
+/// output.
+pub fn raw_pty_cat(
+    path: &std::path::Path,
+    (cols, rows): (u16, u16),
+) -> anyhow::Result<(usize, f64)> {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    let pair = native_pty_system().openpty(PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    })?;
+    let mut command = CommandBuilder::new("cat");
+    command.arg(path);
+    let start = std::time::Instant::now();
+    let mut child = pair.slave.spawn_command(command)?;
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader()?;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) | Err(_) => break, // EIO after the child exits is end of output
+            Ok(n) => total += n,
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    child.wait()?;
+    Ok((total, elapsed))
+}

@@ -287,15 +287,11 @@ impl Screen {
         if !mode.contains(TermMode::ALT_SCREEN) {
             let history = scrollback(grid, scrollback_budget);
             if !history.is_empty() {
-                for row in &history {
-                    write_row(&mut out, &mut pen, row, cols, false);
-                    // A scroll fills the new row with the pen's background.
-                    reset_pen(&mut out, &mut pen);
-                    out.push_str("\r\n");
+                for row in history.iter().rev() {
+                    out.push_str(row);
                 }
                 // Scroll every history row off the screen, so it lands in
                 // the viewer's scrollback exactly once.
-                reset_pen(&mut out, &mut pen);
                 for _ in 1..rows {
                     out.push('\n');
                 }
@@ -394,24 +390,26 @@ impl Screen {
     }
 }
 
-/// The most recent history rows whose rendering fits `budget` bytes, oldest
-/// first.
-fn scrollback(grid: &alacritty_terminal::Grid<Cell>, budget: usize) -> Vec<&Row<Cell>> {
+/// The most recent history rows, newest first, each rendered from the
+/// default pen back to it and ended by a newline, as many as fit `budget`
+/// bytes. Rendered once: what is measured is what is sent.
+fn scrollback(grid: &alacritty_terminal::Grid<Cell>, budget: usize) -> Vec<String> {
     let mut rows = Vec::new();
     let mut spent = 0;
     let cols = grid.columns();
     for back in 1..=grid.history_size() as i32 {
-        let row = &grid[Line(-back)];
         let mut pen = Pen::default();
         let mut text = String::new();
-        write_row(&mut text, &mut pen, row, cols, false);
-        spent += text.len() + 2;
+        write_row(&mut text, &mut pen, &grid[Line(-back)], cols, false);
+        // A scroll fills the new row with the pen's background.
+        reset_pen(&mut text, &mut pen);
+        text.push_str("\r\n");
+        spent += text.len();
         if spent > budget {
             break;
         }
-        rows.push(row);
+        rows.push(text);
     }
-    rows.reverse();
     rows
 }
 

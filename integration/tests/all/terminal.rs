@@ -245,6 +245,9 @@ async fn the_daemon_answers_terminal_queries_once_with_or_without_viewers() {
             "answered more than once: {answer}"
         );
     }
+    // The second viewer's snapshot went to it alone.
+    assert_eq!(watcher.snapshots(session), 1);
+    assert_eq!(second.snapshots(session), 1);
 }
 
 async fn resize(viewer: &UiSocket, session: SessionId, cols: u16, rows: u16) {
