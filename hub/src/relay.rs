@@ -203,6 +203,9 @@ pub struct SessionRelay {
     snapshot: watch::Sender<Option<Arc<Snapshot>>>,
     /// Who drives the PTY's size; see [`crate::terminal`].
     pub sizes: Mutex<crate::sizes::Sizes>,
+    /// When the daemon was last asked for a snapshot that has not come
+    /// yet, so viewers needing one at the same time ask once.
+    snapshot_asked: Mutex<Option<std::time::Instant>>,
 }
 
 impl SessionRelay {
@@ -215,6 +218,7 @@ impl SessionRelay {
             ended: AtomicBool::new(false),
             snapshot: watch::Sender::new(None),
             sizes: Mutex::new(crate::sizes::Sizes::default()),
+            snapshot_asked: Mutex::new(None),
         }
     }
 
@@ -224,7 +228,28 @@ impl SessionRelay {
     /// and the snapshot was rendered before it.
     pub fn set_snapshot(&self, snapshot: Snapshot) {
         lock(&self.sizes).size.get_or_insert(snapshot.size);
+        *lock(&self.snapshot_asked) = None;
         self.snapshot.send_replace(Some(Arc::new(snapshot)));
+    }
+
+    /// Forgets a claimed request that could not be sent.
+    pub fn forget_snapshot_request(&self) {
+        *lock(&self.snapshot_asked) = None;
+    }
+
+    /// Whether the caller should ask the daemon for a snapshot: true unless
+    /// a request made less than `patience` ago is still unanswered (then
+    /// the caller waits for that one). A true answer counts as the request.
+    pub fn claim_snapshot_request(&self, patience: std::time::Duration) -> bool {
+        let mut asked = lock(&self.snapshot_asked);
+        let now = std::time::Instant::now();
+        match *asked {
+            Some(at) if now.duration_since(at) < patience => false,
+            _ => {
+                *asked = Some(now);
+                true
+            }
+        }
     }
 
     /// The latest snapshot, if any.

@@ -59,6 +59,12 @@ pub const RESYNC_BYTES: u64 = 768 * 1024;
 /// recent output instead (a daemon that is away cannot render one).
 const SNAPSHOT_WAIT: Duration = Duration::from_secs(3);
 
+/// A snapshot this close to the newest output is good enough for a viewer
+/// that needs one: it is sent, and the rest follows from the relay. So the
+/// viewers that resync at about the same moment share one snapshot instead
+/// of each asking the daemon to render its own.
+pub const FRESH_SNAPSHOT_BYTES: u64 = RESYNC_BYTES / 3;
+
 /// The viewer tasks of every browser socket, so detach and disconnect can
 /// stop them and acknowledgements reach them.
 #[derive(Default)]
@@ -647,43 +653,55 @@ impl Viewer {
         }
     }
 
-    /// Sends a snapshot newer than everything the relay held when asked
-    /// (or an ended session's final one); returns its offset. Without one
-    /// in time (the daemon is away) the recent output is replayed instead.
+    /// Sends a snapshot that is recent ([`FRESH_SNAPSHOT_BYTES`] from the
+    /// newest output, or newer than everything the relay held when asked;
+    /// an ended session's final one) and returns its offset. The daemon is
+    /// asked for one only when none is recent and no request of another
+    /// viewer is already on its way. Without one in time (the daemon is
+    /// away) the recent output is replayed instead.
     async fn snapshot(&mut self) -> Result<u64, Gone> {
         let wanted_from = self.relay.range().1;
         let relay = self.relay.clone();
         let usable = move |snapshot: &Option<Arc<Snapshot>>| {
-            snapshot
-                .as_ref()
-                .is_some_and(|snapshot| relay.is_ended() || snapshot.offset >= wanted_from)
+            snapshot.as_ref().is_some_and(|snapshot| {
+                let (start, end) = relay.range();
+                // A recent one only at the size in force: output after a
+                // resize was written for the new size.
+                let current_size = lock(&relay.sizes).size == Some(snapshot.size);
+                relay.is_ended()
+                    || snapshot.offset >= wanted_from
+                    || (current_size
+                        && snapshot.offset >= start
+                        && end.saturating_sub(snapshot.offset) <= FRESH_SNAPSHOT_BYTES)
+            })
         };
         let mut snapshots = self.relay.subscribe_snapshots();
-        let found = if usable(&snapshots.borrow_and_update()) {
-            self.relay.snapshot()
-        } else {
-            let requested = if self.relay.is_ended() {
-                Err(())
-            } else {
-                terminal::request_snapshot(&self.app, &self.relay).map_err(|error| {
-                    tracing::debug!(?error, "no snapshot: replaying recent output");
-                })
-            };
-            match requested {
-                Ok(()) => tokio::select! {
-                    found = tokio::time::timeout(SNAPSHOT_WAIT, snapshots.wait_for(usable)) => {
-                        match found {
-                            Ok(Ok(snapshot)) => snapshot.clone(),
-                            Ok(Err(_)) => return Err(Gone),
-                            Err(_) => {
-                                tracing::warn!(session_id = %self.relay.session_id, "the daemon sent no snapshot in time; replaying recent output");
-                                None
-                            }
-                        }
+        let deadline = tokio::time::Instant::now() + SNAPSHOT_WAIT;
+        let found = loop {
+            let latest = snapshots.borrow_and_update().clone();
+            if usable(&latest) {
+                break latest;
+            }
+            if self.relay.is_ended() {
+                break None;
+            }
+            if self.relay.claim_snapshot_request(SNAPSHOT_WAIT)
+                && let Err(error) = terminal::request_snapshot(&self.app, &self.relay)
+            {
+                tracing::debug!(?error, "no snapshot: replaying recent output");
+                self.relay.forget_snapshot_request();
+                break None;
+            }
+            tokio::select! {
+                changed = tokio::time::timeout_at(deadline, snapshots.changed()) => match changed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Err(Gone),
+                    Err(_) => {
+                        tracing::warn!(session_id = %self.relay.session_id, "the daemon sent no snapshot in time; replaying recent output");
+                        break None;
                     }
-                    () = self.cancel.cancelled() => return Err(Gone),
                 },
-                Err(()) => None,
+                () = self.cancel.cancelled() => return Err(Gone),
             }
         };
         match found {

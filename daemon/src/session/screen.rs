@@ -12,11 +12,19 @@
 //! the scroll region, the window title, and the primary screen while the
 //! alternate one is shown (copied when the application switches).
 //!
+//! The primary screen's scrollback is kept here ([`History`]), not in the
+//! terminal's grid: the grid allocates history a thousand full-width rows
+//! at a time (about 1.9 MB at 80 columns, on a session's first scroll),
+//! while a row kept here holds only its cells up to the last written one.
+//! The grid is given no history, and each row it is about to scroll off the
+//! top is copied here first (see [`Tracked`]).
+//!
 //! Synchronized updates (mode 2026) are not buffered: the model applies
 //! every byte as it arrives, so its state always matches the offset it has
 //! consumed, and a snapshot taken mid-update is completed by the bytes that
 //! follow it.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +41,7 @@ use alacritty_terminal::vte::ansi::{
     TabulationClearMode,
 };
 use flotilla_protocol::TermSize;
+use unicode_width::UnicodeWidthChar;
 
 /// Scrollback lines kept per session unless configured otherwise.
 pub const DEFAULT_SCROLLBACK_LINES: usize = 10_000;
@@ -87,6 +96,45 @@ struct Extra {
     /// The primary screen's visible rows and cursor, copied when the
     /// program switched to the alternate screen.
     primary: Option<SavedPrimary>,
+    /// The primary screen's scrollback.
+    history: History,
+}
+
+/// Rows scrolled off the top of the primary screen, oldest first, each
+/// trimmed after its last cell that is not blank.
+#[derive(Default)]
+struct History {
+    rows: VecDeque<Box<[Cell]>>,
+    max: usize,
+}
+
+impl History {
+    fn new(max: usize) -> Self {
+        History {
+            rows: VecDeque::new(),
+            max,
+        }
+    }
+
+    fn push(&mut self, row: &Row<Cell>) {
+        if self.max == 0 {
+            return;
+        }
+        let cells = &row[..];
+        let end = cells
+            .iter()
+            .rposition(|cell| !is_plain_space(cell))
+            .map_or(0, |last| last + 1);
+        if self.rows.len() >= self.max {
+            self.rows.pop_front();
+        }
+        self.rows.push_back(cells[..end].into());
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.rows.shrink_to_fit();
+    }
 }
 
 struct SavedPrimary {
@@ -144,14 +192,18 @@ impl Screen {
     /// history (allocated as they fill).
     pub fn new(size: TermSize, scrollback_lines: usize) -> Self {
         let events = Arc::new(Mutex::new(Vec::new()));
+        // The grid keeps no history: [`History`] does.
         let config = Config {
-            scrolling_history: scrollback_lines,
+            scrolling_history: 0,
             ..Config::default()
         };
         Screen {
             term: Term::new(config, &Size(size), Listener(events.clone())),
             parser: Processor::new(),
-            extra: Extra::default(),
+            extra: Extra {
+                history: History::new(scrollback_lines),
+                ..Extra::default()
+            },
             events,
             xtversion: XtVersion::default(),
         }
@@ -209,12 +261,41 @@ impl Screen {
         }
     }
 
-    /// Resizes the model, as the PTY was.
+    /// Resizes the model, as the PTY was. Rows pushed off the top of the
+    /// primary screen (fewer rows, or narrower rows rewrapped) go to the
+    /// history; rows already there keep their width.
     pub fn resize(&mut self, size: TermSize) {
-        self.term.resize(Size(size));
+        let (rows, cols) = (usize::from(size.rows.max(1)), usize::from(size.cols.max(1)));
+        let primary = !self.term.mode().contains(TermMode::ALT_SCREEN);
+        if primary {
+            // The grid scrolls up to keep the cursor on the screen.
+            let grid = self.term.grid();
+            let pushed = (grid.cursor.point.line.0 as usize + 1).saturating_sub(rows);
+            for row in 0..pushed.min(grid.screen_lines()) {
+                self.extra.history.push(&grid[Line(row as i32)]);
+            }
+        }
+        let old_cols = self.term.columns();
+        if primary && cols < old_cols {
+            // Rewrapping narrower rows moves the top ones into the grid's
+            // history (without its allocation ahead): lent it for the
+            // resize and moved here.
+            self.term.resize(Size(TermSize {
+                cols: u16::try_from(old_cols).unwrap_or(u16::MAX),
+                rows: size.rows,
+            }));
+            self.term.grid_mut().update_history(self.extra.history.max);
+            self.term.resize(Size(size));
+            let grid = self.term.grid();
+            for back in (1..=grid.history_size() as i32).rev() {
+                self.extra.history.push(&grid[Line(-back)]);
+            }
+            self.term.grid_mut().update_history(0);
+        } else {
+            self.term.resize(Size(size));
+        }
         self.extra.scroll_region = None;
         if let Some(primary) = &mut self.extra.primary {
-            let (rows, cols) = (usize::from(size.rows.max(1)), usize::from(size.cols.max(1)));
             primary.rows.truncate(rows);
             for row in &mut primary.rows {
                 if row.len() != cols {
@@ -250,17 +331,17 @@ impl Screen {
     pub fn text(&self) -> Vec<String> {
         let grid = self.term.grid();
         (0..grid.screen_lines())
-            .map(|row| row_text(&grid[Line(row as i32)]))
+            .map(|row| row_text(&grid[Line(row as i32)][..]))
             .collect()
     }
 
     /// The history rows as text, oldest first.
     pub fn scrollback_text(&self) -> Vec<String> {
-        let grid = self.term.grid();
-        let history = grid.history_size() as i32;
-        (1..=history)
-            .rev()
-            .map(|back| row_text(&grid[Line(-back)]))
+        self.extra
+            .history
+            .rows
+            .iter()
+            .map(|row| row_text(row))
             .collect()
     }
 
@@ -281,20 +362,17 @@ impl Screen {
         let mode = *self.term.mode();
         let (rows, cols) = (grid.screen_lines(), grid.columns());
         out.push_str("\x1b[0m");
-        // History exists only for the primary screen; while the alternate
-        // one is shown it is kept by the model but not sent (the copy of
-        // the primary screen holds only its visible rows).
-        if !mode.contains(TermMode::ALT_SCREEN) {
-            let history = scrollback(grid, scrollback_budget);
-            if !history.is_empty() {
-                for row in history.iter().rev() {
-                    out.push_str(row);
-                }
-                // Scroll every history row off the screen, so it lands in
-                // the viewer's scrollback exactly once.
-                for _ in 1..rows {
-                    out.push('\n');
-                }
+        // The history is the primary screen's, so it is written first,
+        // before the alternate screen is entered.
+        let history = scrollback(&self.extra.history, scrollback_budget);
+        if !history.is_empty() {
+            for row in history.iter().rev() {
+                out.push_str(row);
+            }
+            // Scroll every history row off the screen, so it lands in the
+            // viewer's scrollback exactly once.
+            for _ in 1..rows {
+                out.push('\n');
             }
         }
         if let (true, Some(primary)) = (mode.contains(TermMode::ALT_SCREEN), &self.extra.primary) {
@@ -393,14 +471,13 @@ impl Screen {
 /// The most recent history rows, newest first, each rendered from the
 /// default pen back to it and ended by a newline, as many as fit `budget`
 /// bytes. Rendered once: what is measured is what is sent.
-fn scrollback(grid: &alacritty_terminal::Grid<Cell>, budget: usize) -> Vec<String> {
+fn scrollback(history: &History, budget: usize) -> Vec<String> {
     let mut rows = Vec::new();
     let mut spent = 0;
-    let cols = grid.columns();
-    for back in 1..=grid.history_size() as i32 {
+    for row in history.rows.iter().rev() {
         let mut pen = Pen::default();
         let mut text = String::new();
-        write_row(&mut text, &mut pen, &grid[Line(-back)], cols, false);
+        write_row(&mut text, &mut pen, row, row.len(), false);
         // A scroll fills the new row with the pen's background.
         reset_pen(&mut text, &mut pen);
         text.push_str("\r\n");
@@ -434,7 +511,7 @@ fn write_rows<'a>(
         if !wrapped_into {
             cup(out, index, 0);
         }
-        write_row(out, pen, row, cols, wraps);
+        write_row(out, pen, &row[..], cols, wraps);
         wrapped_into = wraps;
     }
 }
@@ -446,17 +523,16 @@ fn wraps(row: &Row<Cell>, cols: usize) -> bool {
 
 /// Writes one row's cells; trailing default cells are left out unless the
 /// row must be written to its end (`full`).
-fn write_row(out: &mut String, pen: &mut Pen, row: &Row<Cell>, cols: usize, full: bool) {
+fn write_row(out: &mut String, pen: &mut Pen, row: &[Cell], cols: usize, full: bool) {
     let cols = cols.min(row.len());
     let end = if full {
         cols
     } else {
         (0..cols)
-            .rposition(|col| !is_blank(&row[Column(col)]))
+            .rposition(|col| !is_blank(&row[col]))
             .map_or(0, |last| last + 1)
     };
-    for col in 0..end {
-        let cell = &row[Column(col)];
+    for cell in &row[..end] {
         if cell
             .flags
             .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
@@ -477,14 +553,23 @@ fn write_cell_text(out: &mut String, cell: &Cell) {
     }
 }
 
+/// [`is_blank`] from the fields alone, for the rows every scroll copies.
+fn is_plain_space(cell: &Cell) -> bool {
+    cell.c == ' '
+        && cell.extra.is_none()
+        && cell.fg == Color::Named(NamedColor::Foreground)
+        && cell.bg == Color::Named(NamedColor::Background)
+        && (cell.flags & STYLE_FLAGS).is_empty()
+}
+
 /// A cell a reset terminal already holds: nothing to write.
 fn is_blank(cell: &Cell) -> bool {
     cell.c == ' ' && cell.zerowidth().is_none() && Pen::of(cell) == Pen::default()
 }
 
-fn row_text(row: &Row<Cell>) -> String {
+fn row_text(row: &[Cell]) -> String {
     let mut text = String::new();
-    for cell in row.into_iter() {
+    for cell in row {
         if cell
             .flags
             .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
@@ -741,6 +826,34 @@ impl Tracked<'_> {
     fn alternate_shown(&self) -> bool {
         self.term.mode().contains(TermMode::ALT_SCREEN)
     }
+
+    /// The scroll region's top (inclusive) and bottom (exclusive) rows.
+    fn region(&self) -> (usize, usize) {
+        self.extra
+            .scroll_region
+            .unwrap_or((0, self.term.screen_lines()))
+    }
+
+    /// Copies the top `count` rows of the primary screen to the history,
+    /// as the terminal is about to scroll them off (the alternate screen
+    /// keeps no history). Only a region that starts at the top scrolls
+    /// rows into history, as in the terminal.
+    fn scrolling_off(&mut self, count: usize) {
+        let (top, bottom) = self.region();
+        if top != 0 || self.alternate_shown() {
+            return;
+        }
+        let grid = self.term.grid();
+        for row in 0..count.min(bottom) {
+            self.extra.history.push(&grid[Line(row as i32)]);
+        }
+    }
+
+    /// Whether a line feed now scrolls the region (the cursor is on its
+    /// last row).
+    fn at_region_bottom(&self) -> bool {
+        self.term.grid().cursor.point.line.0 as usize + 1 == self.region().1
+    }
 }
 
 /// Forwards handler methods to the terminal unchanged.
@@ -763,7 +876,96 @@ impl Handler for Tracked<'_> {
 
     fn reset_state(&mut self) {
         self.term.reset_state();
-        *self.extra = Extra::default();
+        let max = self.extra.history.max;
+        *self.extra = Extra {
+            history: History::new(max),
+            ..Extra::default()
+        };
+    }
+
+    fn input(&mut self, c: char) {
+        let grid = self.term.grid();
+        let cursor = &grid.cursor;
+        // Most characters land before the last column: no wrap to check.
+        if !cursor.input_needs_wrap && cursor.point.column.0 + 1 < grid.columns() {
+            self.term.input(c);
+            return;
+        }
+        let width = c.width();
+        let wraps_now = cursor.input_needs_wrap && width.is_some_and(|width| width > 0);
+        let wide_at_end = !wraps_now && width == Some(2);
+        if (wraps_now || wide_at_end)
+            && self.term.mode().contains(TermMode::LINE_WRAP)
+            && self.at_region_bottom()
+        {
+            // The wrap marks the cursor's row before scrolling it.
+            self.term
+                .grid_mut()
+                .cursor_cell()
+                .flags
+                .insert(Flags::WRAPLINE);
+            self.scrolling_off(1);
+        }
+        self.term.input(c);
+    }
+
+    fn linefeed(&mut self) {
+        if self.at_region_bottom() {
+            self.scrolling_off(1);
+        }
+        self.term.linefeed();
+    }
+
+    fn newline(&mut self) {
+        if self.at_region_bottom() {
+            self.scrolling_off(1);
+        }
+        self.term.newline();
+    }
+
+    fn scroll_up(&mut self, count: usize) {
+        self.scrolling_off(count);
+        self.term.scroll_up(count);
+    }
+
+    fn delete_lines(&mut self, count: usize) {
+        // Deleting lines at the top row scrolls the region from there.
+        let origin = self.term.grid().cursor.point.line.0 as usize;
+        let count = count.min(self.term.screen_lines() - origin);
+        if origin == 0 && count > 0 {
+            self.scrolling_off(count);
+        }
+        self.term.delete_lines(count);
+    }
+
+    fn clear_screen(&mut self, mode: ClearMode) {
+        match mode {
+            // Clearing the primary screen scrolls it up to its last
+            // written row.
+            ClearMode::All if !self.alternate_shown() => {
+                let grid = self.term.grid();
+                let written = (0..grid.screen_lines())
+                    .rposition(|row| {
+                        grid[Line(row as i32)][..]
+                            .iter()
+                            .any(|cell| !alacritty_terminal::grid::GridCell::is_empty(cell))
+                    })
+                    .map_or(0, |last| last + 1);
+                // As the terminal does: an empty screen with no history
+                // yet still scrolls one (blank) row.
+                let written = if written == 0 && self.extra.history.rows.is_empty() {
+                    1
+                } else {
+                    written
+                };
+                for row in 0..written {
+                    self.extra.history.push(&grid[Line(row as i32)]);
+                }
+            }
+            ClearMode::Saved => self.extra.history.clear(),
+            _ => {}
+        }
+        self.term.clear_screen(mode);
     }
 
     fn set_private_mode(&mut self, mode: PrivateMode) {
@@ -794,7 +996,6 @@ impl Handler for Tracked<'_> {
     forward! {
         fn set_cursor_style(&mut self, style: Option<CursorStyle>);
         fn set_cursor_shape(&mut self, shape: CursorShape);
-        fn input(&mut self, c: char);
         fn goto(&mut self, line: i32, col: usize);
         fn goto_line(&mut self, line: i32);
         fn goto_col(&mut self, col: usize);
@@ -810,15 +1011,11 @@ impl Handler for Tracked<'_> {
         fn put_tab(&mut self, count: u16);
         fn backspace(&mut self);
         fn carriage_return(&mut self);
-        fn linefeed(&mut self);
         fn bell(&mut self);
         fn substitute(&mut self);
-        fn newline(&mut self);
         fn set_horizontal_tabstop(&mut self);
-        fn scroll_up(&mut self, count: usize);
         fn scroll_down(&mut self, count: usize);
         fn insert_blank_lines(&mut self, count: usize);
-        fn delete_lines(&mut self, count: usize);
         fn erase_chars(&mut self, count: usize);
         fn delete_chars(&mut self, count: usize);
         fn move_backward_tabs(&mut self, count: u16);
@@ -826,7 +1023,6 @@ impl Handler for Tracked<'_> {
         fn save_cursor_position(&mut self);
         fn restore_cursor_position(&mut self);
         fn clear_line(&mut self, mode: LineClearMode);
-        fn clear_screen(&mut self, mode: ClearMode);
         fn clear_tabs(&mut self, mode: TabulationClearMode);
         fn set_tabs(&mut self, interval: u16);
         fn reverse_index(&mut self);

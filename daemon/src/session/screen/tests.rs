@@ -322,3 +322,186 @@ fn a_snapshot_stays_within_its_budget_however_long_the_history() {
     b.feed(&snapshot);
     compare(&screen, &b).unwrap();
 }
+
+/// The terminal as it keeps history itself, for [`History`] to be
+/// compared with.
+fn reference(size: TermSize) -> (Term<Listener>, Processor<NoSync>) {
+    let config = Config {
+        scrolling_history: DEFAULT_SCROLLBACK_LINES,
+        ..Config::default()
+    };
+    let term = Term::new(config, &Size(size), Listener(Arc::default()));
+    (term, Processor::new())
+}
+
+/// The history rows of the terminal's own grid, trimmed as [`History`]
+/// keeps them.
+fn reference_history(term: &Term<Listener>) -> Vec<Vec<Cell>> {
+    let grid = term.grid();
+    (1..=grid.history_size() as i32)
+        .rev()
+        .map(|back| {
+            let cells = &grid[Line(-back)][..];
+            let end = cells
+                .iter()
+                .rposition(|cell| !is_plain_space(cell))
+                .map_or(0, |last| last + 1);
+            cells[..end].to_vec()
+        })
+        .collect()
+}
+
+fn same_cell(a: &Cell, b: &Cell) -> bool {
+    a.c == b.c
+        && a.fg == b.fg
+        && a.bg == b.bg
+        && a.flags == b.flags
+        && a.zerowidth() == b.zerowidth()
+        && a.underline_color() == b.underline_color()
+}
+
+/// Streams that scroll rows off the top in every way the terminal does.
+fn scrolling() -> Vec<(&'static str, Vec<u8>)> {
+    let mut lines = Vec::new();
+    for i in 0..40 {
+        lines.extend_from_slice(format!("\x1b[3{}mrow {i}\x1b[0m\r\n", i % 8).as_bytes());
+    }
+    let with = |tail: &[u8]| {
+        let mut stream = lines.clone();
+        stream.extend_from_slice(tail);
+        stream
+    };
+    vec![
+        ("line feeds", lines.clone()),
+        ("scroll up (CSI S)", with(b"\x1b[5S")),
+        ("scroll up more than the screen", with(b"\x1b[50S")),
+        ("delete lines at the top", with(b"\x1b[H\x1b[3M")),
+        ("delete lines below the top", with(b"\x1b[4H\x1b[3M")),
+        ("clear the screen", with(b"\x1b[2J")),
+        ("clear the scrollback", with(b"\x1b[3Jafter\r\n")),
+        ("reset", with(b"\x1bcafter\r\n")),
+        (
+            "a region from the top",
+            with(b"\x1b[1;10r\x1b[10H\n\n\nx\x1b[2S"),
+        ),
+        (
+            "a region below the top",
+            with(b"\x1b[5;10r\x1b[10H\n\n\n\x1b[2S"),
+        ),
+        ("index and next line", with(b"\x1b[24H\x1bD\x1bE")),
+        (
+            "wrapping at the bottom",
+            with(format!("\x1b[24H{}", "w".repeat(200)).as_bytes()),
+        ),
+        (
+            "a wide character at the margin at the bottom",
+            with(format!("\x1b[24H{}日本", "n".repeat(79)).as_bytes()),
+        ),
+        (
+            "the alternate screen keeps none",
+            with(b"\x1b[?1049h\x1b[24H\n\n\n\x1b[5S\x1b[?1049l\n"),
+        ),
+        (
+            "no wrapping",
+            with(format!("\x1b[?7l\x1b[24H{}", "z".repeat(200)).as_bytes()),
+        ),
+    ]
+}
+
+#[test]
+fn the_history_is_what_the_terminal_itself_would_keep() {
+    let mut streams = scrolling();
+    streams.extend(synthetic());
+    let corpus = corpus();
+    let streams = streams
+        .iter()
+        .map(|(name, stream)| (name.to_string(), stream.as_slice()))
+        .chain(
+            corpus
+                .iter()
+                .map(|(name, stream)| (name.clone(), stream.as_slice())),
+        );
+    for (name, stream) in streams {
+        let mut screen = Screen::new(SIZE, DEFAULT_SCROLLBACK_LINES);
+        screen.feed(stream);
+        let (mut term, mut parser) = reference(SIZE);
+        parser.advance(&mut term, stream);
+        // The terminal shows only the screen in use's history.
+        if term.mode().contains(TermMode::ALT_SCREEN) {
+            screen.feed(b"\x1b[?1049l");
+            parser.advance(&mut term, b"\x1b[?1049l");
+        }
+        let expected = reference_history(&term);
+        let kept: Vec<&[Cell]> = screen
+            .extra
+            .history
+            .rows
+            .iter()
+            .map(|row| &row[..])
+            .collect();
+        assert_eq!(kept.len(), expected.len(), "{name}: history rows");
+        for (index, (ours, theirs)) in kept.iter().zip(&expected).enumerate() {
+            let same =
+                ours.len() == theirs.len() && ours.iter().zip(theirs).all(|(a, b)| same_cell(a, b));
+            assert!(
+                same,
+                "{name}: history row {index}: {:?} vs {:?}",
+                row_text(ours),
+                row_text(theirs)
+            );
+        }
+        assert_eq!(screen.text(), term_text(&term), "{name}: the screen");
+    }
+}
+
+fn term_text(term: &Term<Listener>) -> Vec<String> {
+    let grid = term.grid();
+    (0..grid.screen_lines())
+        .map(|row| row_text(&grid[Line(row as i32)][..]))
+        .collect()
+}
+
+#[test]
+fn rows_a_resize_pushes_off_the_screen_go_to_the_history() {
+    let mut stream = Vec::new();
+    for i in 0..23 {
+        stream.extend_from_slice(format!("{i:02} {}\r\n", "r".repeat(60)).as_bytes());
+    }
+    stream.extend_from_slice(b"prompt$ ");
+    let smaller = TermSize { cols: 40, rows: 10 };
+    let mut screen = Screen::new(SIZE, DEFAULT_SCROLLBACK_LINES);
+    screen.feed(&stream);
+    screen.resize(smaller);
+    let (mut term, mut parser) = reference(SIZE);
+    parser.advance(&mut term, &stream);
+    term.resize(Size(smaller));
+    // Every character is still there, in order, history then screen.
+    let squeeze = |rows: Vec<String>| rows.concat().replace(' ', "");
+    let ours = squeeze([screen.scrollback_text(), screen.text()].concat());
+    let history: Vec<String> = reference_history(&term)
+        .iter()
+        .map(|row| row_text(row))
+        .collect();
+    let theirs = squeeze([history, term_text(&term)].concat());
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.starts_with("00") && ours.ends_with("prompt$"),
+        "{ours}"
+    );
+    assert_eq!(screen.size(), smaller);
+}
+
+#[test]
+fn an_idle_session_allocates_no_history_ahead() {
+    // The terminal's own grid allocates a thousand full rows on the first
+    // scroll; this history holds only what scrolled off, trimmed.
+    let mut screen = Screen::new(SIZE, DEFAULT_SCROLLBACK_LINES);
+    for i in 0..48 {
+        screen.feed(format!("line {i}\r\n").as_bytes());
+    }
+    assert_eq!(screen.term.grid().history_size(), 0);
+    let rows = &screen.extra.history.rows;
+    assert_eq!(rows.len(), 25);
+    let cells: usize = rows.iter().map(|row| row.len()).sum();
+    assert!(cells <= 25 * 7, "{cells} cells kept");
+}
