@@ -1053,6 +1053,49 @@ async function main() {
     await steady.close();
   });
 
+  await scenario('vim, less and htop look the same on a page that attaches while they run, and after they quit', async () => {
+    const id = await spawnShell();
+    await openSession(page, id);
+    await page.bringToFront();
+    const file = `/tmp/flotilla-e2e-${randomBytes(4).toString('hex')}.txt`;
+    // Wide (日本) and combining (é) characters and a tab, typed as printf escapes.
+    await typeInTerminal(page, `for i in $(seq 1 300); do printf 'line %d: wide \\xe6\\x97\\xa5\\xe6\\x9c\\xac, combining e\\xcc\\x81, tab\\there\\n' $i; done > ${file}; clear`);
+    const programs = [
+      // Line numbers (coloured), two windows side by side, a status line per window.
+      { name: 'vim', start: `vim -N -u NONE -c 'set number' -c 'vsplit' -c 'normal 40G' ${file}`, shows: /^\s*40 line 40/, quit: [':qa'] },
+      { name: 'less', start: `less -N ${file}`, shows: /^\s*1 line 1:/, quit: ['q'] },
+      // A refresh every 60 s, so the screen holds still while it is compared.
+      { name: 'htop', start: 'htop -d 600', shows: /PID/, quit: ['q'] },
+    ];
+    for (const program of programs) {
+      await typeInTerminal(page, program.start);
+      await waitUntil(`${program.name} on the page`, async () => {
+        const screen = (await terminalScreen(page, id)) ?? [];
+        const info = await terminalInfo(page, id);
+        return info?.buffer === 'alternate' && screen.some((l) => program.shows.test(l)) ? true : { pending: `${info?.buffer}: ${short(screen.slice(0, 4))}` };
+      });
+      const fresh = await newPage(context, `fresh-${program.name}`);
+      await openSession(fresh, id);
+      await waitUntil(`a fresh page to show the same ${program.name} screen`, () => sameScreen(page, fresh, id));
+      const info = await terminalInfo(fresh, id);
+      if (info.buffer !== 'alternate') throw new Error(`the fresh page shows the ${info.buffer} buffer under ${program.name}`);
+      if (info.stream.snapshots < 1) throw new Error(`the fresh page got no snapshot: ${short(info.stream)}`);
+      await page.bringToFront();
+      for (const keys of program.quit) {
+        if (keys.length === 1) await page.keyboard.press(keys);
+        else await typeInTerminal(page, keys);
+      }
+      // Back on the shell: the primary screen, as it was before the program, on both pages.
+      await waitUntil(`the shell after ${program.name} on both pages`, async () => {
+        const [a, b] = [await terminalInfo(page, id), await terminalInfo(fresh, id)];
+        if (a?.buffer !== 'normal' || b?.buffer !== 'normal') return { pending: `buffers ${a?.buffer} / ${b?.buffer}` };
+        return sameScreen(page, fresh, id);
+      });
+      await fresh.close();
+    }
+    await typeInTerminal(page, `rm -f ${file}`);
+  });
+
   await scenario('terminal queries are answered once, by the daemon; the browsers send no reply', async () => {
     const id = await spawnShell();
     const other = await newPage(context, 'queries-tab2');

@@ -117,24 +117,39 @@ impl History {
     }
 
     fn push(&mut self, row: &Row<Cell>) {
+        let end = trimmed_len(&row[..]);
+        self.keep(row[..][..end].into());
+    }
+
+    /// Like [`Self::push`] for a row the terminal resets right after (a
+    /// row scrolled off the top): its cells are moved, not cloned.
+    fn take(&mut self, row: &mut Row<Cell>) {
+        let end = trimmed_len(&row[..]);
+        self.keep(row[..][..end].iter_mut().map(std::mem::take).collect());
+    }
+
+    fn keep(&mut self, cells: Box<[Cell]>) {
         if self.max == 0 {
             return;
         }
-        let cells = &row[..];
-        let end = cells
-            .iter()
-            .rposition(|cell| !is_plain_space(cell))
-            .map_or(0, |last| last + 1);
         if self.rows.len() >= self.max {
             self.rows.pop_front();
         }
-        self.rows.push_back(cells[..end].into());
+        self.rows.push_back(cells);
     }
 
     fn clear(&mut self) {
         self.rows.clear();
         self.rows.shrink_to_fit();
     }
+}
+
+/// A row's length up to its last cell that is not a plain space.
+fn trimmed_len(cells: &[Cell]) -> usize {
+    cells
+        .iter()
+        .rposition(|cell| !is_plain_space(cell))
+        .map_or(0, |last| last + 1)
 }
 
 struct SavedPrimary {
@@ -269,10 +284,10 @@ impl Screen {
         let primary = !self.term.mode().contains(TermMode::ALT_SCREEN);
         if primary {
             // The grid scrolls up to keep the cursor on the screen.
-            let grid = self.term.grid();
+            let grid = self.term.grid_mut();
             let pushed = (grid.cursor.point.line.0 as usize + 1).saturating_sub(rows);
             for row in 0..pushed.min(grid.screen_lines()) {
-                self.extra.history.push(&grid[Line(row as i32)]);
+                self.extra.history.take(&mut grid[Line(row as i32)]);
             }
         }
         let old_cols = self.term.columns();
@@ -843,9 +858,9 @@ impl Tracked<'_> {
         if top != 0 || self.alternate_shown() {
             return;
         }
-        let grid = self.term.grid();
+        let grid = self.term.grid_mut();
         for row in 0..count.min(bottom) {
-            self.extra.history.push(&grid[Line(row as i32)]);
+            self.extra.history.take(&mut grid[Line(row as i32)]);
         }
     }
 
