@@ -1,9 +1,8 @@
 //! PTY sessions. Each session is an actor: one task owns the session's
-//! process (behind the [`pty::Pty`] trait), its output ring and its
-//! telemetry aggregate, and hands every output chunk, before reporting it,
-//! to the task of its screen model ([`model`], owning a [`screen::Screen`]:
-//! it answers the program's terminal queries and renders snapshots);
-//! callers hold a cheap-clone [`SessionHandle`].
+//! process (behind the [`pty::Pty`] trait), its output ring, its screen
+//! model ([`screen::Screen`], fed every output byte before it is reported,
+//! answering the program's terminal queries and rendering snapshots) and
+//! its telemetry aggregate; callers hold a cheap-clone [`SessionHandle`].
 //! The state engine will live here too.
 //!
 //! A session is started with [`start`], which returns at once: the actor
@@ -17,7 +16,6 @@
 //! daemon's, so a later version can hand sessions over instead of stopping them.
 
 pub mod env;
-pub mod model;
 pub mod pty;
 pub mod ring;
 pub mod screen;
@@ -31,7 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{SessionExited, SessionSpawnFailed, SessionStarted};
-use flotilla_protocol::frame::MAX_FRAME_DATA;
+use flotilla_protocol::frame::{MAX_FRAME_DATA, MAX_SNAPSHOT_DATA};
 use flotilla_protocol::{ErrorBody, ErrorCode, SessionId, TermSize};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, oneshot};
@@ -40,7 +38,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use self::model::{MODEL_QUEUE, ModelCommand};
 use self::pty::{ExitInfo, NativePty, Pty, PtyCommand, PtyIo, PtySystem};
 use self::ring::OutputRing;
 use self::screen::Screen;
@@ -91,9 +88,8 @@ pub enum SessionEvent {
     },
     /// The screen at `offset`: asked for with [`SessionHandle::snapshot`],
     /// and sent once unasked after the final output, before `Exited`.
-    /// Every `Output` that ends at or before `offset` comes before it; the
-    /// ones after `offset` may come before or after it (the model renders
-    /// while the actor reports the next output).
+    /// Every `Output` before it ends at or before `offset`, every one after
+    /// it starts at or after.
     Snapshot {
         /// The session.
         session_id: SessionId,
@@ -376,10 +372,8 @@ struct Live {
     input: mpsc::Sender<Bytes>,
     exit: oneshot::Receiver<ExitInfo>,
     stop_grace: Duration,
-    /// The screen model's task ([`model`]), fed each chunk before it is
-    /// reported.
-    model: mpsc::Sender<ModelCommand>,
-    model_task: tokio::task::JoinHandle<()>,
+    /// What a terminal showing the output shows; fed before each report.
+    screen: Screen,
     /// Kept for as long as the session lives; the OTLP receiver feeds it.
     _telemetry: Option<Arc<TelemetryEntry>>,
 }
@@ -390,7 +384,13 @@ impl Actor {
             return;
         };
         for command in queued {
-            self.apply(&mut live, command).await;
+            match command {
+                SessionCommand::Snapshot => {
+                    let event = self.snapshot(&live.screen);
+                    let _ = self.events.send(event).await;
+                }
+                command => self.apply(&mut live, command),
+            }
         }
         let mut stopping = false;
         let (mut term_at, mut kill_at) = (None, None);
@@ -442,7 +442,8 @@ impl Actor {
                             (term_at, kill_at) = hang_up(&mut live);
                         }
                     }
-                    Some(command) => self.apply(&mut live, command).await,
+                    Some(SessionCommand::Snapshot) => { let event = self.snapshot(&live.screen); let _ = self.events.send(event).await; },
+                    Some(command) => self.apply(&mut live, command),
                     None => self.commands_open = false,
                 },
                 () = self.cancel.cancelled(), if !stopping && exit.is_none() => {
@@ -466,13 +467,11 @@ impl Actor {
             }
         }
         self.flush(&mut live, &mut pending).await;
-        // The final screen, so it outlives the session: reported by the
-        // model task, which ends once it has applied everything sent.
-        let _ = live.model.send(ModelCommand::Snapshot).await;
-        drop(live.model);
-        if let Err(error) = live.model_task.await {
-            error!(%error, "the screen model's task failed");
-        }
+        // The final screen, so it outlives the session.
+        {
+            let event = self.snapshot(&live.screen);
+            let _ = self.events.send(event).await;
+        };
         let exit = exit.unwrap_or_default();
         let output_offset = lock_ring(&self.shared.ring).end();
         info!(exit_code = ?exit.exit_code, signal = ?exit.signal, output_offset, "session exited");
@@ -535,25 +534,13 @@ impl Actor {
         let mut queued: Vec<SessionCommand> = queued.into();
         let first = launched.first_input.into_iter().map(SessionCommand::Write);
         queued.splice(0..0, first);
-        let (model, commands) = mpsc::channel(MODEL_QUEUE);
-        let model_task = tokio::spawn(
-            model::run(
-                self.id,
-                Screen::new(launched.size, launched.scrollback_lines),
-                commands,
-                launched.io.input.clone(),
-                self.events.clone(),
-            )
-            .in_current_span(),
-        );
         let live = Live {
             pty: launched.pty,
             output: launched.io.output,
             input: launched.io.input,
             exit: launched.io.exit,
             stop_grace: launched.stop_grace,
-            model,
-            model_task,
+            screen: Screen::new(launched.size, launched.scrollback_lines),
             _telemetry: launched.telemetry,
         };
         Some((live, queued, stop))
@@ -567,9 +554,8 @@ impl Actor {
         let _ = self.events.send(SessionEvent::SpawnFailed(failed)).await;
     }
 
-    /// Carries out a write, resize or snapshot request (a stop is handled
-    /// by the caller).
-    async fn apply(&self, live: &mut Live, command: SessionCommand) {
+    /// Carries out a write or resize (a stop is handled by the caller).
+    fn apply(&self, live: &mut Live, command: SessionCommand) {
         match command {
             SessionCommand::Write(data) => {
                 if live.input.try_send(data).is_err() {
@@ -577,29 +563,52 @@ impl Actor {
                 }
             }
             SessionCommand::Resize(size) => match live.pty.resize(size) {
-                Ok(()) => {
-                    let _ = live.model.send(ModelCommand::Resize(size)).await;
-                }
+                Ok(()) => live.screen.resize(size),
                 Err(error) => warn!(%error, "resize failed"),
             },
-            SessionCommand::Snapshot => {
-                let _ = live.model.send(ModelCommand::Snapshot).await;
-            }
-            SessionCommand::Stop => {}
+            SessionCommand::Snapshot | SessionCommand::Stop => {}
         }
     }
 
-    /// Hands the pending bytes to the screen model (which answers the
-    /// terminal queries in them), appends them to the ring and reports
-    /// them.
+    /// Renders the screen as it is after everything flushed so far and
+    /// reports it.
+    fn snapshot(&self, screen: &Screen) -> SessionEvent {
+        let offset = lock_ring(&self.shared.ring).end();
+        let mut data = screen.snapshot(screen::SNAPSHOT_SCROLLBACK_BUDGET);
+        if data.len() > MAX_SNAPSHOT_DATA {
+            // A screen so large (the biggest sizes, every cell styled) that
+            // it and its history exceed the frame: the screen alone.
+            data = screen.snapshot(0);
+        }
+        if data.len() > MAX_SNAPSHOT_DATA {
+            warn!(
+                len = data.len(),
+                "the screen does not fit a snapshot; viewers get its text"
+            );
+            data = screen.snapshot_text();
+        }
+        SessionEvent::Snapshot {
+            session_id: self.id,
+            offset,
+            size: screen.size(),
+            data: Bytes::from(data),
+        }
+    }
+
+    /// Feeds the pending bytes to the screen model (writing its answers to
+    /// terminal queries back to the program), appends them to the ring and
+    /// reports them.
     async fn flush(&mut self, live: &mut Live, pending: &mut Vec<u8>) {
         if pending.is_empty() {
             return;
         }
-        let data = Bytes::from(std::mem::take(pending));
-        // Gone only if the model task panicked; output still flows.
-        let _ = live.model.send(ModelCommand::Feed(data.clone())).await;
+        let data = std::mem::take(pending);
+        let replies = live.screen.feed(&data);
+        if !replies.is_empty() && live.input.try_send(Bytes::from(replies)).is_err() {
+            warn!("terminal query answer dropped: the terminal is not reading");
+        }
         let offset = lock_ring(&self.shared.ring).push(&data);
+        let data = Bytes::from(data);
         let mut start = 0;
         while start < data.len() {
             let end = (start + MAX_FRAME_DATA).min(data.len());

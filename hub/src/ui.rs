@@ -60,9 +60,11 @@ pub const RESYNC_BYTES: u64 = 768 * 1024;
 const SNAPSHOT_WAIT: Duration = Duration::from_secs(3);
 
 /// A snapshot this close to the newest output is good enough for a viewer
-/// that needs one: it is sent, and the rest follows from the relay. So the
-/// viewers that resync at about the same moment share one snapshot instead
-/// of each asking the daemon to render its own.
+/// that fell behind: it is sent, and the rest follows from the relay. So
+/// the viewers that resync at about the same moment share one snapshot
+/// instead of each asking the daemon to render its own. (An attaching
+/// viewer waits for one newer than the output when it asked: its first
+/// screen costs the fewest bytes.)
 pub const FRESH_SNAPSHOT_BYTES: u64 = RESYNC_BYTES / 3;
 
 /// The viewer tasks of every browser socket, so detach and disconnect can
@@ -573,6 +575,17 @@ struct Viewer {
 /// Why a viewer task ends.
 struct Gone;
 
+/// What a snapshot is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A viewer's first screen: one newer than all output when it asked,
+    /// so the screen is exact with the fewest bytes.
+    Attach,
+    /// A viewer too far behind: a recent one will do (see
+    /// [`FRESH_SNAPSHOT_BYTES`]), so viewers behind together share one.
+    Resync,
+}
+
 impl Viewer {
     async fn run(mut self, start: Start) {
         let _ = self.stream(start).await;
@@ -599,7 +612,7 @@ impl Viewer {
         self.send_size().await?;
         let mut next = match start {
             Start::From(offset) => offset,
-            Start::Snapshot => self.snapshot().await?,
+            Start::Snapshot => self.snapshot(Need::Attach).await?,
         };
         // Acknowledgements below this are for bytes sent before the last
         // snapshot or start: they say nothing about what is in flight now.
@@ -612,7 +625,7 @@ impl Viewer {
             let (start, end) = self.relay.range();
             let behind = next < start || end.saturating_sub(next) > RESYNC_BYTES;
             if behind && in_flight == 0 {
-                next = self.snapshot().await?;
+                next = self.snapshot(Need::Resync).await?;
                 floor = next;
                 continue;
             }
@@ -653,13 +666,13 @@ impl Viewer {
         }
     }
 
-    /// Sends a snapshot that is recent ([`FRESH_SNAPSHOT_BYTES`] from the
-    /// newest output, or newer than everything the relay held when asked;
-    /// an ended session's final one) and returns its offset. The daemon is
+    /// Sends a snapshot newer than everything the relay held when asked
+    /// (for a resync, also a recent one: [`FRESH_SNAPSHOT_BYTES`] from the
+    /// newest output; an ended session's final one) and returns its offset. The daemon is
     /// asked for one only when none is recent and no request of another
     /// viewer is already on its way. Without one in time (the daemon is
     /// away) the recent output is replayed instead.
-    async fn snapshot(&mut self) -> Result<u64, Gone> {
+    async fn snapshot(&mut self, need: Need) -> Result<u64, Gone> {
         let wanted_from = self.relay.range().1;
         let relay = self.relay.clone();
         let usable = move |snapshot: &Option<Arc<Snapshot>>| {
@@ -670,7 +683,8 @@ impl Viewer {
                 let current_size = lock(&relay.sizes).size == Some(snapshot.size);
                 relay.is_ended()
                     || snapshot.offset >= wanted_from
-                    || (current_size
+                    || (need == Need::Resync
+                        && current_size
                         && snapshot.offset >= start
                         && end.saturating_sub(snapshot.offset) <= FRESH_SNAPSHOT_BYTES)
             })

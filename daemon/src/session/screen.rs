@@ -15,9 +15,9 @@
 //! The primary screen's scrollback is kept here ([`History`]), not in the
 //! terminal's grid: the grid allocates history a thousand full-width rows
 //! at a time (about 1.9 MB at 80 columns, on a session's first scroll),
-//! while a row kept here holds only its cells up to the last written one.
-//! The grid is given no history, and each row it is about to scroll off the
-//! top is copied here first (see [`Tracked`]).
+//! while this one grows a row at a time. The grid is given no history, and
+//! each row it is about to scroll off the top is moved here first (see
+//! [`Tracked`]).
 //!
 //! Synchronized updates (mode 2026) are not buffered: the model applies
 //! every byte as it arrives, so its state always matches the offset it has
@@ -100,11 +100,13 @@ struct Extra {
     history: History,
 }
 
-/// Rows scrolled off the top of the primary screen, oldest first, each
-/// trimmed after its last cell that is not blank.
+/// Rows scrolled off the top of the primary screen, oldest first. A row
+/// scrolled off is swapped out of the grid whole, and the oldest row, once
+/// the history is full, is swapped back in to be reset: as cheap as the
+/// grid's own history, allocated only as it fills.
 #[derive(Default)]
 struct History {
-    rows: VecDeque<Box<[Cell]>>,
+    rows: VecDeque<Row<Cell>>,
     max: usize,
 }
 
@@ -116,40 +118,40 @@ impl History {
         }
     }
 
+    /// Keeps a copy of `row`.
     fn push(&mut self, row: &Row<Cell>) {
-        let end = trimmed_len(&row[..]);
-        self.keep(row[..][..end].into());
-    }
-
-    /// Like [`Self::push`] for a row the terminal resets right after (a
-    /// row scrolled off the top): its cells are moved, not cloned.
-    fn take(&mut self, row: &mut Row<Cell>) {
-        let end = trimmed_len(&row[..]);
-        self.keep(row[..][..end].iter_mut().map(std::mem::take).collect());
-    }
-
-    fn keep(&mut self, cells: Box<[Cell]>) {
         if self.max == 0 {
             return;
         }
         if self.rows.len() >= self.max {
             self.rows.pop_front();
         }
-        self.rows.push_back(cells);
+        self.rows.push_back(row.clone());
+    }
+
+    /// Keeps `row` itself, for a row the terminal resets right after (a
+    /// row scrolled off the top): a spare row of the same width takes its
+    /// place.
+    fn take(&mut self, row: &mut Row<Cell>) {
+        if self.max == 0 {
+            return;
+        }
+        let oldest = if self.rows.len() >= self.max {
+            self.rows.pop_front()
+        } else {
+            None
+        };
+        let mut spare = oldest
+            .filter(|oldest| oldest.len() == row.len())
+            .unwrap_or_else(|| Row::new(row.len()));
+        std::mem::swap(row, &mut spare);
+        self.rows.push_back(spare);
     }
 
     fn clear(&mut self) {
         self.rows.clear();
         self.rows.shrink_to_fit();
     }
-}
-
-/// A row's length up to its last cell that is not a plain space.
-fn trimmed_len(cells: &[Cell]) -> usize {
-    cells
-        .iter()
-        .rposition(|cell| !is_plain_space(cell))
-        .map_or(0, |last| last + 1)
 }
 
 struct SavedPrimary {
@@ -356,7 +358,7 @@ impl Screen {
             .history
             .rows
             .iter()
-            .map(|row| row_text(row))
+            .map(|row| row_text(&row[..]))
             .collect()
     }
 
@@ -492,7 +494,7 @@ fn scrollback(history: &History, budget: usize) -> Vec<String> {
     for row in history.rows.iter().rev() {
         let mut pen = Pen::default();
         let mut text = String::new();
-        write_row(&mut text, &mut pen, row, row.len(), false);
+        write_row(&mut text, &mut pen, &row[..], row.len(), false);
         // A scroll fills the new row with the pen's background.
         reset_pen(&mut text, &mut pen);
         text.push_str("\r\n");
@@ -566,15 +568,6 @@ fn write_cell_text(out: &mut String, cell: &Cell) {
     if let Some(zerowidth) = cell.zerowidth() {
         out.extend(zerowidth);
     }
-}
-
-/// [`is_blank`] from the fields alone, for the rows every scroll copies.
-fn is_plain_space(cell: &Cell) -> bool {
-    cell.c == ' '
-        && cell.extra.is_none()
-        && cell.fg == Color::Named(NamedColor::Foreground)
-        && cell.bg == Color::Named(NamedColor::Background)
-        && (cell.flags & STYLE_FLAGS).is_empty()
 }
 
 /// A cell a reset terminal already holds: nothing to write.
