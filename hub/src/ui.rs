@@ -668,10 +668,10 @@ impl Viewer {
 
     /// Sends a snapshot newer than everything the relay held when asked
     /// (for a resync, also a recent one: [`FRESH_SNAPSHOT_BYTES`] from the
-    /// newest output; an ended session's final one) and returns its offset. The daemon is
-    /// asked for one only when none is recent and no request of another
-    /// viewer is already on its way. Without one in time (the daemon is
-    /// away) the recent output is replayed instead.
+    /// newest output; an ended session's final one) and returns its
+    /// offset. The daemon is asked for one only when none will do and no
+    /// request of another viewer is already on its way. Without one in
+    /// time (the daemon is away) the recent output is replayed instead.
     async fn snapshot(&mut self, need: Need) -> Result<u64, Gone> {
         let wanted_from = self.relay.range().1;
         let relay = self.relay.clone();
