@@ -46,6 +46,23 @@ pub struct Snapshot {
     pub frame: bytes::Bytes,
 }
 
+/// What a viewer needs a snapshot for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotNeed {
+    /// Its first screen: one newer than all output when it asked, so the
+    /// screen is exact with the fewest bytes.
+    Attach,
+    /// It fell too far behind: a recent one will do (see
+    /// [`FRESH_SNAPSHOT_BYTES`]), so the viewers behind together share one.
+    Resync,
+}
+
+/// A snapshot this close to the newest output serves a resync: it is sent,
+/// and the rest follows from the buffer. So the viewers that resync at
+/// about the same moment share one snapshot instead of each asking the
+/// daemon to render its own.
+pub const FRESH_SNAPSHOT_BYTES: u64 = 256 * 1024;
+
 /// What happened to a pushed frame (the buffer's view of a
 /// [`flotilla_protocol::cursor::Advance`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +247,23 @@ impl SessionRelay {
         lock(&self.sizes).size.get_or_insert(snapshot.size);
         *lock(&self.snapshot_asked) = None;
         self.snapshot.send_replace(Some(Arc::new(snapshot)));
+    }
+
+    /// Whether `snapshot` serves a viewer that needs one for `need` and
+    /// asked when the output ended at `wanted_from`: an ended session's
+    /// final one always does; otherwise one at or past `wanted_from`, or
+    /// for a resync one within [`FRESH_SNAPSHOT_BYTES`] of the newest
+    /// output, still retained, at the size in force (output after a resize
+    /// was written for the new size).
+    pub fn serves(&self, snapshot: &Snapshot, need: SnapshotNeed, wanted_from: u64) -> bool {
+        if self.is_ended() || snapshot.offset >= wanted_from {
+            return true;
+        }
+        let (start, end) = self.range();
+        need == SnapshotNeed::Resync
+            && lock(&self.sizes).size == Some(snapshot.size)
+            && snapshot.offset >= start
+            && end.saturating_sub(snapshot.offset) <= FRESH_SNAPSHOT_BYTES
     }
 
     /// Forgets a claimed request that could not be sent.

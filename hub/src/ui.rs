@@ -37,7 +37,7 @@ use tracing::Instrument;
 use crate::actor::Actor;
 use crate::auth::{self, CurrentUser, LoginGrant};
 use crate::error::ApiError;
-use crate::relay::{SessionRelay, Snapshot};
+use crate::relay::{SessionRelay, SnapshotNeed};
 use crate::terminal::{SizeChange, Start};
 use crate::{App, UI_ROOM, contain_panic, hosts, lock, terminal, usage};
 
@@ -58,14 +58,6 @@ pub const RESYNC_BYTES: u64 = 768 * 1024;
 /// How long a viewer waits for its daemon's snapshot before it is sent the
 /// recent output instead (a daemon that is away cannot render one).
 const SNAPSHOT_WAIT: Duration = Duration::from_secs(3);
-
-/// A snapshot this close to the newest output is good enough for a viewer
-/// that fell behind: it is sent, and the rest follows from the relay. So
-/// the viewers that resync at about the same moment share one snapshot
-/// instead of each asking the daemon to render its own. (An attaching
-/// viewer waits for one newer than the output when it asked: its first
-/// screen costs the fewest bytes.)
-pub const FRESH_SNAPSHOT_BYTES: u64 = RESYNC_BYTES / 3;
 
 /// The viewer tasks of every browser socket, so detach and disconnect can
 /// stop them and acknowledgements reach them.
@@ -575,17 +567,6 @@ struct Viewer {
 /// Why a viewer task ends.
 struct Gone;
 
-/// What a snapshot is for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// A viewer's first screen: one newer than all output when it asked,
-    /// so the screen is exact with the fewest bytes.
-    Attach,
-    /// A viewer too far behind: a recent one will do (see
-    /// [`FRESH_SNAPSHOT_BYTES`]), so viewers behind together share one.
-    Resync,
-}
-
 impl Viewer {
     async fn run(mut self, start: Start) {
         let _ = self.stream(start).await;
@@ -612,7 +593,7 @@ impl Viewer {
         self.send_size().await?;
         let mut next = match start {
             Start::From(offset) => offset,
-            Start::Snapshot => self.snapshot(Need::Attach).await?,
+            Start::Snapshot => self.snapshot(SnapshotNeed::Attach).await?,
         };
         // Acknowledgements below this are for bytes sent before the last
         // snapshot or start: they say nothing about what is in flight now.
@@ -625,7 +606,7 @@ impl Viewer {
             let (start, end) = self.relay.range();
             let behind = next < start || end.saturating_sub(next) > RESYNC_BYTES;
             if behind && in_flight == 0 {
-                next = self.snapshot(Need::Resync).await?;
+                next = self.snapshot(SnapshotNeed::Resync).await?;
                 floor = next;
                 continue;
             }
@@ -666,35 +647,20 @@ impl Viewer {
         }
     }
 
-    /// Sends a snapshot newer than everything the relay held when asked
-    /// (for a resync, also a recent one: [`FRESH_SNAPSHOT_BYTES`] from the
-    /// newest output; an ended session's final one) and returns its
-    /// offset. The daemon is asked for one only when none will do and no
-    /// request of another viewer is already on its way. Without one in
+    /// Sends a snapshot that serves `need` ([`SessionRelay::serves`]) and
+    /// returns its offset. The daemon is asked for one only when none does
+    /// and no request of another viewer is already on its way. Without one in
     /// time (the daemon is away) the recent output is replayed instead.
-    async fn snapshot(&mut self, need: Need) -> Result<u64, Gone> {
+    async fn snapshot(&mut self, need: SnapshotNeed) -> Result<u64, Gone> {
         let wanted_from = self.relay.range().1;
-        let relay = self.relay.clone();
-        let usable = move |snapshot: &Option<Arc<Snapshot>>| {
-            snapshot.as_ref().is_some_and(|snapshot| {
-                let (start, end) = relay.range();
-                // A recent one only at the size in force: output after a
-                // resize was written for the new size.
-                let current_size = lock(&relay.sizes).size == Some(snapshot.size);
-                relay.is_ended()
-                    || snapshot.offset >= wanted_from
-                    || (need == Need::Resync
-                        && current_size
-                        && snapshot.offset >= start
-                        && end.saturating_sub(snapshot.offset) <= FRESH_SNAPSHOT_BYTES)
-            })
-        };
         let mut snapshots = self.relay.subscribe_snapshots();
         let deadline = tokio::time::Instant::now() + SNAPSHOT_WAIT;
         let found = loop {
             let latest = snapshots.borrow_and_update().clone();
-            if usable(&latest) {
-                break latest;
+            if let Some(snapshot) = latest
+                && self.relay.serves(&snapshot, need, wanted_from)
+            {
+                break Some(snapshot);
             }
             if self.relay.is_ended() {
                 break None;

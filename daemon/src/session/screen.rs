@@ -857,6 +857,13 @@ impl Tracked<'_> {
         }
     }
 
+    /// A line feed on the region's last row scrolls its top row off.
+    fn before_line_feed(&mut self) {
+        if self.at_region_bottom() {
+            self.scrolling_off(1);
+        }
+    }
+
     /// Whether a line feed now scrolls the region (the cursor is on its
     /// last row).
     fn at_region_bottom(&self) -> bool {
@@ -918,16 +925,12 @@ impl Handler for Tracked<'_> {
     }
 
     fn linefeed(&mut self) {
-        if self.at_region_bottom() {
-            self.scrolling_off(1);
-        }
+        self.before_line_feed();
         self.term.linefeed();
     }
 
     fn newline(&mut self) {
-        if self.at_region_bottom() {
-            self.scrolling_off(1);
-        }
+        self.before_line_feed();
         self.term.newline();
     }
 

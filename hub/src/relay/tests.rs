@@ -184,3 +184,58 @@ fn ended_sessions_keep_only_their_final_output_within_a_bound() {
     let (_, tail) = kept.read(end - 12, 100);
     assert_eq!(tail, b"final screen");
 }
+
+fn snapshot_at(offset: u64, cols: u16) -> Snapshot {
+    Snapshot {
+        offset,
+        size: flotilla_protocol::TermSize { cols, rows: 24 },
+        frame: bytes::Bytes::new(),
+    }
+}
+
+#[test]
+fn an_attach_needs_a_snapshot_past_its_request_and_a_resync_shares_a_recent_one() {
+    let relay = Relay::default();
+    let relay = relay.open(SessionId::new(), HostId::new()).unwrap();
+    let end = 4 * FRESH_SNAPSHOT_BYTES;
+    relay.push(0, &vec![b'x'; end as usize]).unwrap();
+    relay.set_snapshot(snapshot_at(end - FRESH_SNAPSHOT_BYTES, 80));
+    let recent = snapshot_at(end - FRESH_SNAPSHOT_BYTES, 80);
+    let stale = snapshot_at(end - FRESH_SNAPSHOT_BYTES - 1, 80);
+    let other_size = snapshot_at(end - 10, 100);
+    let newer = snapshot_at(end, 80);
+    // An attach: only one at or past what the output was when it asked.
+    assert!(!relay.serves(&recent, SnapshotNeed::Attach, end));
+    assert!(relay.serves(&newer, SnapshotNeed::Attach, end));
+    // A resync: also a recent one at the size in force.
+    assert!(relay.serves(&recent, SnapshotNeed::Resync, end));
+    assert!(!relay.serves(&stale, SnapshotNeed::Resync, end));
+    assert!(!relay.serves(&other_size, SnapshotNeed::Resync, end));
+    // An ended session's final snapshot serves everyone.
+    relay.mark_ended();
+    assert!(relay.serves(&stale, SnapshotNeed::Attach, end));
+}
+
+#[test]
+fn one_snapshot_request_at_a_time_until_a_snapshot_comes() {
+    let relay = Relay::default();
+    let relay = relay.open(SessionId::new(), HostId::new()).unwrap();
+    let patience = std::time::Duration::from_secs(60);
+    assert!(relay.claim_snapshot_request(patience));
+    assert!(
+        !relay.claim_snapshot_request(patience),
+        "a request is on its way"
+    );
+    relay.set_snapshot(snapshot_at(0, 80));
+    assert!(
+        relay.claim_snapshot_request(patience),
+        "answered: ask again"
+    );
+    relay.forget_snapshot_request();
+    assert!(
+        relay.claim_snapshot_request(patience),
+        "a request that was not sent"
+    );
+    // A request unanswered for longer than the patience is asked again.
+    assert!(relay.claim_snapshot_request(std::time::Duration::ZERO));
+}
