@@ -443,6 +443,13 @@ async fn hub_restart_keeps_records_and_the_running_session(database: Database) {
 async fn daemon_exits_zero_on_sigterm_after_reporting_its_sessions_exits() {
     let mut stack = Stack::start().await;
     let session = stack.spawn_bash().await;
+    // A shell still reading its startup files handles SIGHUP only once it
+    // reaches its prompt; under load that can be past the grace period, and
+    // the stop rightly escalates to SIGKILL. Stop a shell that is ready.
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    type_text(&viewer, session, "echo ready-$((6*7))\r").await;
+    stack.wait_output(&viewer, session, "ready-42").await;
     let status = stack.daemon.process.terminate();
     assert_eq!(status.code(), Some(0), "{}", stack.daemon.tail(30));
     // The daemon stayed connected until the hub had the session's exit:
