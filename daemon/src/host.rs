@@ -24,7 +24,7 @@ use flotilla_protocol::{ErrorBody, ErrorCode, MAX_INPUT_BYTES, SessionId};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::profile::spawn_settings::{self, SpawnSetting};
 use crate::profile::{EnvPlaceholders, HostFacts, Placeholders, Profile};
@@ -296,10 +296,7 @@ impl Host {
     pub fn spawn(&self, request: SpawnSession) -> Option<SessionStarted> {
         let session_id = request.session_id;
         if let Some(handle) = self.session(session_id) {
-            return handle.is_started().then(|| SessionStarted {
-                session_id,
-                pid: handle.pid(),
-            });
+            return handle.started();
         }
         let host = self.clone();
         let handle = session::start(
@@ -332,7 +329,24 @@ impl Host {
                 )
             })?;
         request.size.validate()?;
-        let cwd = crate::project::confine(&self.config.projects_roots, &request.project)?;
+        let project = crate::project::confine(&self.config.projects_roots, &request.project)?;
+        let made = request
+            .worktree
+            .as_ref()
+            .map(|worktree| crate::worktree::create(&project, worktree))
+            .transpose()?
+            .flatten();
+        if let Some(made) = &made {
+            info!(
+                session_id = %request.session_id,
+                path = %made.info.path,
+                branch = %made.info.branch,
+                base = %made.info.base_commit,
+                included = made.included.len(),
+                "worktree made"
+            );
+        }
+        let cwd = made.as_ref().map_or(project, |made| made.cwd.clone());
         let session_text = request.session_id.to_string();
         let cwd_text = cwd.display().to_string();
         let session_endpoint =
@@ -408,10 +422,20 @@ impl Host {
                     self.telemetry.unregister(request.session_id);
                 }
                 self.settings.release(request.session_id);
-                return Err(error);
+                return Err(match &made {
+                    Some(made) => ErrorBody::new(
+                        error.code,
+                        format!(
+                            "{} (the worktree {} and its branch {} were kept)",
+                            error.message, made.info.path, made.info.branch
+                        ),
+                    ),
+                    None => error,
+                });
             }
         };
         launched.first_input = first_input;
+        launched.worktree = made.map(|made| made.info);
         launched.telemetry = self
             .telemetry
             .lookup(request.session_id, std::time::Instant::now());

@@ -22,6 +22,7 @@ pub mod secret;
 pub mod session;
 pub mod shutdown;
 pub mod telemetry;
+pub mod worktree;
 
 use std::collections::HashMap;
 use std::io::Write as _;

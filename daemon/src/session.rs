@@ -30,6 +30,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{SessionExited, SessionSpawnFailed, SessionStarted};
 use flotilla_protocol::frame::{MAX_FRAME_DATA, MAX_SNAPSHOT_DATA};
+use flotilla_protocol::worktree::WorktreeInfo;
 use flotilla_protocol::{ErrorBody, ErrorCode, SessionId, TermSize};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, oneshot};
@@ -145,6 +146,8 @@ pub struct Launched {
     pub size: TermSize,
     /// Lines of scrollback the screen model keeps.
     pub scrollback_lines: usize,
+    /// The git worktree made for the session, if any.
+    pub worktree: Option<WorktreeInfo>,
 }
 
 /// How a session comes to life: blocking work (config merges, fork and
@@ -174,8 +177,8 @@ pub struct SessionHandle {
 #[derive(Debug)]
 struct Shared {
     ring: Mutex<OutputRing>,
-    /// Set once, when the process started (to its pid, if it has one).
-    started: OnceLock<Option<u32>>,
+    /// Set once, when the process started: what the hub is told.
+    started: OnceLock<SessionStarted>,
 }
 
 impl SessionHandle {
@@ -186,7 +189,12 @@ impl SessionHandle {
 
     /// The child's process id (`None` while starting).
     pub fn pid(&self) -> Option<u32> {
-        self.shared.started.get().copied().flatten()
+        self.shared.started.get().and_then(|started| started.pid)
+    }
+
+    /// What the session reported when it started (`None` while starting).
+    pub fn started(&self) -> Option<SessionStarted> {
+        self.shared.started.get().cloned()
     }
 
     /// Whether the process has started ([`SessionEvent::Started`] is sent
@@ -263,6 +271,7 @@ pub fn open(spec: SessionSpec, system: &dyn PtySystem) -> Result<Launched, Error
         telemetry: None,
         size: spec.size,
         scrollback_lines: spec.scrollback_lines,
+        worktree: None,
     })
 }
 
@@ -317,9 +326,9 @@ pub fn start(
                 return;
             };
             let event = match supervisor.started.get() {
-                Some(pid) => {
+                Some(started) => {
                     error!(%join_error, "session task failed; killing its process group");
-                    if let Some(pid) = *pid {
+                    if let Some(pid) = started.pid {
                         pty::kill_group(pid);
                     }
                     SessionEvent::Exited(SessionExited {
@@ -524,11 +533,12 @@ impl Actor {
         let pid = launched.pty.pid();
         // Before the event, so a handle reports the session as started no
         // later than the link learns it.
-        let _ = self.shared.started.set(pid);
         let started = SessionStarted {
             session_id: self.id,
             pid,
+            worktree: launched.worktree.clone(),
         };
+        let _ = self.shared.started.set(started.clone());
         // Always the first event of the session: output is read only after.
         let _ = self.events.send(SessionEvent::Started(started)).await;
         let mut queued: Vec<SessionCommand> = queued.into();

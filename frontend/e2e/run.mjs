@@ -597,6 +597,22 @@ async function main() {
   const git = spawnSync('git', ['init', '-q', projectDir], { encoding: 'utf8' });
   if (git.status !== 0) throw new Error(`git init failed: ${git.stderr}`);
   writeFileSync(join(projectDir, 'README.md'), '# e2e demo project\n');
+  // A repository with a commit, for a session isolated in a worktree.
+  const worktreeRepo = join(projectsRoot, 'wt');
+  mkdirSync(worktreeRepo);
+  const gitIn = (args) => {
+    const r = spawnSync('git', ['-C', worktreeRepo, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@example.com', GIT_COMMITTER_NAME: 'e2e', GIT_COMMITTER_EMAIL: 'e2e@example.com' },
+    });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  gitIn(['init', '-q', '--initial-branch=main']);
+  writeFileSync(join(worktreeRepo, 'README.md'), 'from-main\n');
+  gitIn(['add', '.']);
+  gitIn(['commit', '-q', '-m', 'first']);
+  const worktreeBase = gitIn(['rev-parse', 'HEAD']);
 
   const daemonHome = makeTemp('flotilla-e2e-daemon-');
   const profilesDir = profilesWithFakeAgent();
@@ -1630,6 +1646,53 @@ async function main() {
     await page.getByTestId('usage-total').waitFor();
     await shot(page, 'usage-by-agent');
     fakeSessionId = fakeId;
+  });
+
+  await scenario('a session isolated in a worktree shows its branch and base, runs there, and keeps it after a stop', async () => {
+    await page.getByTestId('open-spawn').click();
+    await page.getByTestId('spawn-dialog').waitFor();
+    await page.getByTestId('spawn-host').selectOption(hostId);
+    await page.getByTestId('spawn-profile').selectOption(PROFILE);
+    await page.getByTestId('spawn-path').fill('');
+    const wt = await page
+      .locator('[data-testid=spawn-project] option')
+      .evaluateAll((opts) => opts.map((o) => o.value).find((v) => v.endsWith('/wt')));
+    if (!wt) throw new Error('the wt repository is not offered in the spawn dialog');
+    await page.getByTestId('spawn-project').selectOption(wt);
+    const box = page.getByTestId('spawn-worktree');
+    if (await box.isChecked()) throw new Error('isolation is on by default for a project no session uses');
+    await box.check();
+    await page.getByTestId('spawn-base').fill('-x');
+    await page.getByTestId('spawn-base-error').waitFor();
+    if (!(await page.getByTestId('spawn-submit').isDisabled())) throw new Error('Start is enabled with a bad base');
+    await page.getByTestId('spawn-base').fill('main');
+    await shot(page, 'spawn-worktree');
+    await page.getByTestId('spawn-submit').click();
+    const view = page.locator('[data-testid=terminal-view][data-attach=attached]');
+    await view.waitFor();
+    const id = await view.getAttribute('data-session-id');
+    const summary = await rest.ok('GET', `/api/sessions/${id}`);
+    const worktree = summary?.worktree;
+    if (!worktree?.branch?.startsWith('flotilla/') || worktree.baseRef !== 'main' || worktree.baseCommit !== worktreeBase) {
+      throw new Error(`the session's worktree is ${short(worktree)}`);
+    }
+    const branchText = (await page.getByTestId('session-worktree-branch').textContent())?.trim();
+    const baseText = (await page.getByTestId('session-worktree-base').textContent())?.trim();
+    if (branchText !== worktree.branch) throw new Error(`the header shows branch "${branchText}"`);
+    if (baseText !== `from main @ ${worktreeBase.slice(0, 7)}`) throw new Error(`the header shows base "${baseText}"`);
+    await page.locator(`[data-testid=session-item][data-session-id="${id}"] [data-testid=session-worktree-mark]`).waitFor();
+    await typeInTerminal(page, 'echo "at:$(pwd) $(cat README.md)"');
+    await waitUntil('the shell to run in the worktree', () => terminalHasLine(page, id, `at:${worktree.path} from-main`));
+    await shot(page, 'session-worktree');
+    await typeInTerminal(page, 'echo wip > work.txt');
+    await waitUntil('work.txt in the worktree', () => (existsSync(join(worktree.path, 'work.txt')) ? true : { pending: 'no file yet' }));
+    await rest.ok('POST', `/api/sessions/${id}/stop`);
+    await waitUntil('the session to exit', async () => {
+      const state = (await rest.ok('GET', `/api/sessions/${id}`))?.state;
+      return state === 'exited' ? true : { pending: state };
+    });
+    if (readFileSync(join(worktree.path, 'work.txt'), 'utf8') !== 'wip\n') throw new Error('the uncommitted work is gone');
+    if (gitIn(['rev-parse', worktree.branch]) !== worktreeBase) throw new Error('the branch is gone');
   });
 
   await scenario('a running session whose host went offline says so', async () => {

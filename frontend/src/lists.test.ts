@@ -18,6 +18,7 @@ function session(id: string, createdAt: string, state: SessionSummary['state'] =
     endedAt: null,
     archivedAt: null,
     usage: null,
+    worktree: null,
   };
 }
 

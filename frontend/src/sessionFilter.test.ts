@@ -29,6 +29,7 @@ function session(id: string, state: SessionState, extra: Partial<SessionSummary>
     endedAt: null,
     archivedAt: null,
     usage: null,
+    worktree: null,
     ...extra,
   };
 }

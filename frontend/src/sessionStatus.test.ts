@@ -18,6 +18,7 @@ function session(state: SessionState, extra: Partial<SessionSummary> = {}): Sess
     endedAt: null,
     archivedAt: null,
     usage: null,
+    worktree: null,
     ...extra,
   };
 }

@@ -62,6 +62,7 @@ function session(id: string, u: SessionUsage | null = null): SessionSummary {
     endedAt: null,
     archivedAt: null,
     usage: u,
+    worktree: null,
   };
 }
 

@@ -13,6 +13,7 @@ use flotilla_protocol::daemon_to_hub::{
 use flotilla_protocol::hub_to_daemon::{SpawnSession, StopSession};
 use flotilla_protocol::hub_to_ui::SessionUpdated;
 use flotilla_protocol::rest::{SessionState, SessionSummary, SpawnRequest};
+use flotilla_protocol::worktree::WorktreeRequest;
 use flotilla_protocol::{ErrorBody, ErrorCode, HostId, SessionId};
 use time::OffsetDateTime;
 
@@ -44,6 +45,7 @@ pub fn summary(session: &Session) -> SessionSummary {
         ended_at: session.ended_at,
         usage: None,
         archived_at: session.archived_at,
+        worktree: session.worktree.clone(),
     }
 }
 
@@ -145,6 +147,16 @@ pub async fn spawn(
             format!("the initial prompt is longer than {MAX_PROMPT_BYTES} bytes"),
         ));
     }
+    if let Some(base) = &request.base {
+        if request.worktree == Some(false) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "a base is only used with a worktree: drop the base or set worktree to true",
+            ));
+        }
+        flotilla_protocol::worktree::check_base_ref(base)
+            .map_err(|message| ApiError::new(ErrorCode::InvalidInput, message))?;
+    }
     let host = hosts::get(app, actor, request.host_id).await?;
     let inventory = host.inventory.clone().unwrap_or_default();
     if !inventory.profiles.iter().any(|p| p.name == request.profile) {
@@ -171,7 +183,31 @@ pub async fn spawn(
         ));
     };
 
+    // A base implies a worktree; without either, isolate when another
+    // live session on the host works in the same project.
+    let isolate = match request.worktree {
+        Some(isolate) => isolate,
+        None if request.base.is_some() => true,
+        None => app
+            .store
+            .live_sessions_of_host(request.host_id)
+            .await?
+            .iter()
+            .any(|live| live.project == request.project),
+    };
     let id = SessionId::new();
+    let worktree = isolate.then(|| WorktreeRequest {
+        branch: flotilla_protocol::worktree::branch_name(
+            id,
+            request
+                .prompt
+                .as_deref()
+                .filter(|prompt| !prompt.trim().is_empty())
+                .unwrap_or(&request.profile),
+        ),
+        base: request.base.clone(),
+        optional: request.worktree.is_none() && request.base.is_none(),
+    });
     app.store
         .insert_session(NewSession {
             id,
@@ -192,6 +228,7 @@ pub async fn spawn(
         project: request.project,
         prompt: request.prompt,
         size,
+        worktree,
     };
     if let Err(error) = link.emit(&command) {
         app.daemons.forget_spawn(id);
@@ -419,6 +456,9 @@ pub async fn hello(app: &App, actor: &Actor, hello: Hello) -> Result<HelloAck, A
 pub async fn started(app: &App, actor: &Actor, started: SessionStarted) -> Result<(), ApiError> {
     let host_id = actor.daemon()?;
     if reported_by(app, actor, started.session_id).await? {
+        if let Some(worktree) = &started.worktree {
+            app.store.set_worktree(started.session_id, worktree).await?;
+        }
         app.store.mark_running(started.session_id).await?;
         app.relay.open(started.session_id, host_id);
         app.daemons

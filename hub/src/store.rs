@@ -13,6 +13,7 @@ mod usage;
 use anyhow::Context;
 use flotilla_protocol::daemon_to_hub::HostInventory;
 use flotilla_protocol::rest::SessionState;
+use flotilla_protocol::worktree::WorktreeInfo;
 use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -314,6 +315,7 @@ impl Store {
             created_at: Set(now_ms()),
             ended_at: Set(None),
             archived_at: Set(None),
+            worktree: Set(None),
         };
         row.insert(&self.db).await?.try_into()
     }
@@ -360,6 +362,19 @@ impl Store {
             )
             .filter(session::Column::Id.eq(id.to_string()))
             .filter(session::Column::State.eq(SessionState::Starting.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the worktree the daemon made for a session.
+    pub async fn set_worktree(&self, id: SessionId, worktree: &WorktreeInfo) -> anyhow::Result<()> {
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::Worktree,
+                Expr::value(Some(serde_json::to_string(worktree)?)),
+            )
+            .filter(session::Column::Id.eq(id.to_string()))
             .exec(&self.db)
             .await?;
         Ok(())

@@ -164,6 +164,9 @@ pub struct SessionStarted {
     pub session_id: SessionId,
     /// The child's process id on the host.
     pub pid: Option<u32>,
+    /// The worktree made for it, when the spawn asked for one.
+    #[serde(default)]
+    pub worktree: Option<crate::worktree::WorktreeInfo>,
 }
 
 impl Event for SessionStarted {

@@ -23,6 +23,9 @@ pub struct SpawnSession {
     pub prompt: Option<String>,
     /// The initial terminal size.
     pub size: TermSize,
+    /// Make a git worktree for the session and run it there.
+    #[serde(default)]
+    pub worktree: Option<crate::worktree::WorktreeRequest>,
 }
 
 impl Event for SpawnSession {

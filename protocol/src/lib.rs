@@ -18,6 +18,7 @@ pub mod rest;
 pub mod typescript;
 pub mod ui_to_hub;
 pub mod usage;
+pub mod worktree;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -28,7 +29,7 @@ pub use ids::{HostId, SessionId, UserId};
 /// The version of this protocol. The daemon sends it in its handshake and the
 /// hub refuses a mismatch with [`ConnectRefusal::VersionMismatch`]. It is
 /// bumped on every breaking change; additive changes keep it.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The Socket.IO namespace daemons connect to.
 pub const DAEMON_NAMESPACE: &str = "/daemon";

@@ -136,6 +136,17 @@ pub struct SpawnRequest {
     #[ts(optional)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<TermSizeSchema>))]
     pub size: Option<TermSize>,
+    /// Isolate the session in a new git worktree on a new branch
+    /// (`flotilla/<short-id>-<slug>`). When absent: isolated exactly when
+    /// another live session on the host uses the same project.
+    #[serde(default)]
+    #[ts(optional)]
+    pub worktree: Option<bool>,
+    /// What the worktree branches from (a branch, tag or commit); the
+    /// repository's current branch when absent. Only with a worktree.
+    #[serde(default)]
+    #[ts(optional)]
+    pub base: Option<String>,
 }
 
 /// OpenAPI mirror of [`TermSize`].
@@ -248,6 +259,10 @@ pub struct SessionSummary {
     #[ts(type = "string | null")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub archived_at: Option<OffsetDateTime>,
+    /// The git worktree it runs in, when it was isolated in one. Kept
+    /// when the session ends: only an explicit discard removes it.
+    #[serde(default)]
+    pub worktree: Option<crate::worktree::WorktreeInfo>,
 }
 
 /// `POST /api/sessions/archive`: archives every ended session, or those of

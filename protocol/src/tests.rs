@@ -76,7 +76,26 @@ fn summary() -> SessionSummary {
         ended_at: Some(when()),
         usage: Some(usage()),
         archived_at: None,
+        worktree: Some(worktree()),
     }
+}
+
+fn worktree() -> crate::worktree::WorktreeInfo {
+    crate::worktree::WorktreeInfo {
+        path: "/src/app/.flotilla/worktrees/c92bd108-bash".into(),
+        branch: "flotilla/c92bd108-bash".into(),
+        base_ref: "main".into(),
+        base_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+    }
+}
+
+fn worktree_json() -> serde_json::Value {
+    serde_json::json!({
+        "path": "/src/app/.flotilla/worktrees/c92bd108-bash",
+        "branch": "flotilla/c92bd108-bash",
+        "baseRef": "main",
+        "baseCommit": "0123456789abcdef0123456789abcdef01234567"
+    })
 }
 
 fn usage() -> crate::usage::SessionUsage {
@@ -158,7 +177,8 @@ fn summary_json() -> serde_json::Value {
         "id": SID, "hostId": HID, "profile": "bash", "project": "/src/app",
         "state": "exited", "exitCode": 0, "exitSignal": null, "error": null,
         "size": {"cols": 80, "rows": 24}, "createdBy": "admin",
-        "createdAt": WHEN, "endedAt": WHEN, "usage": usage_json(), "archivedAt": null
+        "createdAt": WHEN, "endedAt": WHEN, "usage": usage_json(), "archivedAt": null,
+        "worktree": worktree_json()
     })
 }
 
@@ -185,7 +205,7 @@ fn daemon_to_hub_goldens() {
             protocol_version: PROTOCOL_VERSION,
             daemon_version: "0.0.0".into(),
         },
-        serde_json::json!({"token": "flt_x", "protocolVersion": 2, "daemonVersion": "0.0.0"}),
+        serde_json::json!({"token": "flt_x", "protocolVersion": 3, "daemonVersion": "0.0.0"}),
     );
     check(
         &Hello {
@@ -224,8 +244,9 @@ fn daemon_to_hub_goldens() {
         &SessionStarted {
             session_id: session(),
             pid: Some(9),
+            worktree: Some(worktree()),
         },
-        serde_json::json!({"sessionId": SID, "pid": 9}),
+        serde_json::json!({"sessionId": SID, "pid": 9, "worktree": worktree_json()}),
     );
     check(
         &SessionSpawnFailed {
@@ -269,8 +290,13 @@ fn hub_to_daemon_goldens() {
                 cols: 100,
                 rows: 30,
             },
+            worktree: Some(crate::worktree::WorktreeRequest {
+                branch: "flotilla/c92bd108-bash".into(),
+                base: None,
+                optional: true,
+            }),
         },
-        serde_json::json!({"sessionId": SID, "profile": "bash", "project": "/src/app", "prompt": "hi", "size": {"cols": 100, "rows": 30}}),
+        serde_json::json!({"sessionId": SID, "profile": "bash", "project": "/src/app", "prompt": "hi", "size": {"cols": 100, "rows": 30}, "worktree": {"branch": "flotilla/c92bd108-bash", "base": null, "optional": true}}),
     );
     check(
         &StopSession {
@@ -413,8 +439,10 @@ fn rest_goldens() {
             project: "/src/app".into(),
             prompt: None,
             size: None,
+            worktree: Some(true),
+            base: Some("main".into()),
         },
-        serde_json::json!({"hostId": HID, "profile": "bash", "project": "/src/app", "prompt": null, "size": null}),
+        serde_json::json!({"hostId": HID, "profile": "bash", "project": "/src/app", "prompt": null, "size": null, "worktree": true, "base": "main"}),
     );
     // Optional fields may be omitted by clients.
     let parsed: SpawnRequest = serde_json::from_value(
@@ -422,6 +450,7 @@ fn rest_goldens() {
     )
     .unwrap();
     assert_eq!(parsed.size, None);
+    assert_eq!((parsed.worktree, parsed.base), (None, None));
     check(&summary(), summary_json());
     check(
         &Health {

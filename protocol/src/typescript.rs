@@ -24,6 +24,7 @@ use crate::usage::{
     Activity, ContextUsage, CostSource, ModelUsage, SessionUsage, SessionUsageReport,
     SessionUsageUpdated, TokenCounts, UnwatchHost, UsageGroupBy, UsageReport, UsageRow, WatchHost,
 };
+use crate::worktree::{WorktreeInfo, WorktreeRequest};
 use crate::{ConnectRefusal, ErrorBody, ErrorCode, Event, HostId, Reply, SessionId, TermSize};
 use crate::{UserId, frame};
 
@@ -54,6 +55,8 @@ pub fn types() -> String {
         SessionSpawnFailed::decl(&cfg),
         SessionExited::decl(&cfg),
         SessionOutputText::decl(&cfg),
+        WorktreeRequest::decl(&cfg),
+        WorktreeInfo::decl(&cfg),
         SpawnSession::decl(&cfg),
         StopSession::decl(&cfg),
         WriteInput::decl(&cfg),

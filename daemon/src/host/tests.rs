@@ -65,6 +65,7 @@ impl Fixture {
             project: self.project.path().display().to_string(),
             prompt: prompt.map(str::to_owned),
             size: TermSize { cols: 80, rows: 24 },
+            worktree: None,
         }
     }
 

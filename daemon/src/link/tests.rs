@@ -188,6 +188,7 @@ mod against_socketioxide {
                                 project: project.clone(),
                                 prompt: Some("hello-from-prompt".to_owned()),
                                 size: TermSize::default(),
+                                worktree: None,
                             },
                         )
                         .unwrap();
@@ -472,6 +473,7 @@ mod against_socketioxide {
             project: root.display().to_string(),
             prompt: None,
             size: TermSize::default(),
+            worktree: None,
         };
         socket
             .emit(SpawnSession::NAME, &spawn(slow, "slow"))

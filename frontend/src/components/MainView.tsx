@@ -186,7 +186,7 @@ export function MainView({ me, onLoggedOut }: { me: Me; onLoggedOut: (notice?: s
           </section>
         </main>
       )}
-      {spawnOpen && <SpawnDialog hosts={state.hosts} onClose={() => setSpawnOpen(false)} />}
+      {spawnOpen && <SpawnDialog hosts={state.hosts} sessions={state.sessions} onClose={() => setSpawnOpen(false)} />}
       <Toasts toasts={state.toasts} />
     </div>
   );

@@ -20,6 +20,7 @@ import { ConfirmDialog } from './Modal';
 import { ProfileChip, findProfile, useNow } from './common';
 import { ArchiveAllButton, ArchiveButton, ArchiveError, useArchive } from './SessionArchive';
 import { SessionUsageSummary } from './SessionUsage';
+import { WorktreeMarker } from './SessionWorktree';
 
 const STATE_LABELS: Record<StateFilter, string> = { running: 'Running', ended: 'Ended', all: 'All', archived: 'Archived' };
 
@@ -310,6 +311,7 @@ function SessionRow({
           <SessionStateBadge session={s} host={host} now={now} testId="session-state" />
           <span>{host?.name ?? 'unknown host'}</span>
           <span title={s.createdAt}>{relativeTime(s.createdAt, now)}</span>
+          <WorktreeMarker worktree={s.worktree} />
           {archived && s.archivedAt && (
             <span title={s.archivedAt} data-testid="session-archived">
               archived {relativeTime(s.archivedAt, now)}

@@ -1,9 +1,10 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import type { HostSummary, TermSize } from '../protocol/generated/protocol';
+import type { HostSummary, SessionSummary, TermSize } from '../protocol/generated/protocol';
 import { api, errorMessage } from '../api';
 import { openSession } from '../route';
 import { initialSpawnChoice, loadSpawnMemory, saveSpawnMemory } from '../spawnMemory';
 import { store } from '../store';
+import { checkBaseRef, defaultIsolate } from '../worktree';
 import { Modal } from './Modal';
 
 /** The size the terminal pane will roughly have; the view resizes after attaching. */
@@ -24,7 +25,15 @@ function browserStorage(): Storage | undefined {
   }
 }
 
-export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose: () => void }) {
+export function SpawnDialog({
+  hosts,
+  sessions,
+  onClose,
+}: {
+  hosts: HostSummary[];
+  sessions: SessionSummary[];
+  onClose: () => void;
+}) {
   const online = useMemo(() => hosts.filter((h) => h.online), [hosts]);
   // The last choice, as far as it still exists (see `initialSpawnChoice`).
   const [initial] = useState(() => initialSpawnChoice(online, loadSpawnMemory(browserStorage())));
@@ -36,6 +45,10 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
   const [project, setProject] = useState(initial.project);
   const [customPath, setCustomPath] = useState(initial.customPath);
   const [prompt, setPrompt] = useState('');
+  // null until the user touches the box: it follows the hub's rule for the
+  // chosen host and project. Deliberately not remembered between spawns.
+  const [isolateChoice, setIsolateChoice] = useState<boolean | null>(null);
+  const [base, setBase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   // Opened before any host was online (the first snapshot still loading, a
@@ -54,7 +67,11 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
   const effectiveProfile = profiles.some((p) => p.name === profile) ? profile : (profiles[0]?.name ?? '');
   const effectiveProject = projects.some((p) => p.path === project) ? project : (projects[0]?.path ?? '');
   const path = customPath.trim() || effectiveProject;
-  const canStart = !!host && !!effectiveProfile && !!path && !busy;
+  const shared = defaultIsolate(sessions, host?.id ?? '', path);
+  const isolate = isolateChoice ?? shared;
+  const trimmedBase = base.trim();
+  const baseError = isolate && trimmedBase ? checkBaseRef(trimmedBase) : null;
+  const canStart = !!host && !!effectiveProfile && !!path && !baseError && !busy;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -69,6 +86,10 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
         project: path,
         ...(trimmed ? { prompt: trimmed } : {}),
         size: sizeGuess(),
+        // Untouched, the box leaves the choice to the hub's default (which
+        // also skips a project that is no git repository).
+        ...(isolateChoice !== null ? { worktree: isolateChoice } : {}),
+        ...(isolate && trimmedBase ? { base: trimmedBase } : {}),
       });
       saveSpawnMemory(browserStorage(), { hostId: host.id, profile: effectiveProfile, project: path });
       store.upsertSession(s);
@@ -153,6 +174,41 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
               <small className="muted">Must lie under {host.inventory.projectRoots.join(', ')}</small>
             )}
           </label>
+          <div className="field">
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={isolate}
+                onChange={(e) => setIsolateChoice(e.target.checked)}
+                data-testid="spawn-worktree"
+              />
+              Isolate in a git worktree
+            </label>
+            <small className="muted" data-testid="spawn-worktree-hint" data-shared={shared}>
+              {worktreeHint(shared, isolate)}
+            </small>
+          </div>
+          {isolate && (
+            <label className="field">
+              <span>Base (branch, tag or commit)</span>
+              <input
+                className="mono"
+                value={base}
+                onChange={(e) => setBase(e.target.value)}
+                placeholder="current branch"
+                spellCheck={false}
+                autoCapitalize="off"
+                autoCorrect="off"
+                aria-invalid={baseError ? true : undefined}
+                data-testid="spawn-base"
+              />
+              {baseError && (
+                <small className="field-error" role="alert" data-testid="spawn-base-error">
+                  {baseError}
+                </small>
+              )}
+            </label>
+          )}
           <label className="field">
             <span>Initial prompt (optional)</span>
             <textarea rows={3} value={prompt} onChange={(e) => setPrompt(e.target.value)} data-testid="spawn-prompt" />
@@ -174,4 +230,15 @@ export function SpawnDialog({ hosts, onClose }: { hosts: HostSummary[]; onClose:
       )}
     </Modal>
   );
+}
+
+/** One line under the worktree box: why it is on by default, and that the worktree stays. */
+function worktreeHint(shared: boolean, isolate: boolean): string {
+  const kept = 'The worktree is kept after the session ends.';
+  if (shared) {
+    return isolate
+      ? `Another live session uses this project, so it gets its own branch if the project is a git repository. ${kept}`
+      : 'Another live session uses this project; both would share its checkout.';
+  }
+  return isolate ? `A new branch in its own checkout. ${kept}` : 'Runs in the project checkout itself.';
 }

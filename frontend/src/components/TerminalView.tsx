@@ -20,6 +20,7 @@ import { ProfileChip, copyText, findProfile, useNow } from './common';
 import { ArchiveButton, ArchiveError, useArchive } from './SessionArchive';
 import { SessionStateBadge, StopButton, isLive } from './SessionsList';
 import { SessionUsageDetail } from './SessionUsage';
+import { WorktreeDetail } from './SessionWorktree';
 
 const THEME = {
   background: '#0b0f14',
@@ -519,6 +520,7 @@ export function TerminalView({
         {session && <ArchiveButton session={session} control={archive} />}
       </div>
       <ArchiveError control={archive} className="terminal-error" />
+      {session?.worktree && <WorktreeDetail worktree={session.worktree} />}
       {session?.usage && <SessionUsageDetail sessionId={session.id} usage={session.usage} />}
       {attach.state === 'error' && (
         <div className="terminal-error" role="alert" data-testid="attach-error">

@@ -52,6 +52,7 @@ mod as_actor {
             SessionStarted {
                 session_id: id,
                 pid: None,
+                worktree: None,
             },
         )
         .await
@@ -72,6 +73,7 @@ mod as_actor {
             SessionStarted {
                 session_id: id,
                 pid: None,
+                worktree: None,
             },
         )
         .await
@@ -96,6 +98,7 @@ mod as_actor {
             SessionStarted {
                 session_id: id,
                 pid: None,
+                worktree: None,
             },
         )
         .await;
@@ -108,6 +111,8 @@ mod as_actor {
             project: "/srv".into(),
             prompt: None,
             size: None,
+            worktree: None,
+            base: None,
         };
         let spawned = spawn(&app, &daemon, request).await;
         assert_eq!(spawned.map(|_| ()).map_err(code), Err(ErrorCode::Forbidden));

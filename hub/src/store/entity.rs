@@ -121,6 +121,8 @@ pub mod session {
         pub ended_at: Option<i64>,
         /// When it was archived, ms; only ended sessions are.
         pub archived_at: Option<i64>,
+        /// The worktree it runs in, JSON of a `WorktreeInfo`.
+        pub worktree: Option<String>,
     }
 
     /// No relations are navigated through the ORM.

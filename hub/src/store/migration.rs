@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(UsageTables),
             Box::new(SessionArchive),
+            Box::new(SessionWorktree),
         ]
     }
 }
@@ -168,6 +169,35 @@ impl MigrationTrait for SessionArchive {
         manager
             .get_connection()
             .execute_unprepared("ALTER TABLE sessions DROP COLUMN archived_at")
+            .await?;
+        Ok(())
+    }
+}
+
+/// The git worktree a session was isolated in (JSON of a `WorktreeInfo`),
+/// kept for as long as the session's record.
+struct SessionWorktree;
+
+impl MigrationName for SessionWorktree {
+    fn name(&self) -> &str {
+        "m0004_session_worktree"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SessionWorktree {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE sessions ADD COLUMN worktree TEXT")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE sessions DROP COLUMN worktree")
             .await?;
         Ok(())
     }

@@ -6,6 +6,7 @@
 use anyhow::Context;
 use flotilla_protocol::daemon_to_hub::HostInventory;
 use flotilla_protocol::rest::SessionState;
+use flotilla_protocol::worktree::WorktreeInfo;
 use flotilla_protocol::{HostId, SessionId, TermSize, UserId};
 use time::OffsetDateTime;
 
@@ -69,6 +70,8 @@ pub struct Session {
     pub ended_at: Option<OffsetDateTime>,
     /// When it was archived, if it is.
     pub archived_at: Option<OffsetDateTime>,
+    /// The git worktree it was isolated in, if any.
+    pub worktree: Option<WorktreeInfo>,
 }
 
 impl TryFrom<user::Model> for User {
@@ -110,7 +113,6 @@ impl TryFrom<session::Model> for Session {
         // Sizes are written from a `TermSize`, so they fit.
         let dimension = |n: i32| u16::try_from(n).unwrap_or(u16::MAX);
         Ok(Session {
-            id: row.id.parse().context("sessions.id is not a UUID")?,
             host_id: row
                 .host_id
                 .parse()
@@ -130,6 +132,13 @@ impl TryFrom<session::Model> for Session {
             created_at: from_ms(row.created_at),
             ended_at: row.ended_at.map(from_ms),
             archived_at: row.archived_at.map(from_ms),
+            worktree: row
+                .worktree
+                .as_deref()
+                .map(serde_json::from_str::<WorktreeInfo>)
+                .transpose()
+                .with_context(|| format!("sessions.worktree of {} is not valid JSON", row.id))?,
+            id: row.id.parse().context("sessions.id is not a UUID")?,
         })
     }
 }

@@ -34,3 +34,4 @@ mod telemetry;
 mod terminal;
 mod tidy;
 mod usage;
+mod worktree;

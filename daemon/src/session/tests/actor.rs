@@ -51,6 +51,7 @@ fn fixture(ends_on: &[Signal], grace: Duration, gate: Option<Gate>) -> Fixture {
             telemetry: None,
             size: TermSize { cols: 80, rows: 24 },
             scrollback_lines: 100,
+            worktree: None,
         })
     });
     start_with(launch, processes)

@@ -200,7 +200,11 @@ sessionId: SessionId,
 /**
  * The child's process id on the host.
  */
-pid: number | null, };
+pid: number | null, 
+/**
+ * The worktree made for it, when the spawn asked for one.
+ */
+worktree: WorktreeInfo | null, };
 
 export type SessionSpawnFailed = { 
 /**
@@ -244,6 +248,42 @@ offset: number,
  */
 data: string, };
 
+export type WorktreeRequest = { 
+/**
+ * The new branch, `flotilla/<short-id>-<slug>`; its last part names
+ * the worktree's directory.
+ */
+branch: string, 
+/**
+ * What to branch from (a branch, tag or commit); the repository's
+ * current branch when absent.
+ */
+base: string | null, 
+/**
+ * The hub's default rather than the user's ask: made only when the
+ * project is in a git repository with a commit, otherwise the session
+ * runs in the project itself.
+ */
+optional: boolean, };
+
+export type WorktreeInfo = { 
+/**
+ * The worktree's directory on the host.
+ */
+path: string, 
+/**
+ * The branch made for it.
+ */
+branch: string, 
+/**
+ * The base as asked for (or the branch that was current).
+ */
+baseRef: string, 
+/**
+ * The commit the base resolved to when the worktree was made.
+ */
+baseCommit: string, };
+
 export type SpawnSession = { 
 /**
  * The id the hub chose for the session.
@@ -264,7 +304,11 @@ prompt: string | null,
 /**
  * The initial terminal size.
  */
-size: TermSize, };
+size: TermSize, 
+/**
+ * Make a git worktree for the session and run it there.
+ */
+worktree: WorktreeRequest | null, };
 
 export type StopSession = { 
 /**
@@ -471,7 +515,18 @@ prompt?: string,
 /**
  * The initial terminal size; 120x40 when absent.
  */
-size?: TermSize, };
+size?: TermSize, 
+/**
+ * Isolate the session in a new git worktree on a new branch
+ * (`flotilla/<short-id>-<slug>`). When absent: isolated exactly when
+ * another live session on the host uses the same project.
+ */
+worktree?: boolean, 
+/**
+ * What the worktree branches from (a branch, tag or commit); the
+ * repository's current branch when absent. Only with a worktree.
+ */
+base?: string, };
 
 export type SessionState = "starting" | "running" | "exited" | "failed" | "lost";
 
@@ -532,7 +587,12 @@ usage: SessionUsage | null,
  * When someone archived it (ended sessions only); archived sessions
  * are kept, with their output and usage, but listed apart.
  */
-archivedAt: string | null, };
+archivedAt: string | null, 
+/**
+ * The git worktree it runs in, when it was isolated in one. Kept
+ * when the session ends: only an explicit discard removes it.
+ */
+worktree: WorktreeInfo | null, };
 
 export type ArchiveEndedRequest = { 
 /**
