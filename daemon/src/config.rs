@@ -91,6 +91,11 @@ pub struct RunArgs {
     /// stays visible in /proc).
     #[arg(long, conflicts_with = "token_file")]
     pub token_stdin: bool,
+    /// The token file a handed-over token came from (set by the handoff,
+    /// not by users): read again when the hub refuses the token while
+    /// sessions run.
+    #[arg(long, env = TOKEN_FILE_WATCH_ENV, hide = true, conflicts_with = "token_file")]
+    pub token_file_watch: Option<PathBuf>,
     /// When started as root: read the token (and everything else at
     /// startup), then run as this user, and so do the agents. A token file
     /// readable only by root is then out of every agent's reach.
@@ -146,6 +151,10 @@ pub struct Config {
     pub hub_url: String,
     /// The host token.
     pub token: Secret,
+    /// Where the token was read from, when a file: read again when the hub
+    /// refuses the token while sessions run, so a rotated token can be put
+    /// there without stopping them.
+    pub token_file: Option<PathBuf>,
     /// Extra variables passed to every agent (`--pass-env`).
     pub pass_env: Vec<String>,
     /// The directory of profile YAML files.
@@ -220,17 +229,10 @@ impl Config {
         };
 
         let token = match &args.token_file {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) if !text.trim().is_empty() => Some(Secret::new(text.trim())),
-                Ok(_) => {
-                    problems.push(format!("token file {} is empty", path.display()));
-                    None
-                }
-                Err(error) => {
-                    problems.push(format!(
-                        "cannot read token file {}: {error}",
-                        path.display()
-                    ));
+            Some(path) => match read_token_file(path) {
+                Ok(token) => Some(token),
+                Err(problem) => {
+                    problems.push(problem);
                     None
                 }
             },
@@ -359,6 +361,10 @@ impl Config {
             Some(token) if problems.is_empty() => Ok(Config {
                 hub_url,
                 token,
+                token_file: args
+                    .token_file
+                    .clone()
+                    .or_else(|| args.token_file_watch.clone()),
                 pass_env,
                 profiles_dir,
                 projects_roots,
@@ -371,6 +377,22 @@ impl Config {
             }),
             _ => Err(ConfigError { problems }),
         }
+    }
+}
+
+/// The variable through which the token handoff tells the re-executed
+/// daemon where its token came from.
+pub const TOKEN_FILE_WATCH_ENV: &str = "DAEMON_TOKEN_FILE_WATCH";
+
+/// Reads a host token file: its content, trimmed; empty is an error.
+pub fn read_token_file(path: &Path) -> Result<Secret, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Ok(Secret::new(text.trim())),
+        Ok(_) => Err(format!("token file {} is empty", path.display())),
+        Err(error) => Err(format!(
+            "cannot read token file {}: {error}",
+            path.display()
+        )),
     }
 }
 

@@ -260,6 +260,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             protocol_version: PROTOCOL_VERSION,
             daemon_version: DAEMON_VERSION.to_owned(),
         },
+        token_file: config.token_file.clone(),
         connect_timeout: Duration::from_secs(10),
         hello_timeout: Duration::from_secs(10),
         rescan_every: Some(Duration::from_secs(60)),

@@ -23,6 +23,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -60,6 +61,10 @@ pub struct LinkConfig {
     pub hub_url: String,
     /// The handshake payload (carries the token).
     pub auth: DaemonAuth,
+    /// The file the token came from, if one: while the hub refuses the
+    /// token and sessions run, it is read again every second and a new
+    /// token in it is tried at once.
+    pub token_file: Option<PathBuf>,
     /// How long to wait for the hub to accept a connection.
     pub connect_timeout: Duration,
     /// How long to wait for the Hello acknowledgement.
@@ -111,8 +116,19 @@ pub async fn run(
     };
     let mut attempt: u32 = 0;
     loop {
+        let mut token_refused = false;
         match link.connection(&mut events, &cancel).await {
             ConnectionEnd::Shutdown => return Ok(LinkExit::Shutdown),
+            // A refused (say, rotated) token never ends running agents:
+            // the daemon keeps them and retries until a token is accepted
+            // or the last of them ends.
+            ConnectionEnd::Refused(ConnectRefusal::BadToken) if link.live_sessions() > 0 => {
+                warn!(
+                    sessions = link.live_sessions(),
+                    "the hub refused the host token; the sessions keep running and the daemon retries until a token is accepted (put the new one in the token file) or they end"
+                );
+                token_refused = true;
+            }
             ConnectionEnd::Refused(
                 refusal @ (ConnectRefusal::BadToken | ConnectRefusal::VersionMismatch { .. }),
             ) => return Ok(LinkExit::Refused(refusal)),
@@ -130,18 +146,35 @@ pub async fn run(
         attempt = attempt.saturating_add(1);
         info!(?delay, attempt, "reconnecting after delay");
         let wake = tokio::time::Instant::now() + delay;
+        let watch_token = token_refused && link.config.token_file.is_some();
+        let mut token_check = tokio::time::interval_at(
+            tokio::time::Instant::now() + TOKEN_FILE_CHECK,
+            TOKEN_FILE_CHECK,
+        );
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return Ok(LinkExit::Shutdown),
                 () = tokio::time::sleep_until(wake) => break,
+                _ = token_check.tick(), if watch_token => {
+                    if link.reload_token() {
+                        break;
+                    }
+                }
                 event = events.recv() => match event {
                     Some(event) => link.offline(event),
                     None => return Ok(LinkExit::Shutdown),
                 },
             }
+            if token_refused && link.live_sessions() == 0 {
+                warn!("the last session ended while the hub refused the host token");
+                return Ok(LinkExit::Refused(ConnectRefusal::BadToken));
+            }
         }
     }
 }
+
+/// How often the token file is read while the hub refuses the token.
+const TOKEN_FILE_CHECK: Duration = Duration::from_secs(1);
 
 struct Link {
     config: LinkConfig,
@@ -156,6 +189,34 @@ struct Link {
 }
 
 impl Link {
+    /// Sessions whose end the hub has not been told of and that have not
+    /// ended meanwhile (their exit waits in `pending_exits`).
+    fn live_sessions(&self) -> usize {
+        self.host
+            .session_count()
+            .saturating_sub(self.pending_exits.len() + self.pending_failures.len())
+    }
+
+    /// Reads the token file again; true when it holds a token other than
+    /// the one refused, which then replaces it.
+    fn reload_token(&mut self) -> bool {
+        let Some(path) = &self.config.token_file else {
+            return false;
+        };
+        match crate::config::read_token_file(path) {
+            Ok(token) if token.expose() != self.config.auth.token => {
+                info!(file = %path.display(), "read a new host token from the token file");
+                self.config.auth.token = token.expose().to_owned();
+                true
+            }
+            Ok(_) => false,
+            Err(problem) => {
+                debug!(%problem, "the token file could not be read again");
+                false
+            }
+        }
+    }
+
     /// Handles a session event while no hub is listening.
     fn offline(&mut self, event: SessionEvent) {
         match event {

@@ -133,6 +133,12 @@ pub fn handoff(args: &TokenSource<'_>, env: &HashMap<String, String>) -> Result<
         .env_remove(TOKEN_ENV)
         .env_remove("DAEMON_TOKEN_FILE")
         .env_remove("DAEMON_USER");
+    // Where the token came from (a path, not the token): read again when a
+    // rotated token is refused.
+    match args.token_file {
+        Some(path) => command.env(crate::config::TOKEN_FILE_WATCH_ENV, path),
+        None => command.env_remove(crate::config::TOKEN_FILE_WATCH_ENV),
+    };
     if let Some(name) = args.user {
         let user = drop_privileges(name)?;
         command

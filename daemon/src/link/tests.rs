@@ -258,6 +258,7 @@ mod against_socketioxide {
                 protocol_version: PROTOCOL_VERSION,
                 daemon_version: "test".to_owned(),
             },
+            token_file: None,
             connect_timeout: Duration::from_secs(5),
             hello_timeout: Duration::from_secs(5),
             rescan_every: None,

@@ -479,6 +479,99 @@ async fn daemon_exits_zero_on_sigterm_after_reporting_its_sessions_exits() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
 
+/// A rotated token does not take the host's agents with it: the refused
+/// daemon keeps its sessions, picks the new token up from its token file,
+/// and the hub adopts them again with their output. With no session left,
+/// a refused token still ends the daemon with 77.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_never_ends_the_agents_and_a_new_token_file_brings_them_back() {
+    let mut stack = Stack::start().await;
+    let token_file = stack.workspace.path().join("host-token");
+    std::fs::write(&token_file, &stack.host.token).unwrap();
+    let token_arg = token_file.to_string_lossy().into_owned();
+    let hub_url = stack.hub.url();
+    stack.daemon.process.terminate();
+    stack.daemon = DaemonProcess::start(
+        &stack.workspace,
+        DaemonOptions {
+            hub_url: &hub_url,
+            token: "",
+            extra_args: &["--token-file", &token_arg],
+            profiles_dir: None,
+        },
+    );
+    stack.wait_online(true).await;
+    let session = stack.spawn_bash().await;
+    let viewer = stack.viewer().await;
+    attach(&viewer, session).await;
+    type_text(&viewer, session, "echo before-$((3*3))\r").await;
+    stack.wait_output(&viewer, session, "before-9").await;
+
+    let (status, rotated) = stack
+        .api
+        .request(
+            "POST",
+            &format!("/api/hosts/{}/rotate-token", stack.host_id()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_token = rotated["token"].as_str().unwrap().to_owned();
+    stack.wait_online(false).await;
+    // Refused, the daemon stays, and so does the agent, still producing.
+    wait_until("the daemon to be refused", &stack.logs(), || {
+        let refused = stack
+            .daemon
+            .process
+            .log_contains("the sessions keep running");
+        async move {
+            if refused {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        }
+    })
+    .await;
+    assert!(
+        stack.daemon.process.try_exit().is_none(),
+        "{}",
+        stack.daemon.tail(30)
+    );
+    let summary = stack.api.session(session).await;
+    assert_eq!(summary.state, SessionState::Running, "{summary:?}");
+
+    std::fs::write(&token_file, &new_token).unwrap();
+    stack.wait_online(true).await;
+    assert_eq!(
+        stack.api.session(session).await.state,
+        SessionState::Running
+    );
+    let again = stack.viewer().await;
+    attach(&again, session).await;
+    type_text(&again, session, "echo after-$((4*4))\r").await;
+    stack.wait_output(&again, session, "after-16").await;
+    stack.wait_output(&again, session, "before-9").await;
+
+    // With nothing running, a refused token ends the daemon as before.
+    let (status, body) = stack
+        .api
+        .request("POST", &format!("/api/sessions/{session}/stop"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    stack.wait_state(session, SessionState::Exited).await;
+    let (status, body) = stack
+        .api
+        .request(
+            "POST",
+            &format!("/api/hosts/{}/rotate-token", stack.host_id()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(stack.daemon.process.wait_exit().code(), Some(77));
+}
+
 async fn sessions_of_a_daemon_that_vanished_are_lost_when_it_comes_back(database: Database) {
     let mut stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
