@@ -94,7 +94,7 @@ pub struct RunArgs {
     /// The token file a handed-over token came from (set by the handoff,
     /// not by users): read again when the hub refuses the token while
     /// sessions run.
-    #[arg(long, env = TOKEN_FILE_WATCH_ENV, hide = true, conflicts_with = "token_file")]
+    #[arg(long, env = crate::secret::TOKEN_FILE_WATCH_ENV, hide = true, conflicts_with = "token_file")]
     pub token_file_watch: Option<PathBuf>,
     /// When started as root: read the token (and everything else at
     /// startup), then run as this user, and so do the agents. A token file
@@ -379,10 +379,6 @@ impl Config {
         }
     }
 }
-
-/// The variable through which the token handoff tells the re-executed
-/// daemon where its token came from.
-pub const TOKEN_FILE_WATCH_ENV: &str = "DAEMON_TOKEN_FILE_WATCH";
 
 /// Reads a host token file: its content, trimmed; empty is an error.
 pub fn read_token_file(path: &Path) -> Result<Secret, String> {

@@ -25,6 +25,11 @@ use std::process::Command;
 /// The environment variable that carries the host token.
 pub const TOKEN_ENV: &str = "FLOTILLA_HOST_TOKEN";
 
+/// The variable through which the token handoff tells the re-executed
+/// daemon where its token came from (a path, never the token), so it can
+/// read a rotated token there.
+pub const TOKEN_FILE_WATCH_ENV: &str = "DAEMON_TOKEN_FILE_WATCH";
+
 /// The largest token accepted on standard input.
 const MAX_TOKEN_BYTES: u64 = 4096;
 
@@ -136,8 +141,8 @@ pub fn handoff(args: &TokenSource<'_>, env: &HashMap<String, String>) -> Result<
     // Where the token came from (a path, not the token): read again when a
     // rotated token is refused.
     match args.token_file {
-        Some(path) => command.env(crate::config::TOKEN_FILE_WATCH_ENV, path),
-        None => command.env_remove(crate::config::TOKEN_FILE_WATCH_ENV),
+        Some(path) => command.env(TOKEN_FILE_WATCH_ENV, path),
+        None => command.env_remove(TOKEN_FILE_WATCH_ENV),
     };
     if let Some(name) = args.user {
         let user = drop_privileges(name)?;
