@@ -1,27 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { HostSummary, SessionState, SessionSummary } from './protocol/generated/protocol';
+import type { HostSummary } from './protocol/generated/protocol';
+import { testSession as session } from './testSession';
 import { pageTitle, sessionStatus, sinceTime, stateLabel } from './sessionStatus';
-
-function session(state: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
-  return {
-    id: 'aaaa1111-0000-0000-0000-000000000001',
-    hostId: 'h1',
-    profile: 'bash',
-    project: '/srv/projects/app',
-    state,
-    exitCode: null,
-    exitSignal: null,
-    error: null,
-    size: { cols: 80, rows: 24 },
-    createdBy: 'admin',
-    createdAt: '2026-01-01T00:00:00Z',
-    endedAt: null,
-    archivedAt: null,
-    usage: null,
-    worktree: null,
-    ...extra,
-  };
-}
 
 function host(extra: Partial<HostSummary> = {}): HostSummary {
   return { id: 'h1', name: 'laptop', online: true, lastSeenAt: null, createdAt: '2026-01-01T00:00:00Z', inventory: null, ...extra };

@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionState, SessionSummary } from './protocol/generated/protocol';
+import { testSession as session } from './testSession';
 import { MAX_BASE_REF_BYTES, baseLabel, checkBaseRef, defaultIsolate, shortCommit } from './worktree';
-
-function session(state: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
-  return {
-    id: 'aaaa1111-0000-0000-0000-000000000001',
-    hostId: 'h1',
-    profile: 'bash',
-    project: '/srv/projects/app',
-    state,
-    exitCode: null,
-    exitSignal: null,
-    error: null,
-    size: { cols: 80, rows: 24 },
-    createdBy: 'admin',
-    createdAt: '2026-01-01T00:00:00Z',
-    endedAt: null,
-    archivedAt: null,
-    usage: null,
-    worktree: null,
-    ...extra,
-  };
-}
 
 describe('defaultIsolate', () => {
   it('is on when another live session on the host uses the project', () => {

@@ -123,6 +123,15 @@ impl Api {
         serde_json::from_value(body).expect("SessionSummary")
     }
 
+    /// Rotates a host's token; returns the new one.
+    pub async fn rotate_token(&self, host: HostId) -> String {
+        let (status, body) = self
+            .request("POST", &format!("/api/hosts/{host}/rotate-token"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
     /// One session.
     pub async fn session(&self, id: SessionId) -> SessionSummary {
         let (status, body) = self

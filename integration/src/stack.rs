@@ -132,6 +132,16 @@ impl Stack {
         .await;
     }
 
+    /// Stops a session through the REST API and waits until it exited.
+    pub async fn stop(&self, session: SessionId) -> SessionSummary {
+        let (status, body) = self
+            .api
+            .request("POST", &format!("/api/sessions/{session}/stop"), None)
+            .await;
+        assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{body}");
+        self.wait_state(session, SessionState::Exited).await
+    }
+
     /// Waits until the session reaches `state`.
     pub async fn wait_state(&self, session: SessionId, state: SessionState) -> SessionSummary {
         let api = self.api.clone();

@@ -507,16 +507,7 @@ async fn a_rotated_token_never_ends_the_agents_and_a_new_token_file_brings_them_
     type_text(&viewer, session, "echo before-$((3*3))\r").await;
     stack.wait_output(&viewer, session, "before-9").await;
 
-    let (status, rotated) = stack
-        .api
-        .request(
-            "POST",
-            &format!("/api/hosts/{}/rotate-token", stack.host_id()),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
-    let new_token = rotated["token"].as_str().unwrap().to_owned();
+    let new_token = stack.api.rotate_token(stack.host_id()).await;
     stack.wait_online(false).await;
     // Refused, the daemon stays, and so does the agent, still producing.
     wait_until("the daemon to be refused", &stack.logs(), || {
@@ -554,21 +545,8 @@ async fn a_rotated_token_never_ends_the_agents_and_a_new_token_file_brings_them_
     stack.wait_output(&again, session, "before-9").await;
 
     // With nothing running, a refused token ends the daemon as before.
-    let (status, body) = stack
-        .api
-        .request("POST", &format!("/api/sessions/{session}/stop"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    stack.wait_state(session, SessionState::Exited).await;
-    let (status, body) = stack
-        .api
-        .request(
-            "POST",
-            &format!("/api/hosts/{}/rotate-token", stack.host_id()),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    stack.stop(session).await;
+    stack.api.rotate_token(stack.host_id()).await;
     assert_eq!(stack.daemon.process.wait_exit().code(), Some(77));
 }
 

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flotilla_integration::{Database, Stack};
-use flotilla_protocol::SessionId;
-use flotilla_protocol::rest::{SessionState, SessionSummary};
+use flotilla_protocol::rest::SessionSummary;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -70,15 +69,6 @@ async fn spawn_ok(stack: &Stack, project: &Path, extra: Value) -> SessionSummary
     serde_json::from_value(body).unwrap()
 }
 
-async fn stop(stack: &Stack, session: SessionId) {
-    let (status, body) = stack
-        .api
-        .request("POST", &format!("/api/sessions/{session}/stop"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    stack.wait_state(session, SessionState::Exited).await;
-}
-
 async fn a_worktree_session_runs_on_its_branch_and_keeps_its_work(database: Database) {
     let stack = Stack::start_on(database).await;
     let (repo, first) = make_repo(&stack);
@@ -134,7 +124,7 @@ async fn a_worktree_session_runs_on_its_branch_and_keeps_its_work(database: Data
     )
     .await;
     stack.wait_output(&viewer, summary.id, "saved-5").await;
-    stop(&stack, summary.id).await;
+    stack.stop(summary.id).await;
 
     // Worktree, branch and the uncommitted work are all still there, and
     // the main checkout does not see the worktree.
@@ -204,7 +194,7 @@ async fn isolation_defaults_on_for_a_second_live_session_in_a_project(database: 
         plain[0].id,
         plain[1].id,
     ] {
-        stop(&stack, session).await;
+        stack.stop(session).await;
     }
 }
 
@@ -261,7 +251,7 @@ async fn bad_worktree_requests_are_refused_with_what_to_do(database: Database) {
     // The daemon stayed up and still spawns.
     let fine = spawn_ok(&stack, &repo, json!({"worktree": true})).await;
     assert!(fine.worktree.is_some());
-    stop(&stack, fine.id).await;
+    stack.stop(fine.id).await;
 }
 
 on_both_databases!(
