@@ -14,12 +14,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use flotilla_protocol::daemon_to_hub::WorktreeAnswer;
 use flotilla_protocol::daemon_to_hub::{
     HostInventory, ProjectInfo, RunningSession, SessionStarted,
 };
 use flotilla_protocol::hub_to_daemon::{
-    RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput,
+    RequestSnapshot, ResizePty, SpawnSession, StopSession, WorktreeCommand, WriteInput,
 };
+use flotilla_protocol::worktree::{WorktreeAction, WorktreeOutcome};
 use flotilla_protocol::{ErrorBody, ErrorCode, MAX_INPUT_BYTES, SessionId};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -45,7 +47,12 @@ pub enum HubCommand {
     Resize(ResizePty),
     /// Send a session's screen.
     Snapshot(RequestSnapshot),
+    /// Read or remove a session's worktree.
+    Worktree(WorktreeCommand),
 }
+
+/// How many worktree commands run git at once; more wait their turn.
+const GIT_SLOTS: usize = 4;
 
 /// Static settings of a [`Host`].
 #[derive(Debug, Clone)]
@@ -87,6 +94,8 @@ pub struct Host {
     events: mpsc::Sender<SessionEvent>,
     /// Where sessions' processes run (a fake in tests).
     pty: Arc<dyn PtySystem>,
+    /// Bounds the worktree commands running git at once.
+    git_slots: Arc<tokio::sync::Semaphore>,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
@@ -118,6 +127,7 @@ impl Host {
             telemetry: Registry::default(),
             events,
             pty: Arc::new(NativePty),
+            git_slots: Arc::new(tokio::sync::Semaphore::new(GIT_SLOTS)),
             tracker,
             cancel,
         }
@@ -284,7 +294,76 @@ impl Host {
                 }
                 None
             }
+            HubCommand::Worktree(command) => {
+                self.worktree(command);
+                None
+            }
         }
+    }
+
+    /// Reads or removes a worktree on a blocking thread, at most
+    /// [`GIT_SLOTS`] at once; the answer goes out as
+    /// [`SessionEvent::Answer`]. A worktree a live session runs in is
+    /// never removed.
+    fn worktree(&self, command: WorktreeCommand) {
+        let live = lock(&self.sessions).values().any(|handle| {
+            handle
+                .started()
+                .and_then(|started| started.worktree)
+                .is_some_and(|worktree| worktree.path == command.worktree.path)
+        });
+        let roots = self.config.projects_roots.clone();
+        let slots = self.git_slots.clone();
+        let events = self.events.clone();
+        self.tracker.spawn(async move {
+            let request_id = command.request_id;
+            let outcome = match command.action {
+                WorktreeAction::Remove { .. } if live => WorktreeOutcome::Failed {
+                    error: ErrorBody::new(
+                        ErrorCode::Conflict,
+                        "a session still runs in this worktree; stop it first",
+                    ),
+                },
+                action => {
+                    let _slot = slots.acquire_owned().await;
+                    let worktree = command.worktree;
+                    let done = tokio::task::spawn_blocking(move || match action {
+                        WorktreeAction::Inspect => {
+                            match crate::worktree::discard::inspect(&worktree, &roots) {
+                                Ok(status) => WorktreeOutcome::Status { status },
+                                Err(error) => WorktreeOutcome::Failed { error },
+                            }
+                        }
+                        WorktreeAction::Remove {
+                            keep_branch,
+                            confirm,
+                        } => crate::worktree::discard::remove(
+                            &worktree,
+                            &roots,
+                            keep_branch,
+                            &confirm,
+                        ),
+                    })
+                    .await;
+                    done.unwrap_or_else(|error| WorktreeOutcome::Failed {
+                        error: ErrorBody::new(
+                            ErrorCode::Internal,
+                            format!("the git task failed: {error}"),
+                        ),
+                    })
+                }
+            };
+            if let WorktreeOutcome::Removed { branch_kept } = &outcome {
+                info!(%request_id, branch_kept, "worktree removed as confirmed");
+            }
+            // Closed only at shutdown, when nobody waits for the answer.
+            let _ = events
+                .send(SessionEvent::Answer(WorktreeAnswer {
+                    request_id,
+                    outcome,
+                }))
+                .await;
+        });
     }
 
     /// Starts a session: returns at once, and the session reports

@@ -225,6 +225,8 @@ impl Link {
             SessionEvent::Output { .. } | SessionEvent::Snapshot { .. } => {}
             // The next Hello lists the session as running.
             SessionEvent::Started(_) => {}
+            // The hub dropped the request when the link went.
+            SessionEvent::Answer(_) => {}
             // Forgotten once reported, as an exit is.
             SessionEvent::SpawnFailed(failed) => self.pending_failures.push(failed),
             SessionEvent::Exited(exited) => {
@@ -522,6 +524,7 @@ impl Link {
                 };
                 socket.emit_binary::<SessionSnapshot>(frame.encode()).await
             }
+            SessionEvent::Answer(answer) => socket.emit_json(&answer).await,
             SessionEvent::Exited(exited) => {
                 // Totals first, so the hub has them when it records the
                 // exit; later data within the grace period follows on the

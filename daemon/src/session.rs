@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use flotilla_protocol::daemon_to_hub::{SessionExited, SessionSpawnFailed, SessionStarted};
+use flotilla_protocol::daemon_to_hub::{
+    SessionExited, SessionSpawnFailed, SessionStarted, WorktreeAnswer,
+};
 use flotilla_protocol::frame::{MAX_FRAME_DATA, MAX_SNAPSHOT_DATA};
 use flotilla_protocol::worktree::WorktreeInfo;
 use flotilla_protocol::{ErrorBody, ErrorCode, SessionId, TermSize};
@@ -104,6 +106,9 @@ pub enum SessionEvent {
     },
     /// The child exited and its final output was reported before this.
     Exited(SessionExited),
+    /// The answer to a worktree command (about a worktree, not a process;
+    /// it shares the channel so the link stays the one emitter).
+    Answer(WorktreeAnswer),
 }
 
 /// Everything needed to start a session.

@@ -2,9 +2,11 @@
 //! a new branch from a base resolved to a commit, under
 //! `<repository>/.flotilla/worktrees/`, hidden from git through the
 //! repository's `info/exclude`, with the ignored files `.worktreeinclude`
-//! names copied in. Nothing here removes a worktree or a branch: they
-//! belong to the user. Blocking (runs on the spawn's blocking thread).
+//! names copied in. Nothing here removes a worktree or a branch on its
+//! own: they belong to the user, and only a discard they confirmed
+//! ([`discard`]) removes them. Blocking (runs on blocking threads).
 
+pub mod discard;
 #[cfg(test)]
 mod tests;
 
@@ -46,21 +48,7 @@ pub struct Made {
 /// already exist; nothing existing is touched then. An `optional` request
 /// makes nothing (`None`) where there is no repository or no commit.
 pub fn create(project: &Path, request: &WorktreeRequest) -> Result<Option<Made>, ErrorBody> {
-    let name = request
-        .branch
-        .strip_prefix(BRANCH_PREFIX)
-        .filter(|name| {
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-        .ok_or_else(|| {
-            invalid(format!(
-                "the branch {:?} is not a Flotilla branch",
-                request.branch
-            ))
-        })?;
+    let name = branch_dir_name(&request.branch)?;
     if let Some(base) = &request.base {
         check_base_ref(base).map_err(invalid)?;
     }
@@ -143,10 +131,25 @@ pub fn create(project: &Path, request: &WorktreeRequest) -> Result<Option<Made>,
             branch: request.branch.clone(),
             base_ref,
             base_commit,
+            removed: None,
         },
         cwd,
         included,
     }))
+}
+
+/// The worktree directory's name for a Flotilla branch: what follows
+/// `flotilla/`, ASCII letters, digits, `-` and `_` only.
+fn branch_dir_name(branch: &str) -> Result<&str, ErrorBody> {
+    branch
+        .strip_prefix(BRANCH_PREFIX)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .ok_or_else(|| invalid(format!("the branch {branch:?} is not a Flotilla branch")))
 }
 
 /// Adds [`EXCLUDE_LINE`] to the repository's `info/exclude` unless it is

@@ -1648,7 +1648,7 @@ async function main() {
     fakeSessionId = fakeId;
   });
 
-  await scenario('a session isolated in a worktree shows its branch and base, runs there, and keeps it after a stop', async () => {
+  await scenario('a session isolated in a worktree shows its branch and base, runs there, keeps it after a stop, and discards it on request', async () => {
     await page.getByTestId('open-spawn').click();
     await page.getByTestId('spawn-dialog').waitFor();
     await page.getByTestId('spawn-host').selectOption(hostId);
@@ -1693,6 +1693,33 @@ async function main() {
     });
     if (readFileSync(join(worktree.path, 'work.txt'), 'utf8') !== 'wip\n') throw new Error('the uncommitted work is gone');
     if (gitIn(['rev-parse', worktree.branch]) !== worktreeBase) throw new Error('the branch is gone');
+    // The header re-reads git once the session ended: work.txt is untracked, so one change.
+    const gitState = page.getByTestId('session-worktree-state');
+    await waitUntil('the header to show the git state', async () => {
+      const text = (await gitState.textContent().catch(() => null))?.trim();
+      return text?.includes('changed') ? true : { pending: text ?? 'no git state' };
+    });
+    await page.getByTestId('worktree-discard').click();
+    const dialog = page.getByTestId('worktree-discard-dialog');
+    await dialog.getByTestId('worktree-loss').waitFor();
+    const lost = (await dialog.getByTestId('worktree-loss-item').allTextContents()).map((t) => t.trim());
+    if (!lost.some((t) => t.startsWith('work.txt'))) throw new Error(`the dialog lists ${short(lost)}, not work.txt`);
+    const keep = dialog.getByTestId('worktree-keep-branch');
+    if (!(await keep.isChecked())) throw new Error('the dialog deletes the branch by default');
+    const confirm = dialog.getByTestId('worktree-discard-confirm');
+    if (!(await confirm.isDisabled())) throw new Error('the discard is enabled before the loss is acknowledged');
+    await dialog.getByTestId('worktree-discard-ack').check();
+    if ((await confirm.textContent())?.trim() !== 'Remove worktree') throw new Error(`the button reads "${await confirm.textContent()}"`);
+    await shot(page, 'worktree-discard');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    const removed = page.getByTestId('session-worktree-removed');
+    await removed.waitFor();
+    const removedText = (await removed.textContent())?.trim() ?? '';
+    if (!removedText.includes('branch kept')) throw new Error(`the header says "${removedText}"`);
+    await shot(page, 'worktree-removed');
+    if (existsSync(worktree.path)) throw new Error('the worktree directory is still there');
+    if (gitIn(['rev-parse', worktree.branch]) !== worktreeBase) throw new Error('the kept branch is gone');
   });
 
   await scenario('a running session whose host went offline says so', async () => {

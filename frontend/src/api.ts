@@ -3,6 +3,7 @@ import type {
   ArchiveEndedRequest,
   ArchivedSessions,
   CreateHostRequest,
+  DiscardWorktreeRequest,
   ErrorBody,
   ErrorCode,
   Health,
@@ -14,6 +15,7 @@ import type {
   SpawnRequest,
   UsageGroupBy,
   UsageReport,
+  WorktreeStatus,
 } from './protocol/generated/protocol';
 
 /** A failed request, carrying the hub's error body when it sent one. */
@@ -89,6 +91,19 @@ export const api = {
   /** Archives every ended session not archived yet, or those of one host. */
   archiveEnded: (hostId: string | null) =>
     request<ArchivedSessions>('POST', '/api/sessions/archive', (hostId ? { hostId } : {}) satisfies ArchiveEndedRequest),
+  /**
+   * The session's worktree as git on its host sees it now (read when asked,
+   * never polled): 404 without a worktree, 409 when the host is offline or
+   * the worktree was discarded, 504 when the host does not answer in time.
+   */
+  worktreeStatus: (id: string) => request<WorktreeStatus>('GET', `/api/sessions/${enc(id)}/worktree`),
+  /**
+   * Removes an ended session's worktree, and its branch unless `keepBranch`,
+   * when it is still in the state `confirm` (the status's fingerprint) names;
+   * 409 `conflict` if the session still runs or the worktree changed since.
+   */
+  discardWorktree: (id: string, body: DiscardWorktreeRequest) =>
+    request<SessionSummary>('POST', `/api/sessions/${enc(id)}/worktree/discard`, body),
   usage: (q: UsageQuery) => request<UsageReport>('GET', `/api/usage?${usageSearch(q)}`),
 };
 

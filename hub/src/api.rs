@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flotilla_protocol::rest::{
-    ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, Health, HostSummary, HostWithToken,
-    LoginRequest, Me, SessionSummary, SpawnRequest,
+    ArchiveEndedRequest, ArchivedSessions, CreateHostRequest, DiscardWorktreeRequest, Health,
+    HostSummary, HostWithToken, LoginRequest, Me, SessionSummary, SpawnRequest,
 };
 use flotilla_protocol::usage::{UsageGroupBy, UsageReport};
+use flotilla_protocol::worktree::WorktreeStatus;
 use flotilla_protocol::{
     ErrorBody, ErrorCode, HostId, PROTOCOL_VERSION, SESSION_COOKIE, SessionId,
 };
@@ -30,7 +31,7 @@ pub use doc::ApiDoc;
 use crate::actor::Actor;
 use crate::auth::{self, CurrentUser, Secret};
 use crate::error::ApiError;
-use crate::{App, hosts, sessions};
+use crate::{App, hosts, sessions, worktrees};
 
 /// Largest request body the API accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -99,6 +100,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sessions", get(list_sessions).post(spawn_session))
         .route("/sessions/{id}", get(get_session))
         .route("/sessions/{id}/stop", post(stop_session))
+        .route("/sessions/{id}/worktree", get(worktree_status))
+        .route("/sessions/{id}/worktree/discard", post(discard_worktree))
         .route(
             "/sessions/{id}/archive",
             post(archive_session).delete(restore_session),
@@ -394,6 +397,47 @@ async fn stop_session(
     let id: SessionId = parse_id(&id, "session")?;
     let summary = sessions::stop(&app, &Actor::User(user), id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// The session's worktree as git on its host sees it now: ahead/behind,
+/// changed, untracked and ignored files, commits on no other branch, and
+/// the fingerprint a discard must quote. Read when asked, never polled.
+#[utoipa::path(get, path = "/api/sessions/{id}/worktree",
+    params(("id" = String, Path, format = Uuid, description = "The session's id.")),
+    responses((status = 200, body = WorktreeStatus),
+        (status = 404, body = ErrorBody, description = "No such session, or it has no worktree."),
+        (status = 409, body = ErrorBody, description = "The host is offline, or the worktree was discarded."),
+        (status = 504, body = ErrorBody, description = "The host did not answer in time.")))]
+async fn worktree_status(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<WorktreeStatus>, ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    Ok(Json(worktrees::status(&app, &Actor::User(user), id).await?))
+}
+
+/// Removes an ended session's worktree (everything in its directory) and,
+/// unless `keepBranch`, its branch. Only when the worktree is still in the
+/// state whose fingerprint `confirm` quotes: show the user
+/// `GET /api/sessions/{id}/worktree` first.
+#[utoipa::path(post, path = "/api/sessions/{id}/worktree/discard", request_body = DiscardWorktreeRequest,
+    params(("id" = String, Path, format = Uuid, description = "The session's id.")),
+    responses((status = 200, body = SessionSummary),
+        (status = 400, body = ErrorBody, description = "No confirmation, or the worktree is not a Flotilla worktree under a project root."),
+        (status = 404, body = ErrorBody, description = "No such session, or it has no worktree."),
+        (status = 409, body = ErrorBody, description = "The session still runs, the host is offline, the worktree was already discarded, or it changed since it was shown (nothing removed)."),
+        (status = 504, body = ErrorBody, description = "The host did not answer in time.")))]
+async fn discard_worktree(
+    State(app): State<Arc<App>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<DiscardWorktreeRequest>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    let id: SessionId = parse_id(&id, "session")?;
+    Ok(Json(
+        worktrees::discard(&app, &Actor::User(user), id, request).await?,
+    ))
 }
 
 /// Archives an ended session: it is kept, with its output and usage, and

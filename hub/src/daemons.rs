@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use bytes::Bytes;
 use flotilla_protocol::daemon_to_hub::{
     DaemonAuth, Hello, HelloAck, InventoryChanged, SessionExited, SessionOutput, SessionOutputText,
-    SessionSnapshot, SessionSpawnFailed, SessionStarted,
+    SessionSnapshot, SessionSpawnFailed, SessionStarted, WorktreeAnswer,
 };
 use flotilla_protocol::frame::{MAX_FRAME_DATA, OutputFrame, SnapshotFrame};
 use flotilla_protocol::usage::SessionUsageReport;
@@ -70,6 +70,7 @@ enum DaemonEvent {
     SpawnFailed(SessionSpawnFailed),
     Exited(SessionExited),
     Usage(SessionUsageReport),
+    Answer(WorktreeAnswer),
 }
 
 /// Registers the `/daemon` namespace.
@@ -156,6 +157,7 @@ fn on_connect(app: &Arc<App>, socket: SocketRef) {
     queue_simple::<SessionStarted>(&socket, app, &inbox, DaemonEvent::Started);
     queue_simple::<SessionSpawnFailed>(&socket, app, &inbox, DaemonEvent::SpawnFailed);
     queue_simple::<SessionExited>(&socket, app, &inbox, DaemonEvent::Exited);
+    queue_simple::<WorktreeAnswer>(&socket, app, &inbox, DaemonEvent::Answer);
     // Usage reports arrive every second per session: a malformed one is
     // logged rate-limited rather than once per message.
     let usage_app = app.clone();
@@ -401,6 +403,15 @@ async fn handle_event(app: &Arc<App>, host_id: HostId, sid: Sid, event: DaemonEv
         DaemonEvent::SpawnFailed(failed) => sessions::spawn_failed(app, &actor, failed).await,
         DaemonEvent::Exited(exited) => sessions::exited(app, &actor, exited).await,
         DaemonEvent::Usage(report) => usage::ingest(app, &actor, report).await,
+        DaemonEvent::Answer(answer) => {
+            if !app
+                .daemons
+                .resolve_answer(host_id, answer.request_id, answer.outcome)
+            {
+                tracing::debug!(request_id = %answer.request_id, "an answer nobody waits for (any more)");
+            }
+            Ok(())
+        }
     };
     if let Err(error) = handled {
         log_failure(error);

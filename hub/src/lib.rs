@@ -26,6 +26,7 @@ mod test_app;
 pub mod throttle;
 pub mod ui;
 pub mod usage;
+pub mod worktrees;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};

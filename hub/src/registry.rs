@@ -1,12 +1,13 @@
 //! The registry of connected daemons, one link per host, and the spawns
-//! waiting for their daemon's answer. State shared by the `/daemon`
+//! and worktree commands waiting for their daemon's answer. State shared by the `/daemon`
 //! namespace (which attaches and detaches links) and the use cases (which
 //! send commands through them); it knows nothing of either.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use flotilla_protocol::{ErrorBody, Event, HostId, SessionId};
+use flotilla_protocol::worktree::WorktreeOutcome;
+use flotilla_protocol::{ErrorBody, Event, HostId, RequestId, SessionId};
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
@@ -58,6 +59,8 @@ pub struct Daemons {
     links: RwLock<HashMap<HostId, DaemonLink>>,
     /// Short insert/remove only; never held across an `.await`.
     pending: Mutex<HashMap<SessionId, (HostId, oneshot::Sender<SpawnOutcome>)>>,
+    /// Worktree commands awaiting their answer; short insert/remove only.
+    requests: Mutex<HashMap<RequestId, (HostId, oneshot::Sender<WorktreeOutcome>)>>,
 }
 
 impl Daemons {
@@ -120,6 +123,45 @@ impl Daemons {
         }
     }
 
+    /// Registers interest in the answer to a worktree command sent to
+    /// `host`.
+    pub fn expect_answer(
+        &self,
+        request: RequestId,
+        host: HostId,
+    ) -> oneshot::Receiver<WorktreeOutcome> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.requests).insert(request, (host, tx));
+        rx
+    }
+
+    /// Drops interest in an answer (the caller gave up waiting).
+    pub fn forget_answer(&self, request: RequestId) {
+        lock(&self.requests).remove(&request);
+    }
+
+    /// Hands `host`'s answer to its waiter; an answer from another host
+    /// than the one asked is ignored (and returns false).
+    pub(crate) fn resolve_answer(
+        &self,
+        host: HostId,
+        request: RequestId,
+        outcome: WorktreeOutcome,
+    ) -> bool {
+        let mut requests = lock(&self.requests);
+        if requests
+            .get(&request)
+            .is_none_or(|(asked, _)| *asked != host)
+        {
+            return false;
+        }
+        if let Some((_, tx)) = requests.remove(&request) {
+            // The waiter may have timed out; then nobody needs the answer.
+            let _ = tx.send(outcome);
+        }
+        true
+    }
+
     /// Replaces the host's link; returns the previous one.
     pub(crate) fn attach(&self, host: HostId, socket: SocketRef) -> Option<DaemonLink> {
         write(&self.links).insert(
@@ -139,6 +181,7 @@ impl Daemons {
             links.remove(&host);
             drop(links);
             lock(&self.pending).retain(|_, (pending_host, _)| *pending_host != host);
+            lock(&self.requests).retain(|_, (asked, _)| *asked != host);
             true
         } else {
             false

@@ -189,6 +189,21 @@ impl Event for SessionSpawnFailed {
     type Ack = ();
 }
 
+/// The answer to a [`crate::hub_to_daemon::WorktreeCommand`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WorktreeAnswer {
+    /// The command's `request_id`.
+    pub request_id: crate::RequestId,
+    /// What came of it.
+    pub outcome: crate::worktree::WorktreeOutcome,
+}
+
+impl Event for WorktreeAnswer {
+    const NAME: &'static str = "worktree:answer";
+    type Ack = ();
+}
+
 /// A session's process ended and all its output has been sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

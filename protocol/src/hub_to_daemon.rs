@@ -92,3 +92,23 @@ impl Event for RequestSnapshot {
     const NAME: &'static str = "session:snapshot";
     type Ack = ();
 }
+
+/// Read or remove a session's worktree. The daemon answers with
+/// [`crate::daemon_to_hub::WorktreeAnswer`] carrying the same
+/// `request_id`. It refuses a worktree a live session of its own runs in,
+/// and anything that is not a Flotilla worktree under a project root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WorktreeCommand {
+    /// Correlates the answer.
+    pub request_id: crate::RequestId,
+    /// The worktree as recorded on the session.
+    pub worktree: crate::worktree::WorktreeInfo,
+    /// What to do.
+    pub action: crate::worktree::WorktreeAction,
+}
+
+impl Event for WorktreeCommand {
+    const NAME: &'static str = "worktree:command";
+    type Ack = ();
+}

@@ -71,3 +71,7 @@ uuid_id!(
     /// A person who logs in to the hub.
     UserId
 );
+uuid_id!(
+    /// One request the hub sent a daemon and waits for the answer to.
+    RequestId
+);

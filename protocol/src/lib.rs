@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use error::{ConnectRefusal, ErrorBody, ErrorCode};
-pub use ids::{HostId, SessionId, UserId};
+pub use ids::{HostId, RequestId, SessionId, UserId};
 
 /// The version of this protocol. The daemon sends it in its handshake and the
 /// hub refuses a mismatch with [`ConnectRefusal::VersionMismatch`]. It is

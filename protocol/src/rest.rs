@@ -265,6 +265,23 @@ pub struct SessionSummary {
     pub worktree: Option<crate::worktree::WorktreeInfo>,
 }
 
+/// `POST /api/sessions/{id}/worktree/discard`: removes an ended session's
+/// worktree, and its branch unless `keep_branch`. `confirm` is the
+/// fingerprint of the [`crate::worktree::WorktreeStatus`] the user was
+/// shown (`GET /api/sessions/{id}/worktree`); when the worktree changed
+/// since, nothing is removed (409).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiscardWorktreeRequest {
+    /// Keep the branch and its commits; remove only the directory.
+    #[serde(default)]
+    #[ts(optional)]
+    pub keep_branch: Option<bool>,
+    /// The status's fingerprint: what the user saw and agreed to lose.
+    pub confirm: String,
+}
+
 /// `POST /api/sessions/archive`: archives every ended session, or those of
 /// one host.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]

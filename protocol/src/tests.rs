@@ -86,6 +86,7 @@ fn worktree() -> crate::worktree::WorktreeInfo {
         branch: "flotilla/c92bd108-bash".into(),
         base_ref: "main".into(),
         base_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        removed: None,
     }
 }
 
@@ -264,6 +265,81 @@ fn daemon_to_hub_goldens() {
         },
         serde_json::json!({"sessionId": SID, "exitCode": null, "signal": "SIGKILL", "outputOffset": 1_099_511_627_776_u64}),
     );
+}
+
+#[test]
+fn worktree_command_and_answer_goldens() {
+    use crate::worktree::*;
+    let request = RequestId(Uuid::from_u128(7));
+    let rid = "00000000-0000-0000-0000-000000000007";
+    check(
+        &WorktreeCommand {
+            request_id: request,
+            worktree: worktree(),
+            action: WorktreeAction::Remove {
+                keep_branch: true,
+                confirm: "f00d".into(),
+            },
+        },
+        serde_json::json!({"requestId": rid, "worktree": worktree_json(), "action": {"kind": "remove", "keepBranch": true, "confirm": "f00d"}}),
+    );
+    check(
+        &WorktreeCommand {
+            request_id: request,
+            worktree: worktree(),
+            action: WorktreeAction::Inspect,
+        },
+        serde_json::json!({"requestId": rid, "worktree": worktree_json(), "action": {"kind": "inspect"}}),
+    );
+    let status = WorktreeStatus {
+        exists: true,
+        branch_exists: true,
+        head: Some("abc".into()),
+        ahead: 1,
+        behind: 2,
+        changes: vec![FileChange {
+            path: "README".into(),
+            status: " M".into(),
+        }],
+        change_count: 1,
+        ignored: vec![".env".into()],
+        ignored_count: 1,
+        unique_commits: vec![CommitSummary {
+            commit: "abc".into(),
+            summary: "wip".into(),
+        }],
+        unique_commit_count: 1,
+        fingerprint: "f00d".into(),
+    };
+    check(
+        &WorktreeAnswer {
+            request_id: request,
+            outcome: WorktreeOutcome::Changed { status },
+        },
+        serde_json::json!({"requestId": rid, "outcome": {"kind": "changed", "status": {
+            "exists": true, "branchExists": true, "head": "abc", "ahead": 1, "behind": 2,
+            "changes": [{"path": "README", "status": " M"}], "changeCount": 1,
+            "ignored": [".env"], "ignoredCount": 1,
+            "uniqueCommits": [{"commit": "abc", "summary": "wip"}], "uniqueCommitCount": 1,
+            "fingerprint": "f00d"}}}),
+    );
+    check(
+        &WorktreeAnswer {
+            request_id: request,
+            outcome: WorktreeOutcome::Removed { branch_kept: false },
+        },
+        serde_json::json!({"requestId": rid, "outcome": {"kind": "removed", "branchKept": false}}),
+    );
+    let mut removed = worktree();
+    removed.removed = Some(WorktreeRemoved {
+        at: when(),
+        by: "admin".into(),
+        branch_kept: true,
+    });
+    let mut json = worktree_json();
+    json["removed"] =
+        serde_json::json!({"at": "2026-09-21T14:13:20Z", "by": "admin", "branchKept": true});
+    check(&removed, json);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! part of Flotilla removes them on its own.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use ts_rs::TS;
 
 /// Longest base ref a spawn may name, in bytes.
@@ -45,6 +46,135 @@ pub struct WorktreeInfo {
     pub base_ref: String,
     /// The commit the base resolved to when the worktree was made.
     pub base_commit: String,
+    /// Set once a user discarded the worktree (and perhaps its branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub removed: Option<WorktreeRemoved>,
+}
+
+/// A discard a user confirmed: the worktree's directory is gone, and the
+/// branch too unless it was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorktreeRemoved {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+    /// Who confirmed it.
+    pub by: String,
+    /// Whether the branch was kept.
+    pub branch_kept: bool,
+}
+
+/// Most paths or commits one list of a [`WorktreeStatus`] carries; the
+/// count beside it is always whole.
+pub const MAX_LISTED: usize = 200;
+
+/// A worktree's git state as the daemon read it just now, and what a
+/// discard would lose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorktreeStatus {
+    /// Whether the directory is still a worktree of the repository.
+    pub exists: bool,
+    /// Whether the branch still exists.
+    pub branch_exists: bool,
+    /// The commit checked out in the worktree.
+    pub head: Option<String>,
+    /// Commits on the branch that the base commit does not have.
+    pub ahead: u32,
+    /// Commits of the base ref (as it is now) that the branch does not have.
+    pub behind: u32,
+    /// Tracked files with uncommitted changes, and untracked files (never
+    /// ignored ones), as `git status` shows them; at most [`MAX_LISTED`].
+    pub changes: Vec<FileChange>,
+    /// How many entries `changes` would have without the limit.
+    pub change_count: u32,
+    /// Ignored files and directories in the worktree (a directory that is
+    /// ignored as a whole is one entry); removing the worktree deletes them.
+    pub ignored: Vec<String>,
+    /// How many entries `ignored` would have without the limit.
+    pub ignored_count: u32,
+    /// Commits on the branch (or checked out) that no other branch, tag or
+    /// remote-tracking branch has: deleting the branch loses them. Newest
+    /// first; at most [`MAX_LISTED`].
+    pub unique_commits: Vec<CommitSummary>,
+    /// How many entries `unique_commits` would have without the limit.
+    pub unique_commit_count: u32,
+    /// Names exactly this state: a discard must quote it, so nothing
+    /// changed since the user looked is lost unseen.
+    pub fingerprint: String,
+}
+
+/// One path `git status` lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileChange {
+    /// Relative to the worktree.
+    pub path: String,
+    /// `git status --porcelain`'s two letters, e.g. ` M`, `A `, `??`.
+    pub status: String,
+}
+
+/// One commit, short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommitSummary {
+    /// The full commit id.
+    pub commit: String,
+    /// Its subject line.
+    pub summary: String,
+}
+
+/// What the hub asks of a session's worktree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorktreeAction {
+    /// Read its [`WorktreeStatus`].
+    Inspect,
+    /// Remove the worktree's directory (and the branch unless
+    /// `keep_branch`), only if its state is still the one `confirm` names.
+    Remove {
+        /// Keep the branch and its commits.
+        #[serde(rename = "keepBranch")]
+        keep_branch: bool,
+        /// The [`WorktreeStatus::fingerprint`] the user confirmed.
+        confirm: String,
+    },
+}
+
+/// The daemon's answer to a [`WorktreeAction`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorktreeOutcome {
+    /// The state, as asked.
+    Status {
+        /// It.
+        status: WorktreeStatus,
+    },
+    /// Removed as asked.
+    Removed {
+        /// Whether the branch was kept.
+        #[serde(rename = "branchKept")]
+        branch_kept: bool,
+    },
+    /// Not removed: the state is no longer the one confirmed. Nothing was
+    /// touched; this is the state now.
+    Changed {
+        /// The state now.
+        status: WorktreeStatus,
+    },
+    /// It could not be done; nothing was touched.
+    Failed {
+        /// Why, and what to do.
+        error: crate::ErrorBody,
+    },
 }
 
 /// Checks a base ref a user typed: not empty, at most

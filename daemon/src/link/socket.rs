@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use flotilla_protocol::daemon_to_hub::DaemonAuth;
 use flotilla_protocol::hub_to_daemon::{
-    RequestSnapshot, ResizePty, SpawnSession, StopSession, WriteInput,
+    RequestSnapshot, ResizePty, SpawnSession, StopSession, WorktreeCommand, WriteInput,
 };
 use flotilla_protocol::{ConnectRefusal, DAEMON_NAMESPACE, Event as WireEvent};
 use futures_util::FutureExt as _;
@@ -110,6 +110,12 @@ impl HubSocket {
             RequestSnapshot::NAME,
             forward(&incoming, |payload| {
                 command(RequestSnapshot::NAME, payload, HubCommand::Snapshot)
+            }),
+        );
+        builder = builder.on(
+            WorktreeCommand::NAME,
+            forward(&incoming, |payload| {
+                command(WorktreeCommand::NAME, payload, HubCommand::Worktree)
             }),
         );
         let closed = incoming.clone();

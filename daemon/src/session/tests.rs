@@ -85,6 +85,7 @@ impl Running {
                 None
             }
             SessionEvent::SpawnFailed(failed) => panic!("spawn failed: {failed:?}"),
+            SessionEvent::Answer(answer) => panic!("a session sent a worktree answer: {answer:?}"),
             SessionEvent::Output {
                 session_id,
                 offset,

@@ -213,3 +213,166 @@ fn the_hubs_default_makes_nothing_where_there_is_no_repository_or_commit() {
     let isolated = create(&repo, &optional("flotilla/abcd1234-c")).unwrap();
     assert!(isolated.is_some_and(|made| made.cwd.join("README").is_file()));
 }
+
+mod discard {
+    use std::path::{Path, PathBuf};
+
+    use flotilla_protocol::ErrorCode;
+    use flotilla_protocol::worktree::{WorktreeInfo, WorktreeOutcome, WorktreeStatus};
+
+    use super::{git, make, repo, request};
+    use crate::worktree::discard::{inspect, remove};
+
+    fn listed(status: &WorktreeStatus) -> (Vec<String>, Vec<String>, Vec<String>) {
+        (
+            status
+                .changes
+                .iter()
+                .map(|change| format!("{}{}", change.status, change.path))
+                .collect(),
+            status.ignored.clone(),
+            status
+                .unique_commits
+                .iter()
+                .map(|commit| commit.summary.clone())
+                .collect(),
+        )
+    }
+
+    /// A worktree with a commit of its own, a modified tracked file, an
+    /// untracked file, and ignored files (one copied in, one a directory).
+    fn busy_worktree(repo: &Path) -> (WorktreeInfo, PathBuf) {
+        std::fs::write(repo.join(".env"), "A=1\n").unwrap();
+        let made = make(repo, &request("flotilla/abcd1234-busy", None));
+        let path = PathBuf::from(&made.info.path);
+        std::fs::write(path.join("notes.md"), "n\n").unwrap();
+        git(&path, &["add", "notes.md"]);
+        git(&path, &["commit", "--quiet", "-m", "wip notes"]);
+        std::fs::write(path.join("README"), "edited\n").unwrap();
+        std::fs::write(path.join("new.txt"), "new\n").unwrap();
+        std::fs::create_dir_all(path.join("build/deep")).unwrap();
+        std::fs::write(path.join("build/deep/out.o"), "o").unwrap();
+        (made.info, path)
+    }
+
+    #[test]
+    fn inspect_reports_exactly_what_a_discard_would_lose() {
+        let (dir, repo) = repo();
+        let roots = vec![dir.path().canonicalize().unwrap()];
+        let (info, _path) = busy_worktree(&repo);
+        let status = inspect(&info, &roots).unwrap();
+        assert!(status.exists && status.branch_exists);
+        assert_eq!(
+            listed(&status),
+            (
+                vec![" MREADME".into(), "??new.txt".into()],
+                vec![".env".into(), "build".into()],
+                vec!["wip notes".into()],
+            )
+        );
+        assert_eq!(
+            (
+                status.change_count,
+                status.ignored_count,
+                status.unique_commit_count
+            ),
+            (2, 2, 1)
+        );
+        assert_eq!((status.ahead, status.behind), (1, 0));
+        assert_eq!(status.fingerprint.len(), 64);
+
+        // The base moves on: one behind. Another branch holding the
+        // commit means deleting this one loses no commit.
+        std::fs::write(repo.join("README"), "three\n").unwrap();
+        git(&repo, &["commit", "--quiet", "-am", "three"]);
+        git(&repo, &["branch", "keep", &info.branch]);
+        let status = inspect(&info, &roots).unwrap();
+        assert_eq!((status.ahead, status.behind), (1, 1));
+        assert!(status.unique_commits.is_empty(), "{status:?}");
+    }
+
+    #[test]
+    fn remove_needs_the_fingerprint_of_the_state_now_and_can_keep_the_branch() {
+        let (dir, repo) = repo();
+        let roots = vec![dir.path().canonicalize().unwrap()];
+        let (info, path) = busy_worktree(&repo);
+        let seen = inspect(&info, &roots).unwrap();
+
+        // An edit to a file that was already modified is a change too.
+        std::fs::write(path.join("README"), "edited again, longer\n").unwrap();
+        let WorktreeOutcome::Changed { status } = remove(&info, &roots, false, &seen.fingerprint)
+        else {
+            panic!("a stale confirmation must not remove anything");
+        };
+        assert_ne!(status.fingerprint, seen.fingerprint);
+        assert!(path.join("new.txt").is_file(), "nothing was touched");
+        assert!(matches!(
+            remove(&info, &roots, false, ""),
+            WorktreeOutcome::Changed { .. }
+        ));
+
+        // Keep the branch: the directory goes, the commit stays.
+        let tip = git(&repo, &["rev-parse", &info.branch]);
+        assert_eq!(
+            remove(&info, &roots, true, &status.fingerprint),
+            WorktreeOutcome::Removed { branch_kept: true }
+        );
+        assert!(!path.exists());
+        assert_eq!(git(&repo, &["rev-parse", &info.branch]), tip);
+        assert!(!git(&repo, &["worktree", "list"]).contains("abcd1234-busy"));
+        let after = inspect(&info, &roots).unwrap();
+        assert!(!after.exists && after.branch_exists);
+        assert!(after.changes.is_empty() && after.ignored.is_empty());
+        assert_eq!(listed(&after).2, vec!["wip notes".to_owned()]);
+
+        // Then the branch as well.
+        assert_eq!(
+            remove(&info, &roots, false, &after.fingerprint),
+            WorktreeOutcome::Removed { branch_kept: false }
+        );
+        assert!(git(&repo, &["branch", "--list", &info.branch]).is_empty());
+        assert_eq!(git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+    }
+
+    #[test]
+    fn only_a_flotilla_worktree_under_a_root_is_touched() {
+        let (dir, repo) = repo();
+        let roots = vec![dir.path().canonicalize().unwrap()];
+        let (info, path) = busy_worktree(&repo);
+        let fingerprint = inspect(&info, &roots).unwrap().fingerprint;
+        let cases = [
+            // The repository itself, claimed as the worktree.
+            WorktreeInfo {
+                path: repo.display().to_string(),
+                ..info.clone()
+            },
+            // A branch that is not Flotilla's.
+            WorktreeInfo {
+                branch: "main".into(),
+                ..info.clone()
+            },
+            // A directory that does not match the branch.
+            WorktreeInfo {
+                branch: "flotilla/abcd1234-other".into(),
+                ..info.clone()
+            },
+        ];
+        for case in &cases {
+            let WorktreeOutcome::Failed { error } = remove(case, &roots, false, &fingerprint)
+            else {
+                panic!("{case:?} must be refused");
+            };
+            assert_eq!(error.code, ErrorCode::InvalidInput, "{case:?}: {error}");
+        }
+        // Outside every root.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let WorktreeOutcome::Failed { error } =
+            remove(&info, &[elsewhere.path().to_owned()], false, &fingerprint)
+        else {
+            panic!("outside the roots must be refused");
+        };
+        assert_eq!(error.code, ErrorCode::OutsideProjectRoot, "{error}");
+        assert!(path.join("new.txt").is_file());
+        assert!(!git(&repo, &["branch", "--list", &info.branch]).is_empty());
+    }
+}

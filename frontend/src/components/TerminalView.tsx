@@ -520,7 +520,7 @@ export function TerminalView({
         {session && <ArchiveButton session={session} control={archive} />}
       </div>
       <ArchiveError control={archive} className="terminal-error" />
-      {session?.worktree && <WorktreeDetail worktree={session.worktree} />}
+      {session?.worktree && <WorktreeDetail sessionId={session.id} state={session.state} worktree={session.worktree} />}
       {session?.usage && <SessionUsageDetail sessionId={session.id} usage={session.usage} />}
       {attach.state === 'error' && (
         <div className="terminal-error" role="alert" data-testid="attach-error">

@@ -28,9 +28,10 @@ use flotilla_protocol::{ErrorBody, ErrorCode};
 
 use super::{
     __path_archive_ended_sessions, __path_archive_session, __path_create_host, __path_delete_host,
-    __path_get_session, __path_healthz, __path_list_hosts, __path_list_sessions, __path_login,
-    __path_logout, __path_me, __path_metrics, __path_openapi, __path_restore_session,
-    __path_rotate_host_token, __path_spawn_session, __path_stop_session, __path_usage_report,
+    __path_discard_worktree, __path_get_session, __path_healthz, __path_list_hosts,
+    __path_list_sessions, __path_login, __path_logout, __path_me, __path_metrics, __path_openapi,
+    __path_restore_session, __path_rotate_host_token, __path_spawn_session, __path_stop_session,
+    __path_usage_report, __path_worktree_status,
 };
 
 /// The name of the login security scheme in the document.
@@ -64,6 +65,8 @@ pub const PUBLIC: &[&str] = &["/healthz", "/api/login"];
         get_session,
         spawn_session,
         stop_session,
+        worktree_status,
+        discard_worktree,
         archive_session,
         restore_session,
         archive_ended_sessions,

@@ -515,7 +515,7 @@ fn openapi_document_names_every_shared_answer_and_range() {
             }
         }
     }
-    assert_eq!(operations, 18);
+    assert_eq!(operations, 20);
     let metrics = &doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
     assert!(
         metrics

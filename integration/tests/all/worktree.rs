@@ -254,7 +254,197 @@ async fn bad_worktree_requests_are_refused_with_what_to_do(database: Database) {
     stack.stop(fine.id).await;
 }
 
+/// `(status, path)` of every change, the ignored entries and the subjects
+/// of the commits no other branch has, from `GET .../worktree`.
+fn would_lose(status: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let strings = |key: &str, field: Option<&str>| -> Vec<String> {
+        status[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {status}"))
+            .iter()
+            .map(|item| match field {
+                Some(field) => item[field].as_str().unwrap().to_owned(),
+                None => item.as_str().unwrap().to_owned(),
+            })
+            .collect()
+    };
+    let changes = status["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| {
+            format!(
+                "{}{}",
+                change["status"].as_str().unwrap(),
+                change["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (
+        changes,
+        strings("ignored", None),
+        strings("uniqueCommits", Some("summary")),
+    )
+}
+
+async fn discard_shows_what_would_be_lost_and_needs_its_confirmation(database: Database) {
+    let stack = Stack::start_on(database).await;
+    let (repo, _) = make_repo(&stack);
+    let summary = spawn_ok(&stack, &repo, json!({"worktree": true})).await;
+    let worktree = summary.worktree.clone().unwrap();
+    let path = PathBuf::from(&worktree.path);
+    let status_url = format!("/api/sessions/{}/worktree", summary.id);
+    let discard_url = format!("{status_url}/discard");
+
+    // Work in the session: a commit of its own, an edit, a new file.
+    let viewer = stack.viewer().await;
+    attach(&viewer, summary.id).await;
+    type_text(
+        &viewer,
+        summary.id,
+        "echo n > notes.md && git add notes.md && git -c user.name=t -c user.email=t@example.com commit -qm 'wip notes' && echo edit >> README && echo new > new.txt && echo did-$((3*3))\r",
+    )
+    .await;
+    stack.wait_output(&viewer, summary.id, "did-9").await;
+
+    // The state reads while the session runs; a discard does not.
+    let (code, live) = stack.api.request("GET", &status_url, None).await;
+    assert_eq!(code, StatusCode::OK, "{live}");
+    assert_eq!(
+        (live["ahead"].as_u64(), live["behind"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let (code, body) = stack
+        .api
+        .request(
+            "POST",
+            &discard_url,
+            Some(json!({"confirm": live["fingerprint"]})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("stop it"),
+        "{body}"
+    );
+    stack.stop(summary.id).await;
+
+    // Without a confirmation nothing happens.
+    for body in [json!({}), json!({"confirm": ""}), json!({"confirm": "  "})] {
+        let (code, answer) = stack
+            .api
+            .request("POST", &discard_url, Some(body.clone()))
+            .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}: {answer}");
+    }
+    assert!(path.join("new.txt").is_file());
+
+    // Exactly what would be lost.
+    let (code, seen) = stack.api.request("GET", &status_url, None).await;
+    assert_eq!(code, StatusCode::OK, "{seen}");
+    assert_eq!(
+        would_lose(&seen),
+        (
+            vec![" MREADME".to_owned(), "??new.txt".to_owned()],
+            vec![".env".to_owned()],
+            vec!["wip notes".to_owned()],
+        )
+    );
+    assert_eq!(seen["exists"], json!(true));
+    assert_eq!(seen["branchExists"], json!(true));
+
+    // A change after it was shown: refused, nothing touched.
+    std::fs::write(
+        path.join("later.txt"),
+        "later
+",
+    )
+    .unwrap();
+    let (code, body) = stack
+        .api
+        .request(
+            "POST",
+            &discard_url,
+            Some(json!({"confirm": seen["fingerprint"]})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("changed since"),
+        "{body}"
+    );
+    assert!(path.join("new.txt").is_file() && path.join("later.txt").is_file());
+    assert!(!git(&repo, &["branch", "--list", &worktree.branch]).is_empty());
+
+    // Confirmed: the directory goes, the branch and its commit stay.
+    let (_, seen) = stack.api.request("GET", &status_url, None).await;
+    let tip = git(&repo, &["rev-parse", &worktree.branch]);
+    let (code, body) = stack
+        .api
+        .request(
+            "POST",
+            &discard_url,
+            Some(json!({"confirm": seen["fingerprint"], "keepBranch": true})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let after: SessionSummary = serde_json::from_value(body).unwrap();
+    let removed = after
+        .worktree
+        .unwrap()
+        .removed
+        .expect("recorded as removed");
+    assert!(removed.branch_kept);
+    assert_eq!(removed.by, "admin");
+    assert!(!path.exists());
+    assert_eq!(git(&repo, &["rev-parse", &worktree.branch]), tip);
+    assert_eq!(
+        stack
+            .api
+            .session(summary.id)
+            .await
+            .worktree
+            .unwrap()
+            .removed,
+        Some(removed),
+        "the record says so, read back"
+    );
+    let (code, body) = stack.api.request("GET", &status_url, None).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already discarded")
+    );
+
+    // A clean worktree loses nothing; its branch goes too when asked.
+    let clean = spawn_ok(&stack, &repo, json!({"worktree": true})).await;
+    let clean_tree = clean.worktree.clone().unwrap();
+    stack.stop(clean.id).await;
+    let clean_url = format!("/api/sessions/{}/worktree", clean.id);
+    let (_, seen) = stack.api.request("GET", &clean_url, None).await;
+    assert_eq!(would_lose(&seen), (vec![], vec![".env".to_owned()], vec![]));
+    let (code, body) = stack
+        .api
+        .request(
+            "POST",
+            &format!("{clean_url}/discard"),
+            Some(json!({"confirm": seen["fingerprint"]})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert!(git(&repo, &["branch", "--list", &clean_tree.branch]).is_empty());
+    assert!(!Path::new(&clean_tree.path).exists());
+    assert_eq!(
+        git(&repo, &["status", "--porcelain"]),
+        "",
+        "the main checkout is untouched"
+    );
+}
+
 on_both_databases!(
+    discard_shows_what_would_be_lost_and_needs_its_confirmation,
     a_worktree_session_runs_on_its_branch_and_keeps_its_work,
     isolation_defaults_on_for_a_second_live_session_in_a_project,
     bad_worktree_requests_are_refused_with_what_to_do,

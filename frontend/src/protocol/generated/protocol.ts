@@ -282,7 +282,164 @@ baseRef: string,
 /**
  * The commit the base resolved to when the worktree was made.
  */
-baseCommit: string, };
+baseCommit: string, 
+/**
+ * Set once a user discarded the worktree (and perhaps its branch).
+ */
+removed?: WorktreeRemoved, };
+
+export type WorktreeRemoved = { 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who confirmed it.
+ */
+by: string, 
+/**
+ * Whether the branch was kept.
+ */
+branchKept: boolean, };
+
+export type FileChange = { 
+/**
+ * Relative to the worktree.
+ */
+path: string, 
+/**
+ * `git status --porcelain`'s two letters, e.g. ` M`, `A `, `??`.
+ */
+status: string, };
+
+export type CommitSummary = { 
+/**
+ * The full commit id.
+ */
+commit: string, 
+/**
+ * Its subject line.
+ */
+summary: string, };
+
+export type WorktreeStatus = { 
+/**
+ * Whether the directory is still a worktree of the repository.
+ */
+exists: boolean, 
+/**
+ * Whether the branch still exists.
+ */
+branchExists: boolean, 
+/**
+ * The commit checked out in the worktree.
+ */
+head: string | null, 
+/**
+ * Commits on the branch that the base commit does not have.
+ */
+ahead: number, 
+/**
+ * Commits of the base ref (as it is now) that the branch does not have.
+ */
+behind: number, 
+/**
+ * Tracked files with uncommitted changes, and untracked files (never
+ * ignored ones), as `git status` shows them; at most [`MAX_LISTED`].
+ */
+changes: Array<FileChange>, 
+/**
+ * How many entries `changes` would have without the limit.
+ */
+changeCount: number, 
+/**
+ * Ignored files and directories in the worktree (a directory that is
+ * ignored as a whole is one entry); removing the worktree deletes them.
+ */
+ignored: Array<string>, 
+/**
+ * How many entries `ignored` would have without the limit.
+ */
+ignoredCount: number, 
+/**
+ * Commits on the branch (or checked out) that no other branch, tag or
+ * remote-tracking branch has: deleting the branch loses them. Newest
+ * first; at most [`MAX_LISTED`].
+ */
+uniqueCommits: Array<CommitSummary>, 
+/**
+ * How many entries `unique_commits` would have without the limit.
+ */
+uniqueCommitCount: number, 
+/**
+ * Names exactly this state: a discard must quote it, so nothing
+ * changed since the user looked is lost unseen.
+ */
+fingerprint: string, };
+
+export type WorktreeAction = { "kind": "inspect" } | { "kind": "remove", 
+/**
+ * Keep the branch and its commits.
+ */
+keepBranch: boolean, 
+/**
+ * The [`WorktreeStatus::fingerprint`] the user confirmed.
+ */
+confirm: string, };
+
+export type WorktreeOutcome = { "kind": "status", 
+/**
+ * It.
+ */
+status: WorktreeStatus, } | { "kind": "removed", 
+/**
+ * Whether the branch was kept.
+ */
+branchKept: boolean, } | { "kind": "changed", 
+/**
+ * The state now.
+ */
+status: WorktreeStatus, } | { "kind": "failed", 
+/**
+ * Why, and what to do.
+ */
+error: ErrorBody, };
+
+export type RequestId = string;
+
+export type WorktreeCommand = { 
+/**
+ * Correlates the answer.
+ */
+requestId: RequestId, 
+/**
+ * The worktree as recorded on the session.
+ */
+worktree: WorktreeInfo, 
+/**
+ * What to do.
+ */
+action: WorktreeAction, };
+
+export type WorktreeAnswer = { 
+/**
+ * The command's `request_id`.
+ */
+requestId: RequestId, 
+/**
+ * What came of it.
+ */
+outcome: WorktreeOutcome, };
+
+export type DiscardWorktreeRequest = { 
+/**
+ * Keep the branch and its commits; remove only the directory.
+ */
+keepBranch?: boolean, 
+/**
+ * The status's fingerprint: what the user saw and agreed to lose.
+ */
+confirm: string, };
 
 export type SpawnSession = { 
 /**
