@@ -371,9 +371,10 @@ async fn get_session(
 /// Starts an agent session on a host and waits for the daemon to confirm it.
 #[utoipa::path(post, path = "/api/sessions", request_body = SpawnRequest,
     responses((status = 201, body = SessionSummary),
+        (status = 200, body = SessionSummary, description = "A retry: a session with the request's `id` exists for the same user, host, profile and project; nothing was started."),
         (status = 400, body = ErrorBody, description = "Malformed body, a size out of range, or a project outside the host's roots."),
         (status = 404, body = ErrorBody, description = "No such host, or the host does not offer the profile."),
-        (status = 409, body = ErrorBody, description = "The host is offline."),
+        (status = 409, body = ErrorBody, description = "The host is offline, or the request's `id` belongs to another spawn."),
         (status = 413, body = ErrorBody, description = "The body is over 64 KiB or the prompt over 32 KiB."),
         (status = 422, body = ErrorBody, description = "The daemon could not start the process."),
         (status = 504, body = ErrorBody, description = "The daemon did not answer in time.")))]
@@ -382,8 +383,13 @@ async fn spawn_session(
     user: CurrentUser,
     ApiJson(request): ApiJson<SpawnRequest>,
 ) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
-    let summary = sessions::spawn(&app, &Actor::User(user), request).await?;
-    Ok((StatusCode::CREATED, Json(summary)))
+    let spawned = sessions::spawn(&app, &Actor::User(user), request).await?;
+    let status = if spawned.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(spawned.session)))
 }
 
 /// Asks the daemon to stop a session (SIGTERM, then SIGKILL after a grace period).

@@ -129,12 +129,14 @@ pub fn check_project(project: &str, roots: &[String]) -> Result<(), ErrorBody> {
 
 /// Validates a spawn request, records the session, sends it to the daemon
 /// and waits for the daemon's answer.
-pub async fn spawn(
-    app: &App,
-    actor: &Actor,
-    request: SpawnRequest,
-) -> Result<SessionSummary, ApiError> {
+pub async fn spawn(app: &App, actor: &Actor, request: SpawnRequest) -> Result<Spawned, ApiError> {
     let user = actor.user()?;
+    // A retry of a spawn that reached the hub: answer with its session.
+    if let Some(id) = request.id
+        && let Some(existing) = app.store.get_session(id).await?
+    {
+        return retried(app, actor, &existing, &request, &user.username).await;
+    }
     let size = request.size.unwrap_or_default();
     size.validate()?;
     if request
@@ -195,7 +197,7 @@ pub async fn spawn(
             .iter()
             .any(|live| live.project == request.project),
     };
-    let id = SessionId::new();
+    let id = request.id.unwrap_or_default();
     let worktree = isolate.then(|| WorktreeRequest {
         branch: flotilla_protocol::worktree::branch_name(
             id,
@@ -208,7 +210,8 @@ pub async fn spawn(
         base: request.base.clone(),
         optional: request.worktree.is_none() && request.base.is_none(),
     });
-    app.store
+    let inserted = app
+        .store
         .insert_session(NewSession {
             id,
             host_id: request.host_id,
@@ -217,7 +220,16 @@ pub async fn spawn(
             size,
             created_by: user.username.clone(),
         })
-        .await?;
+        .await;
+    if let Err(error) = inserted {
+        // Two tries of one spawn at once: the other one inserted first.
+        return match app.store.get_session(id).await? {
+            Some(existing) if request.id.is_some() => {
+                retried(app, actor, &existing, &request, &user.username).await
+            }
+            _ => Err(error.into()),
+        };
+    }
     // Open the relay before the daemon can produce output for it.
     app.relay.open(id, request.host_id);
     let outcome = app.daemons.expect_spawn(id, request.host_id);
@@ -246,7 +258,10 @@ pub async fn spawn(
     }
     tracing::info!(session_id = %id, host = %host.name, user = %user.username, "spawn requested");
     match tokio::time::timeout(app.config.spawn_timeout, outcome).await {
-        Ok(Ok(SpawnOutcome::Started)) => get(app, actor, id).await,
+        Ok(Ok(SpawnOutcome::Started)) => Ok(Spawned {
+            session: get(app, actor, id).await?,
+            created: true,
+        }),
         Ok(Ok(SpawnOutcome::Failed(error))) => Err(error.into()),
         Ok(Err(_)) => Err(ApiError::new(
             ErrorCode::Conflict,
@@ -267,6 +282,46 @@ pub async fn spawn(
             ))
         }
     }
+}
+
+/// What a spawn answers: the session, and whether this request made it
+/// (false for a retry of an earlier one with the same id).
+#[derive(Debug)]
+pub struct Spawned {
+    /// The session as it is now.
+    pub session: SessionSummary,
+    /// Whether this request created it.
+    pub created: bool,
+}
+
+/// The answer to a spawn whose client-chosen id names `existing`: that
+/// session when the request is the same spawn (same user, host, profile
+/// and project), otherwise 409. Nothing is started either way.
+async fn retried(
+    app: &App,
+    actor: &Actor,
+    existing: &Session,
+    request: &SpawnRequest,
+    username: &str,
+) -> Result<Spawned, ApiError> {
+    let same = existing.created_by == username
+        && existing.host_id == request.host_id
+        && existing.profile == request.profile
+        && existing.project == request.project;
+    if !same {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "session id {} is already used by another spawn; let the client choose a new id",
+                existing.id
+            ),
+        ));
+    }
+    tracing::info!(session_id = %existing.id, user = %username, "spawn retried; answered with the existing session");
+    Ok(Spawned {
+        session: get(app, actor, existing.id).await?,
+        created: false,
+    })
 }
 
 /// Asks the session's daemon to stop it.

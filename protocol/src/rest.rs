@@ -147,6 +147,14 @@ pub struct SpawnRequest {
     #[serde(default)]
     #[ts(optional)]
     pub base: Option<String>,
+    /// A session id the client chose, so a retried spawn never starts a
+    /// second agent: a spawn with the id of an existing session of the
+    /// same user, host, profile and project answers with that session
+    /// (200) and starts nothing; with anything else different, 409.
+    #[serde(default)]
+    #[ts(optional)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub id: Option<SessionId>,
 }
 
 /// OpenAPI mirror of [`TermSize`].

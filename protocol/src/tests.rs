@@ -517,8 +517,9 @@ fn rest_goldens() {
             size: None,
             worktree: Some(true),
             base: Some("main".into()),
+            id: Some(session()),
         },
-        serde_json::json!({"hostId": HID, "profile": "bash", "project": "/src/app", "prompt": null, "size": null, "worktree": true, "base": "main"}),
+        serde_json::json!({"hostId": HID, "profile": "bash", "project": "/src/app", "prompt": null, "size": null, "worktree": true, "base": "main", "id": SID}),
     );
     // Optional fields may be omitted by clients.
     let parsed: SpawnRequest = serde_json::from_value(

@@ -1,7 +1,8 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useRef, useState, type FormEvent } from 'react';
 import type { HostSummary, SessionSummary, TermSize } from '../protocol/generated/protocol';
 import { api, errorMessage } from '../api';
 import { openSession } from '../route';
+import { outcomeUnknown, spawnAttemptId, type SpawnAttempt } from '../spawnId';
 import { initialSpawnChoice, loadSpawnMemory, saveSpawnMemory } from '../spawnMemory';
 import { store } from '../store';
 import { checkBaseRef, defaultIsolate } from '../worktree';
@@ -51,6 +52,7 @@ export function SpawnDialog({
   const [base, setBase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const lastAttempt = useRef<SpawnAttempt | null>(null);
   // Opened before any host was online (the first snapshot still loading, a
   // daemon connecting): apply the remembered choice once one is.
   const [seeded, setSeeded] = useState(initial.hostId !== '');
@@ -78,24 +80,30 @@ export function SpawnDialog({
     if (!host || !canStart) return;
     setBusy(true);
     setError(null);
+    const trimmed = prompt.trim();
+    const request = {
+      hostId: host.id,
+      profile: effectiveProfile,
+      project: path,
+      ...(trimmed ? { prompt: trimmed } : {}),
+      // Untouched, the box leaves the choice to the hub's default (which
+      // also skips a project that is no git repository).
+      ...(isolateChoice !== null ? { worktree: isolateChoice } : {}),
+      ...(isolate && trimmedBase ? { base: trimmedBase } : {}),
+    };
+    const key = JSON.stringify(request);
+    // A retry of a spawn that may have reached the hub reuses its id, so
+    // it can never start a second agent.
+    const id = spawnAttemptId(lastAttempt.current, key);
+    lastAttempt.current = { id, key, uncertain: false };
     try {
-      const trimmed = prompt.trim();
-      const s = await api.spawn({
-        hostId: host.id,
-        profile: effectiveProfile,
-        project: path,
-        ...(trimmed ? { prompt: trimmed } : {}),
-        size: sizeGuess(),
-        // Untouched, the box leaves the choice to the hub's default (which
-        // also skips a project that is no git repository).
-        ...(isolateChoice !== null ? { worktree: isolateChoice } : {}),
-        ...(isolate && trimmedBase ? { base: trimmedBase } : {}),
-      });
+      const s = await api.spawn({ ...request, id, size: sizeGuess() });
       saveSpawnMemory(browserStorage(), { hostId: host.id, profile: effectiveProfile, project: path });
       store.upsertSession(s);
       onClose();
       openSession(s.id);
     } catch (err) {
+      lastAttempt.current = { id, key, uncertain: outcomeUnknown(err) };
       setError(errorMessage(err));
       setBusy(false);
     }

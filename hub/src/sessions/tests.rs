@@ -113,6 +113,7 @@ mod as_actor {
             size: None,
             worktree: None,
             base: None,
+            id: None,
         };
         let spawned = spawn(&app, &daemon, request).await;
         assert_eq!(spawned.map(|_| ()).map_err(code), Err(ErrorCode::Forbidden));

@@ -133,6 +133,79 @@ async fn sessions_run_with_the_workspaces_own_home_and_rc_files(database: Databa
         .await;
 }
 
+/// The processes whose parent is `pid`, read from `/proc`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let after = &stat[stat.rfind(')').unwrap() + 1..];
+        let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
+        if ppid == pid {
+            children.push(child);
+        }
+    }
+    children
+}
+
+async fn a_retried_spawn_never_starts_a_second_agent(database: Database) {
+    let stack = Stack::start_on(database).await;
+    let daemon = stack.daemon.process.pid().unwrap();
+    let id = SessionId::new();
+    let body = json!({
+        "id": id,
+        "hostId": stack.host_id(),
+        "profile": "bash",
+        "project": stack.workspace.project().display().to_string(),
+    });
+    let spawn = |body: Value| {
+        let api = &stack.api;
+        async move { api.request("POST", "/api/sessions", Some(body)).await }
+    };
+    // Three tries of one spawn at once, as a client retrying on a flaky
+    // network would send them.
+    let (a, b, c) = tokio::join!(
+        spawn(body.clone()),
+        spawn(body.clone()),
+        spawn(body.clone())
+    );
+    let mut statuses: Vec<u16> = [&a, &b, &c].iter().map(|(code, _)| code.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 201], "{a:?} {b:?} {c:?}");
+    for (_, answer) in [&a, &b, &c] {
+        assert_eq!(answer["id"], json!(id), "{answer}");
+    }
+    let (_, list) = stack.api.request("GET", "/api/sessions", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(children_of(daemon).len(), 1, "one agent process");
+
+    // The same id for a different spawn is refused; nothing starts.
+    for (key, value) in [
+        ("profile", json!("other")),
+        ("project", json!("/elsewhere")),
+    ] {
+        let mut other = body.clone();
+        other[key] = value;
+        let (code, answer) = spawn(other).await;
+        assert_eq!(code, StatusCode::CONFLICT, "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains("already used"),
+            "{answer}"
+        );
+    }
+    stack.stop(id).await;
+    // A late retry answers with the ended session and starts nothing.
+    let (code, answer) = spawn(body).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(answer["state"], "exited", "{answer}");
+    assert!(children_of(daemon).is_empty(), "{:?}", children_of(daemon));
+}
+
 async fn exit_code_is_recorded(database: Database) {
     let stack = Stack::start_on(database).await;
     let session = stack.spawn_bash().await;
@@ -639,6 +712,7 @@ async fn issued_host_token_file_bootstraps_a_local_daemon(database: Database) {
 }
 
 on_both_databases!(
+    a_retried_spawn_never_starts_a_second_agent,
     sessions_run_with_the_workspaces_own_home_and_rc_files,
     exit_code_is_recorded,
     late_joiner_gets_recent_output_once,

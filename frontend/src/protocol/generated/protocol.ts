@@ -683,7 +683,14 @@ worktree?: boolean,
  * What the worktree branches from (a branch, tag or commit); the
  * repository's current branch when absent. Only with a worktree.
  */
-base?: string, };
+base?: string, 
+/**
+ * A session id the client chose, so a retried spawn never starts a
+ * second agent: a spawn with the id of an existing session of the
+ * same user, host, profile and project answers with that session
+ * (200) and starts nothing; with anything else different, 409.
+ */
+id?: SessionId, };
 
 export type SessionState = "starting" | "running" | "exited" | "failed" | "lost";
 
