@@ -117,25 +117,23 @@ fn main() {
             assert_eq!((status.change_count, status.unique_commit_count), (2, 1));
         }
     });
-    let per = |d: Duration| d.as_secs_f64() * 1000.0 / SESSIONS as f64;
     println!(
         "git state of {SESSIONS} worktrees of a {files}-file repository (best of {ROUNDS} rounds; made in {:.1} s)",
         made_in.as_secs_f64()
     );
-    println!(
-        "  git status only:   {:7.1} ms wall, {:7.1} ms CPU  ({:.2} ms wall, {:.2} ms CPU per session)",
-        plain_wall.as_secs_f64() * 1000.0,
-        plain_cpu.as_secs_f64() * 1000.0,
-        per(plain_wall),
-        per(plain_cpu)
-    );
-    println!(
-        "  full state:        {:7.1} ms wall, {:7.1} ms CPU  ({:.2} ms wall, {:.2} ms CPU per session)",
-        state_wall.as_secs_f64() * 1000.0,
-        state_cpu.as_secs_f64() * 1000.0,
-        per(state_wall),
-        per(state_cpu)
-    );
+    for (label, (wall, cpu)) in [
+        ("git status only:", (plain_wall, plain_cpu)),
+        ("full state:", (state_wall, state_cpu)),
+    ] {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "  {label:<18} {:7.1} ms wall, {:7.1} ms CPU  ({:.2} ms wall, {:.2} ms CPU per session)",
+            ms(wall),
+            ms(cpu),
+            ms(wall) / SESSIONS as f64,
+            ms(cpu) / SESSIONS as f64
+        );
+    }
     println!(
         "  ratio full state / git status: {:.2} wall, {:.2} CPU",
         state_wall.as_secs_f64() / plain_wall.as_secs_f64(),

@@ -149,16 +149,14 @@ impl Daemons {
         outcome: WorktreeOutcome,
     ) -> bool {
         let mut requests = lock(&self.requests);
-        if requests
-            .get(&request)
-            .is_none_or(|(asked, _)| *asked != host)
-        {
+        let std::collections::hash_map::Entry::Occupied(waiter) = requests.entry(request) else {
+            return false;
+        };
+        if waiter.get().0 != host {
             return false;
         }
-        if let Some((_, tx)) = requests.remove(&request) {
-            // The waiter may have timed out; then nobody needs the answer.
-            let _ = tx.send(outcome);
-        }
+        // The waiter may have timed out; then nobody needs the answer.
+        let _ = waiter.remove().1.send(outcome);
         true
     }
 
